@@ -1,0 +1,110 @@
+/**
+ * lvsd's command line. Pure: argv in, a typed command or a usage error out.
+ */
+
+/** Where lvsd looks for its configuration unless told otherwise. */
+export const DEFAULT_CONFIG = '/etc/lvsd/lvsd.conf';
+
+/** What the command line asked for. */
+export type LvsdCommand =
+  | { kind: 'run'; config: string; dryRun: boolean; logLevel?: string }
+  | { kind: 'check-config'; config: string }
+  | { kind: 'import-keepalived'; file: string; output?: string }
+  | { kind: 'help' }
+  | { kind: 'version' };
+
+/** A bad command line; the message says what to do instead. */
+export class UsageError extends Error {
+  readonly code = 'EUSAGE';
+}
+
+/** The text of `lvsd --help`: every option, kept true by a test. */
+export const HELP = `Usage: lvsd [--config FILE] [--dry-run] [--log-level LEVEL]
+       lvsd --check-config [--config FILE]
+       lvsd import-keepalived FILE [--output FILE]
+
+lvsd runs VRRP for the directors of a Linux Virtual Server pair, checks the
+real servers and keeps the kernel's IPVS table equal to configuration and
+health. It runs in the foreground and logs to stdout; systemd supervises it.
+
+Options:
+  -f, --config FILE      configuration file (default ${DEFAULT_CONFIG})
+  -t, --check-config     validate the configuration and exit: 0 when valid,
+                         1 with one line per problem (FILE:LINE: message)
+      --dry-run          run against an in-memory kernel: no addresses, ARP
+                         or IPVS changes (VRRP packets are still exchanged)
+      --log-level LEVEL  error | warn | info | debug (overrides log_level)
+  -h, --help             show this help
+  -v, --version          show the version
+
+Commands:
+  import-keepalived FILE [--output FILE]
+                         translate a keepalived.conf into lvsd.conf syntax
+                         (to stdout unless --output is given)
+
+Signals: SIGHUP reloads the configuration (only the difference is applied),
+SIGTERM and SIGINT stop (priority 0 advertised, VIPs removed).
+Control: lvsctl talks to the daemon over control_socket (see lvsctl --help).`;
+
+/** Parses argv (without node and script). Throws {@link UsageError}. */
+export function parseArgs(argv: readonly string[]): LvsdCommand {
+  let config = DEFAULT_CONFIG;
+  let check = false;
+  let dryRun = false;
+  let logLevel: string | undefined;
+  let output: string | undefined;
+  const positional: string[] = [];
+  const value = (i: number, flag: string): string => {
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('-')) throw new UsageError(`${flag} needs a value`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const eq = a.indexOf('=');
+    const [flag, inline] = a.startsWith('--') && eq > 0 ? [a.slice(0, eq), a.slice(eq + 1)] : [a, undefined];
+    const take = (): string => (inline !== undefined ? inline : value(i++, flag));
+    switch (flag) {
+      case '-h':
+      case '--help':
+        return { kind: 'help' };
+      case '-v':
+      case '--version':
+        return { kind: 'version' };
+      case '-f':
+      case '--config':
+      case '--use-file':
+        config = take();
+        break;
+      case '-t':
+      case '--check-config':
+        check = true;
+        break;
+      case '--dry-run':
+        dryRun = true;
+        break;
+      case '--log-level': {
+        logLevel = take();
+        if (!['error', 'warn', 'info', 'debug'].includes(logLevel)) {
+          throw new UsageError(`--log-level takes error, warn, info or debug, not "${logLevel}"`);
+        }
+        break;
+      }
+      case '-o':
+      case '--output':
+        output = take();
+        break;
+      default:
+        if (a.startsWith('-')) throw new UsageError(`unknown option ${a} (see lvsd --help)`);
+        positional.push(a);
+    }
+  }
+  if (positional[0] === 'import-keepalived') {
+    if (positional.length !== 2) throw new UsageError('import-keepalived takes one file: lvsd import-keepalived /etc/keepalived/keepalived.conf');
+    return { kind: 'import-keepalived', file: positional[1]!, ...(output ? { output } : {}) };
+  }
+  if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}" (see lvsd --help)`);
+  if (output) throw new UsageError('--output goes with import-keepalived');
+  if (check) return { kind: 'check-config', config };
+  return { kind: 'run', config, dryRun, ...(logLevel ? { logLevel } : {}) };
+}
