@@ -1,0 +1,167 @@
+/**
+ * The checker process: runs a {@link CheckScheduler} apart from the VRRP engine, so that
+ * no health check (a slow DNS lookup, a TLS handshake, 10,000 timers) can ever delay a
+ * VRRP advert. Started by {@link forkCheckWorker} (child_process.fork with an IPC
+ * channel); run directly, this file is that child's entry.
+ *
+ * ## Protocol (JSON over Node's IPC channel, process.send / 'message')
+ * Parent → child:
+ * - `{ "type": "set", "servers": RealServerChecks[] }` — replace the whole check set
+ *   (first load and every reload; unchanged checks keep their state).
+ * - `{ "type": "stop" }` — stop all checks and exit 0.
+ *
+ * Child → parent:
+ * - `{ "type": "ready" }` — once, when it accepts messages.
+ * - `{ "type": "states", "states": RsChange[] }` — after each `set`: the full current
+ *   health of every real server (the baseline; later changes come one by one).
+ * - `{ "type": "change", "rs", "up", "reason", "weight"? }` — one real server changed.
+ * - `{ "type": "error", "message" }` — a message it could not understand (ignored).
+ *
+ * The child exits when the parent goes away (IPC 'disconnect'), so a crashed daemon
+ * leaves no orphan checker. `LVSD_CHECK_MAX_IN_FLIGHT` in its environment bounds the
+ * probes in flight (default 256).
+ */
+import { ChildProcess, fork } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import * as path from 'node:path';
+import { CheckScheduler, DEFAULT_MAX_IN_FLIGHT } from './scheduler';
+import { RealServerChecks, RsChange } from './types';
+
+/** Messages the parent sends. */
+export type ToWorker = { type: 'set'; servers: RealServerChecks[] } | { type: 'stop' };
+
+/** Messages the worker sends. */
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'states'; states: RsChange[] }
+  | ({ type: 'change' } & RsChange)
+  | { type: 'error'; message: string };
+
+/** The two ends of the channel the worker needs, so it can run over a fake in tests. */
+export interface WorkerChannel {
+  send(msg: FromWorker): void;
+  onMessage(fn: (msg: unknown) => void): void;
+  /** Called when the worker is done (after `stop`). */
+  exit(code: number): void;
+}
+
+/**
+ * Runs the worker loop over `ch` with a scheduler built by `make` (default: real probes,
+ * real time). Returns the scheduler so tests can inspect it.
+ */
+export function runWorker(
+  ch: WorkerChannel,
+  make: (onChange: (ev: RsChange) => void) => CheckScheduler = (onChange) =>
+    new CheckScheduler({ onChange, maxInFlight: maxInFlightFromEnv() }),
+): CheckScheduler {
+  const sched = make((ev) => ch.send({ type: 'change', ...ev }));
+  ch.onMessage((msg) => {
+    const m = msg as Partial<ToWorker> | null;
+    if (m && m.type === 'set' && Array.isArray((m as { servers?: unknown }).servers)) {
+      sched.set((m as { servers: RealServerChecks[] }).servers);
+      ch.send({ type: 'states', states: sched.states() });
+    } else if (m && m.type === 'stop') {
+      sched.stop();
+      ch.exit(0);
+    } else {
+      ch.send({ type: 'error', message: `unknown message: ${JSON.stringify(msg)?.slice(0, 200)}` });
+    }
+  });
+  ch.send({ type: 'ready' });
+  return sched;
+}
+
+function maxInFlightFromEnv(): number {
+  const n = Number(process.env.LVSD_CHECK_MAX_IN_FLIGHT);
+  return Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_IN_FLIGHT;
+}
+
+/** Options of {@link forkCheckWorker}. */
+export interface ForkCheckWorkerOptions {
+  /** Bound on probes in flight in the child; default 256. */
+  maxInFlight?: number;
+}
+
+/**
+ * Parent-side handle of a checker process. Events: `'ready'`, `'states'
+ * (states: RsChange[])`, `'change' (ev: RsChange)`, `'protocolError' (message: string)`,
+ * `'exit' (code: number | null, signal: NodeJS.Signals | null)`.
+ */
+export class CheckWorker extends EventEmitter {
+  /** The child process itself (pid, kill). */
+  readonly child: ChildProcess;
+
+  constructor(child: ChildProcess) {
+    super();
+    this.child = child;
+    child.on('message', (raw: unknown) => {
+      const m = raw as FromWorker;
+      switch (m?.type) {
+        case 'ready':
+          this.emit('ready');
+          break;
+        case 'states':
+          this.emit('states', m.states);
+          break;
+        case 'change': {
+          const { type: _t, ...ev } = m;
+          this.emit('change', ev as RsChange);
+          break;
+        }
+        case 'error':
+          this.emit('protocolError', m.message);
+          break;
+      }
+    });
+    child.on('exit', (code, signal) => this.emit('exit', code, signal));
+  }
+
+  /** Sends the whole check set; see the protocol. Returns false if the child is gone. */
+  set(servers: RealServerChecks[]): boolean {
+    if (!this.child.connected) return false;
+    this.child.send({ type: 'set', servers } satisfies ToWorker);
+    return true;
+  }
+
+  /** Asks the child to stop; resolves when it has exited (SIGKILL after `graceMs`). */
+  stop(graceMs = 2000): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) return resolve();
+      const t = setTimeout(() => this.child.kill('SIGKILL'), graceMs);
+      this.child.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      if (this.child.connected) this.child.send({ type: 'stop' } satisfies ToWorker);
+      else this.child.kill('SIGTERM');
+    });
+  }
+}
+
+/** Forks the checker process (this file as entry) and returns its handle. */
+export function forkCheckWorker(opts: ForkCheckWorkerOptions = {}): CheckWorker {
+  const env = { ...process.env };
+  if (opts.maxInFlight !== undefined) env.LVSD_CHECK_MAX_IN_FLIGHT = String(opts.maxInFlight);
+  const child = fork(path.join(__dirname, 'worker.js'), [], {
+    env,
+    serialization: 'json',
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new CheckWorker(child);
+}
+
+if (require.main === module && typeof process.send === 'function') {
+  process.on('disconnect', () => process.exit(0));
+  runWorker({
+    send: (msg) => {
+      if (process.connected) process.send?.(msg);
+    },
+    onMessage: (fn) => process.on('message', fn),
+    exit: (code) => {
+      process.disconnect?.();
+      process.exitCode = code;
+      // In-flight probes were aborted; let their sockets close, then go.
+      setImmediate(() => process.exit(code));
+    },
+  });
+}
