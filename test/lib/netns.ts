@@ -205,6 +205,12 @@ export class Topology {
     return p;
   }
 
+  /** The pids of every process running in namespace `name`. */
+  async pidsOf(name: string): Promise<number[]> {
+    const r = await exec(['ip', 'netns', 'pids', this.ns(name)]);
+    return r.stdout.split(/\s+/).filter(Boolean).map(Number);
+  }
+
   /** Outputs of every spawned process, for a failing test's message. */
   diagnostics(): string {
     return this.processes.map((p) => `--- ${p.name} (pid ${p.child.pid})\n${p.output().slice(-4000)}`).join('\n');
