@@ -1,0 +1,232 @@
+/**
+ * lvsd's logger: a small `Logger` interface so the rest of the code never
+ * imports winston, plus a winston-backed factory and two test loggers.
+ *
+ * Line format (stdout, journald-friendly): `level message key=value ...`, one
+ * line per record, no timestamp (journald adds its own), colours only when
+ * stdout is a TTY. A log file gets the same line prefixed with an ISO time.
+ */
+import * as winston from 'winston';
+
+/** The levels lvsd knows, most severe first (config `log_level`). */
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Structured key/value context attached to a record. */
+export type LogFields = Readonly<Record<string, unknown>>;
+
+/** True when `s` names a level of {@link LOG_LEVELS}. */
+export function isLogLevel(s: unknown): s is LogLevel {
+  return typeof s === 'string' && (LOG_LEVELS as readonly string[]).includes(s);
+}
+
+/**
+ * What every lvsd component logs through. Methods never throw; fields are
+ * rendered as `key=value` after the message.
+ */
+export interface Logger {
+  error(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  debug(message: string, fields?: LogFields): void;
+  /** The current threshold: records less severe than this are dropped. */
+  readonly level: LogLevel;
+  /** Changes the threshold at run time (config reload). Shared with children. */
+  setLevel(level: LogLevel): void;
+  /** A logger that adds `fields` to every record (e.g. `{ instance: 'VI_1' }`). */
+  child(fields: LogFields): Logger;
+}
+
+/** Thrown by {@link createLogger} for an unknown level. */
+export class LogLevelError extends Error {
+  /** Stable error code. */
+  readonly code = 'LOG_LEVEL_INVALID';
+  constructor(level: unknown) {
+    super(`unknown log level ${JSON.stringify(level)}: use one of ${LOG_LEVELS.join(', ')}`);
+    this.name = 'LogLevelError';
+  }
+}
+
+/** Options of {@link createLogger}. */
+export interface LoggerOptions {
+  /** Threshold; default `info`. */
+  readonly level?: LogLevel;
+  /** One JSON object per line instead of `level message key=value`. */
+  readonly json?: boolean;
+  /** Also append to this file (with an ISO timestamp per line). */
+  readonly file?: string;
+  /**
+   * Where console lines go instead of stdout (tests). Colours are never used
+   * for a stream given here.
+   */
+  readonly stream?: NodeJS.WritableStream;
+  /** Force colours on/off; default: on only when stdout is a TTY. */
+  readonly colors?: boolean;
+}
+
+// A bare token is printed as is; anything else is JSON-quoted so a line can
+// be split back into key=value pairs unambiguously (logfmt style).
+const BARE = /^[A-Za-z0-9_.:/@+\-\[\]%,]+$/;
+
+function renderValue(v: unknown): string {
+  let s: string;
+  if (v instanceof Error) s = v.message;
+  else if (typeof v === 'string') s = v;
+  else if (v === undefined) s = 'undefined';
+  else if (typeof v === 'object' && v !== null) {
+    try {
+      s = JSON.stringify(v);
+    } catch {
+      s = String(v);
+    }
+  } else s = String(v);
+  return BARE.test(s) ? s : JSON.stringify(s);
+}
+
+/**
+ * Renders one record as `level message key=value ...` on a single line:
+ * newlines in the message are escaped so journald keeps one record per line.
+ */
+export function formatLine(level: LogLevel, message: string, fields?: LogFields): string {
+  const msg = message.replace(/\r?\n/g, '\\n');
+  const parts = [level, msg];
+  if (fields) {
+    for (const [k, v] of Object.entries(fields)) parts.push(`${k}=${renderValue(v)}`);
+  }
+  return parts.join(' ');
+}
+
+const LEVEL_NUM: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
+const COLOR: Record<LogLevel, string> = { error: '\x1b[31m', warn: '\x1b[33m', info: '\x1b[32m', debug: '\x1b[36m' };
+
+const SPLAT_KEYS = new Set(['level', 'message']);
+
+function fieldsOf(info: Record<string | symbol, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(info)) if (!SPLAT_KEYS.has(k)) out[k] = info[k];
+  return out;
+}
+
+/**
+ * Builds a winston-backed {@link Logger}. Throws {@link LogLevelError} for an
+ * unknown level. Console output goes to stdout (or `stream`).
+ */
+export function createLogger(opts: LoggerOptions = {}): Logger {
+  const level = opts.level ?? 'info';
+  if (!isLogLevel(level)) throw new LogLevelError(level);
+  const out = opts.stream ?? process.stdout;
+  const colors = opts.stream ? false : (opts.colors ?? Boolean(process.stdout.isTTY));
+  const render = (info: Record<string | symbol, unknown>, withTime: boolean): string => {
+    const lvl = info.level as LogLevel;
+    const fields = fieldsOf(info);
+    if (opts.json) {
+      const rec: Record<string, unknown> = withTime ? { time: new Date().toISOString() } : {};
+      return JSON.stringify({ ...rec, level: lvl, message: info.message, ...fields });
+    }
+    let line = formatLine(lvl, String(info.message), fields);
+    if (colors && !withTime) line = COLOR[lvl] + lvl + '\x1b[0m' + line.slice(lvl.length);
+    return withTime ? `${new Date().toISOString()} ${line}` : line;
+  };
+  const transports: winston.transport[] = [
+    new winston.transports.Stream({
+      stream: out,
+      format: winston.format.printf((i) => render(i as Record<string | symbol, unknown>, false)),
+    }),
+  ];
+  if (opts.file) {
+    transports.push(
+      new winston.transports.File({
+        filename: opts.file,
+        format: winston.format.printf((i) => render(i as Record<string | symbol, unknown>, true)),
+      }),
+    );
+  }
+  const w = winston.createLogger({ levels: LEVEL_NUM, level, transports, exitOnError: false });
+  // winston transports emit 'error' (e.g. an unwritable log file): logging
+  // must never take the daemon down, so swallow it after one stderr note.
+  w.on('error', (err: Error) => process.stderr.write(`lvsd: log transport error: ${err.message}\n`));
+  const state = { level: level as LogLevel };
+  const make = (base: LogFields): Logger => {
+    const emit = (lvl: LogLevel, message: string, fields?: LogFields): void => {
+      if (LEVEL_NUM[lvl] > LEVEL_NUM[state.level]) return;
+      try {
+        w.log({ ...base, ...fields, level: lvl, message });
+      } catch {
+        /* logging never throws into the caller */
+      }
+    };
+    return {
+      error: (m, f) => emit('error', m, f),
+      warn: (m, f) => emit('warn', m, f),
+      info: (m, f) => emit('info', m, f),
+      debug: (m, f) => emit('debug', m, f),
+      get level() {
+        return state.level;
+      },
+      setLevel(l: LogLevel) {
+        if (!isLogLevel(l)) throw new LogLevelError(l);
+        state.level = l;
+        w.level = l;
+      },
+      child: (fields) => make({ ...base, ...fields }),
+    };
+  };
+  return make({});
+}
+
+/** One record kept by a {@link MemoryLogger}. */
+export interface LogRecord {
+  readonly level: LogLevel;
+  readonly message: string;
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
+/** A {@link Logger} that keeps records in memory (tests). */
+export interface MemoryLogger extends Logger {
+  /** Every record at or above the level, oldest first; shared with children. */
+  readonly records: LogRecord[];
+  /** The records rendered with {@link formatLine}. */
+  lines(): string[];
+}
+
+/** Creates a {@link MemoryLogger}; level defaults to `debug` (keep everything). */
+export function createMemoryLogger(level: LogLevel = 'debug'): MemoryLogger {
+  const records: LogRecord[] = [];
+  const state = { level };
+  const make = (base: LogFields): MemoryLogger => {
+    const emit = (lvl: LogLevel, message: string, fields?: LogFields): void => {
+      if (LEVEL_NUM[lvl] > LEVEL_NUM[state.level]) return;
+      records.push({ level: lvl, message, fields: { ...base, ...fields } });
+    };
+    return {
+      records,
+      lines: () => records.map((r) => formatLine(r.level, r.message, r.fields)),
+      error: (m, f) => emit('error', m, f),
+      warn: (m, f) => emit('warn', m, f),
+      info: (m, f) => emit('info', m, f),
+      debug: (m, f) => emit('debug', m, f),
+      get level() {
+        return state.level;
+      },
+      setLevel(l: LogLevel) {
+        if (!isLogLevel(l)) throw new LogLevelError(l);
+        state.level = l;
+      },
+      child: (fields) => make({ ...base, ...fields }),
+    };
+  };
+  return make({});
+}
+
+/** A {@link Logger} that discards everything. */
+export const nullLogger: Logger = {
+  error() {},
+  warn() {},
+  info() {},
+  debug() {},
+  level: 'error',
+  setLevel() {},
+  child: () => nullLogger,
+};

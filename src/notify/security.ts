@@ -1,0 +1,137 @@
+/**
+ * keepalived's `enable_script_security`: a script lvsd runs as root must not
+ * be changeable by anyone but root. The script file and every directory on
+ * its path (both as written and after resolving symlinks) must be owned by
+ * root and must not be writable by "other", nor by a group other than root's
+ * (keepalived allows group write for gid 0, since only root-group members
+ * have it; we match that so a keepalived-approved setup passes here too).
+ */
+import { promises as fsp, constants as fsc } from 'node:fs';
+import * as path from 'node:path';
+
+/** Why a script was judged insecure or unusable. */
+export const ScriptRefusal = {
+  NOT_FOUND: 'NOT_FOUND',
+  NOT_A_FILE: 'NOT_A_FILE',
+  NOT_EXECUTABLE: 'NOT_EXECUTABLE',
+  OWNER_NOT_ROOT: 'OWNER_NOT_ROOT',
+  GROUP_WRITABLE: 'GROUP_WRITABLE',
+  OTHER_WRITABLE: 'OTHER_WRITABLE',
+} as const;
+/** One of {@link ScriptRefusal}. */
+export type ScriptRefusalCode = (typeof ScriptRefusal)[keyof typeof ScriptRefusal];
+
+/** The verdict of {@link checkScriptSecurity}. */
+export type ScriptSecurityResult =
+  | { readonly ok: true; /** The absolute resolved script path. */ readonly path: string }
+  | {
+      readonly ok: false;
+      readonly code: ScriptRefusalCode;
+      /** The path that caused the refusal (the script or one directory). */
+      readonly offending: string;
+      /** An operator-facing sentence naming the offending path. */
+      readonly message: string;
+    };
+
+/** Thrown by callers that want an exception for a refused script. */
+export class InsecureScriptError extends Error {
+  /** Stable error code. */
+  readonly code = 'SCRIPT_INSECURE';
+  constructor(
+    readonly script: string,
+    readonly result: Extract<ScriptSecurityResult, { ok: false }>,
+  ) {
+    super(result.message);
+    this.name = 'InsecureScriptError';
+  }
+}
+
+/**
+ * Finds the file `cmd` names: a name with a `/` is resolved against the
+ * current directory; a bare name is searched in `searchPath` (PATH syntax)
+ * for an executable regular file. Returns null when nothing is found.
+ */
+export async function resolveScript(cmd: string, searchPath = process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'): Promise<string | null> {
+  if (cmd.includes('/')) return path.resolve(cmd);
+  for (const dir of searchPath.split(':')) {
+    if (!dir) continue;
+    const candidate = path.resolve(dir, cmd);
+    try {
+      const st = await fsp.stat(candidate);
+      if (st.isFile()) {
+        await fsp.access(candidate, fsc.X_OK);
+        return candidate;
+      }
+    } catch {
+      /* try the next directory */
+    }
+  }
+  return null;
+}
+
+/** Ancestors of an absolute path, from `/` down to its parent. */
+function ancestors(p: string): string[] {
+  const out: string[] = [];
+  let dir = path.dirname(p);
+  for (;;) {
+    out.unshift(dir);
+    const up = path.dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return out;
+}
+
+function judge(p: string, uid: number, gid: number, mode: number, what: string): Extract<ScriptSecurityResult, { ok: false }> | null {
+  if (uid !== 0) {
+    return { ok: false, code: ScriptRefusal.OWNER_NOT_ROOT, offending: p, message: `${what} ${p} is owned by uid ${uid}, not root` };
+  }
+  if (mode & 0o002) {
+    return { ok: false, code: ScriptRefusal.OTHER_WRITABLE, offending: p, message: `${what} ${p} is writable by other users (mode ${(mode & 0o7777).toString(8)})` };
+  }
+  if (mode & 0o020 && gid !== 0) {
+    return { ok: false, code: ScriptRefusal.GROUP_WRITABLE, offending: p, message: `${what} ${p} is writable by group ${gid} (mode ${(mode & 0o7777).toString(8)})` };
+  }
+  return null;
+}
+
+/**
+ * Checks that a script (argv[0] of a hook) is safe to run as root, as
+ * keepalived's `enable_script_security` does. Never throws: I/O failures
+ * become a refusal naming the path.
+ */
+export async function checkScriptSecurity(cmd: string, searchPath?: string): Promise<ScriptSecurityResult> {
+  const resolved = await resolveScript(cmd, searchPath);
+  if (resolved === null) {
+    return { ok: false, code: ScriptRefusal.NOT_FOUND, offending: cmd, message: `script ${cmd} not found in PATH` };
+  }
+  let real: string;
+  try {
+    real = await fsp.realpath(resolved);
+  } catch {
+    return { ok: false, code: ScriptRefusal.NOT_FOUND, offending: resolved, message: `script ${resolved} does not exist` };
+  }
+  // Directories as written (a symlinked directory is judged by its target,
+  // stat follows it) and as resolved: either could let a user swap the file.
+  const dirs = [...new Set([...ancestors(resolved), ...ancestors(real)])];
+  for (const d of dirs) {
+    let st;
+    try {
+      st = await fsp.stat(d);
+    } catch {
+      return { ok: false, code: ScriptRefusal.NOT_FOUND, offending: d, message: `directory ${d} of script ${resolved} cannot be read` };
+    }
+    const bad = judge(d, st.uid, st.gid, st.mode, `directory`);
+    if (bad) return { ...bad, message: `refusing script ${resolved}: ${bad.message}` };
+  }
+  const st = await fsp.stat(real);
+  if (!st.isFile()) {
+    return { ok: false, code: ScriptRefusal.NOT_A_FILE, offending: real, message: `refusing script ${resolved}: ${real} is not a regular file` };
+  }
+  const bad = judge(real, st.uid, st.gid, st.mode, 'file');
+  if (bad) return { ...bad, message: `refusing script ${resolved}: ${bad.message}` };
+  if ((st.mode & 0o111) === 0) {
+    return { ok: false, code: ScriptRefusal.NOT_EXECUTABLE, offending: real, message: `refusing script ${resolved}: ${real} is not executable` };
+  }
+  return { ok: true, path: resolved };
+}
