@@ -135,11 +135,13 @@ export async function holders(topo: Topology, hosts: readonly string[], vip: str
 }
 
 /**
- * Waits until exactly `host` among `hosts` holds `vip`; returns the elapsed
- * milliseconds since `since` (a performance.now() value).
+ * Waits until exactly `host` among `hosts` holds `vip` (or just `host`, when
+ * `exclusive` is false: a director killed with -9 cannot remove its VIP);
+ * returns the elapsed milliseconds since `since` (a performance.now() value).
  */
-export async function waitHolder(topo: Topology, hosts: readonly string[], vip: string, host: string, since: number, timeoutMs: number): Promise<number> {
-  await waitFor(`${vip} held by ${host} alone`, async () => {
+export async function waitHolder(topo: Topology, hosts: readonly string[], vip: string, host: string, since: number, timeoutMs: number, exclusive = true): Promise<number> {
+  await waitFor(`${vip} held by ${host}${exclusive ? ' alone' : ''}`, async () => {
+    if (!exclusive) return holds(topo, host, vip);
     const h = await holders(topo, hosts, vip);
     return h.length === 1 && h[0] === host;
   }, { timeoutMs, intervalMs: 20 });
