@@ -1,0 +1,117 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createMemoryLogger } from '../../src/log';
+import { HookOutcome, NotifyRunner } from '../../src/notify/scripts';
+import { checkScriptSecurity, resolveScript } from '../../src/notify/security';
+
+// A non-root uid/gid for ownership cases (need not exist in /etc/passwd).
+const OTHER = 4242;
+
+describe('notify/security: enable_script_security', () => {
+  let base: string;
+  before(function () {
+    if (process.getuid?.() !== 0) throw new Error('these tests chown files: run them as root');
+    // /var/lib is root-owned 0755 on Debian, unlike /tmp (1777), so a script
+    // under it can be secure.
+    const st = fs.statSync('/var/lib');
+    if (st.uid !== 0 || st.mode & 0o022) throw new Error('/var/lib must be root-owned and not group/other writable for this test');
+    base = fs.mkdtempSync('/var/lib/lvsd-sec-test-');
+    fs.chmodSync(base, 0o755);
+  });
+  after(() => base && fs.rmSync(base, { recursive: true, force: true }));
+
+  function make(rel: string, mode = 0o755): string {
+    const p = path.join(base, rel);
+    fs.mkdirSync(path.dirname(p), { recursive: true, mode: 0o755 });
+    fs.writeFileSync(p, '#!/bin/sh\nexit 0\n');
+    fs.chmodSync(p, mode);
+    return p;
+  }
+
+  it('accepts a root-owned script in root-owned, non-writable directories', async () => {
+    const p = make('ok/hook.sh');
+    assert.deepEqual(await checkScriptSecurity(p), { ok: true, path: p });
+  });
+
+  it('refuses a script writable by others, naming the file', async () => {
+    const p = make('ow/hook.sh', 0o757);
+    const r = await checkScriptSecurity(p);
+    assert.equal(r.ok, false);
+    if (r.ok) return;
+    assert.equal(r.code, 'OTHER_WRITABLE');
+    assert.equal(r.offending, p);
+    assert.ok(r.message.includes(p), r.message);
+  });
+
+  it('refuses a script owned by a non-root user', async () => {
+    const p = make('owner/hook.sh');
+    fs.chownSync(p, OTHER, 0);
+    const r = await checkScriptSecurity(p);
+    assert.ok(!r.ok && r.code === 'OWNER_NOT_ROOT' && r.offending === p, JSON.stringify(r));
+  });
+
+  it('refuses a script in a directory group-writable by a non-root group, naming the directory', async () => {
+    const p = make('gw/sub/hook.sh');
+    const dir = path.join(base, 'gw');
+    fs.chownSync(dir, 0, OTHER);
+    fs.chmodSync(dir, 0o775);
+    const r = await checkScriptSecurity(p);
+    assert.ok(!r.ok && r.code === 'GROUP_WRITABLE' && r.offending === dir, JSON.stringify(r));
+    assert.ok(!r.ok && r.message.includes(dir));
+  });
+
+  it('accepts group write for the root group, as keepalived does', async () => {
+    const p = make('rootgroup/hook.sh', 0o775);
+    assert.equal((await checkScriptSecurity(p)).ok, true);
+  });
+
+  it('refuses a script under a world-writable directory such as /tmp', async () => {
+    const dir = fs.mkdtempSync('/tmp/lvsd-sec-');
+    try {
+      const p = path.join(dir, 'hook.sh');
+      fs.writeFileSync(p, '#!/bin/sh\n', { mode: 0o755 });
+      const r = await checkScriptSecurity(p);
+      assert.ok(!r.ok && r.code === 'OTHER_WRITABLE' && r.offending === '/tmp', JSON.stringify(r));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('judges the target of a symlink too', async () => {
+    const target = make('evil/hook.sh', 0o777);
+    const link = path.join(base, 'ok', 'link.sh');
+    fs.mkdirSync(path.dirname(link), { recursive: true });
+    fs.symlinkSync(target, link);
+    const r = await checkScriptSecurity(link);
+    assert.ok(!r.ok && r.offending === target, JSON.stringify(r));
+  });
+
+  it('refuses a missing or non-executable script', async () => {
+    assert.equal((await checkScriptSecurity(path.join(base, 'missing.sh'))).ok, false);
+    const p = make('noexec/hook.sh', 0o644);
+    const r = await checkScriptSecurity(p);
+    assert.ok(!r.ok && r.code === 'NOT_EXECUTABLE', JSON.stringify(r));
+  });
+
+  it('resolves a bare name through PATH', async () => {
+    const p = make('bin/lvsd-test-hook');
+    assert.equal(await resolveScript('lvsd-test-hook', `/nonexistent:${path.dirname(p)}`), p);
+    assert.equal(await resolveScript('lvsd-test-hook', '/nonexistent'), null);
+  });
+
+  it('makes the runner refuse an insecure script without running it', async () => {
+    const marker = path.join(base, 'ran');
+    const p = make('runner/hook.sh', 0o777);
+    fs.writeFileSync(p, `#!/bin/sh\ntouch ${marker}\n`);
+    const logger = createMemoryLogger();
+    const runner = new NotifyRunner({ logger, scriptSecurity: true });
+    const r = await runner.run('INSTANCE:VI_1', [p]);
+    assert.equal(r.outcome, HookOutcome.REFUSED);
+    assert.ok(!fs.existsSync(marker), 'the refused script did not run');
+    assert.ok(logger.records.some((rec) => rec.level === 'warn' && String(rec.fields.error).includes(p)));
+    fs.chmodSync(p, 0o755);
+    assert.equal((await runner.run('INSTANCE:VI_1', [p])).outcome, HookOutcome.OK);
+    assert.ok(fs.existsSync(marker));
+  });
+});
