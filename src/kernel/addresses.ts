@@ -1,0 +1,86 @@
+/**
+ * The narrow view of interface addresses that VRRP needs: list, add and
+ * remove VIPs, and find the source addresses adverts are sent from.
+ * {@link KernelAddresses} is the real one over rtnetlink; the fake lives in fake.ts.
+ */
+import { type IfAddress, IFA_F, RT_SCOPE } from './rtnl/addr';
+import { Rtnl, noSuchInterface, type AddrChange } from './rtnl/client';
+import { parseIp, type IpFamily } from './rtnl/inet';
+
+export type { IfAddress } from './rtnl/addr';
+export type { AddrChange } from './rtnl/client';
+export type { IpFamily } from './rtnl/inet';
+
+/** Interface addresses, as VRRP sees them. */
+export interface Addresses {
+  /**
+   * Addresses on interface `iface` (name or index), of `family` or both, in
+   * kernel order. Rejects with NetlinkError ENODEV for a missing interface.
+   */
+  list(iface: string | number, family?: IpFamily): Promise<IfAddress[]>;
+  /**
+   * Adds `cidr` ("192.0.2.10/24", "2001:db8::10/64"; a bare address is a host
+   * prefix) to `ifname`. IPv6 is added with IFA_F_NODAD. Already present
+   * (EEXIST) is success and resolves 'existed'. Rejects with NetlinkError
+   * (code ENODEV for a missing interface) or InvalidAddressError.
+   */
+  add(ifname: string, cidr: string): Promise<AddrChange>;
+  /**
+   * Removes `cidr` from `ifname`. Not present (EADDRNOTAVAIL / ENOENT) is
+   * success and resolves 'absent'.
+   */
+  remove(ifname: string, cidr: string): Promise<AddrChange>;
+  /** The interface's primary IPv4 address (its first non-secondary one), or undefined. */
+  primaryIPv4(ifname: string): Promise<string | undefined>;
+  /** The interface's usable link-local IPv6 address (fe80::/64, not tentative or failed DAD), or undefined. */
+  linkLocalIPv6(ifname: string): Promise<string | undefined>;
+  /** Releases sockets; later calls fail. */
+  close(): void;
+}
+
+/** Picks the primary IPv4 address out of an interface's addresses (kernel order). */
+export function pickPrimaryIPv4(addrs: readonly IfAddress[]): string | undefined {
+  return addrs.find((a) => a.family === 4 && !a.secondary)?.address;
+}
+
+/** Picks the usable link-local IPv6 address out of an interface's addresses. */
+export function pickLinkLocalIPv6(addrs: readonly IfAddress[]): string | undefined {
+  return addrs.find((a) => {
+    if (a.family !== 6 || (a.flags & (IFA_F.TENTATIVE | IFA_F.DADFAILED)) !== 0) return false;
+    const b = parseIp(a.address).bytes;
+    // fe80::/64 (RFC 4291 §2.5.6): the first 64 bits are fe80:0:0:0.
+    return b[0] === 0xfe && b[1] === 0x80 && b.subarray(2, 8).every((x) => x === 0) && a.scope === RT_SCOPE.LINK;
+  })?.address;
+}
+
+/** {@link Addresses} over rtnetlink. */
+export class KernelAddresses implements Addresses {
+  /** Uses `rtnl` (opens its own when omitted, and then closes it in close()). */
+  constructor(private readonly rtnl: Rtnl = Rtnl.open(), private readonly ownsRtnl = true) {}
+
+  async list(iface: string | number, family?: IpFamily): Promise<IfAddress[]> {
+    const index = typeof iface === 'number' ? iface : this.rtnl.ifindex(iface);
+    if (index === 0) throw noSuchInterface('RTM_GETADDR', String(iface));
+    return this.rtnl.listAddresses(family, index);
+  }
+
+  add(ifname: string, cidr: string): Promise<AddrChange> {
+    return this.rtnl.addAddress(ifname, cidr);
+  }
+
+  remove(ifname: string, cidr: string): Promise<AddrChange> {
+    return this.rtnl.deleteAddress(ifname, cidr);
+  }
+
+  async primaryIPv4(ifname: string): Promise<string | undefined> {
+    return pickPrimaryIPv4(await this.list(ifname, 4));
+  }
+
+  async linkLocalIPv6(ifname: string): Promise<string | undefined> {
+    return pickLinkLocalIPv6(await this.list(ifname, 6));
+  }
+
+  close(): void {
+    if (this.ownsRtnl) this.rtnl.close();
+  }
+}
