@@ -1,0 +1,136 @@
+/**
+ * `[global]` and `[notify.NAME]` sections → typed objects with defaults.
+ */
+import { parseEndpoint, type Parsed } from './address';
+import { ProblemCode } from './errors';
+import { parseIntText, parseUser, type SectionReader } from './reader';
+import { LogLevels, type GlobalConfig, type LvsSyncDaemon, type Notifier } from './types';
+
+/** Defaults that are paths, in one place for the docs and the daemon. */
+export const GLOBAL_DEFAULTS = {
+  controlSocket: '/run/lvsd/lvsd.sock',
+  stateDir: '/var/lib/lvsd',
+  pidFile: '/run/lvsd/lvsd.pid',
+  /** The kernel's default sync daemon port (IP_VS_SYNC_PORT... 8848). */
+  lvsSyncPort: 8848,
+} as const;
+
+/** Parses `INTERFACE INSTANCE [id N] [port P]` (keepalived's lvs_sync_daemon argument list). */
+export function parseLvsSyncDaemon(text: string): Parsed<Omit<LvsSyncDaemon, 'line'>> {
+  const parts = text.trim().split(/\s+/);
+  if (parts.length < 2) return { ok: false, error: `expected "INTERFACE INSTANCE [id N] [port P]", found "${text}"` };
+  let syncId = 0;
+  let port: number = GLOBAL_DEFAULTS.lvsSyncPort;
+  const seen = new Set<string>();
+  for (let i = 2; i < parts.length; i += 2) {
+    const word = parts[i]!.toLowerCase();
+    const arg = parts[i + 1];
+    if (word !== 'id' && word !== 'port') {
+      return { ok: false, error: `"${parts[i]}": lvsd takes "id N" and "port P" after INTERFACE INSTANCE` };
+    }
+    if (arg === undefined) return { ok: false, error: `"${word}" needs a value` };
+    if (seen.has(word)) return { ok: false, error: `"${word}" given twice` };
+    seen.add(word);
+    const n = word === 'id' ? parseIntText(arg, 0, 255) : parseIntText(arg, 1, 65535);
+    if (!n.ok) return { ok: false, error: `${word}: ${n.error}` };
+    if (word === 'id') syncId = n.value;
+    else port = n.value;
+  }
+  return { ok: true, value: { interface: parts[0]!, instance: parts[1]!, syncId, port } };
+}
+
+/** Parses `HOST:PORT`, `[V6]:PORT` or `:PORT` (all addresses). */
+function parseListen(text: string): Parsed<{ host: string; port: number }> {
+  if (/^:[0-9]+$/.test(text)) {
+    const p = parseIntText(text.slice(1), 1, 65535);
+    return p.ok ? { ok: true, value: { host: '', port: p.value } } : p;
+  }
+  const e = parseEndpoint(text);
+  if (e.ok) return { ok: true, value: { host: e.value.address, port: e.value.port } };
+  const m = /^([A-Za-z0-9.-]+):([0-9]+)$/.exec(text);
+  if (m) {
+    const p = parseIntText(m[2]!, 1, 65535);
+    return p.ok ? { ok: true, value: { host: m[1]!, port: p.value } } : p;
+  }
+  return { ok: false, error: `expected HOST:PORT, [IPv6]:PORT or :PORT, found "${text}"` };
+}
+
+/** Builds `[global]`; `r` undefined (no section) gives all defaults. */
+export function buildGlobal(r: SectionReader | undefined): GlobalConfig {
+  if (!r) {
+    return {
+      controlSocket: GLOBAL_DEFAULTS.controlSocket,
+      logLevel: 'info',
+      enableScriptSecurity: false,
+      lvsFlush: false,
+      lvsFlushOnstop: 'none',
+      stateDir: GLOBAL_DEFAULTS.stateDir,
+      pidFile: GLOBAL_DEFAULTS.pidFile,
+      vrrpVersion: 2,
+      vrrpGarpIntervalMs: 0,
+      vrrpGnaIntervalMs: 0,
+      line: 0,
+    };
+  }
+  const routerId = r.string('router_id');
+  const notify = r.script('notify');
+  const notifyFifo = r.string('notify_fifo');
+  const scriptUser = r.parsed('script_user', parseUser);
+  const sync = r.parsed('lvs_sync_daemon', parseLvsSyncDaemon);
+  const metrics = r.parsed('metrics_listen', parseListen);
+  const flushOnstop = r.raw('lvs_flush_onstop');
+  let lvsFlushOnstop: GlobalConfig['lvsFlushOnstop'] = 'none';
+  if (flushOnstop) {
+    const t = flushOnstop.value.trim().toLowerCase();
+    // keepalived: a bare lvs_flush_onstop means ALL.
+    if (t === 'all' || t === 'true' || t === 'yes') lvsFlushOnstop = 'all';
+    else if (t === 'vs') lvsFlushOnstop = 'vs';
+    else if (t === 'false' || t === 'no' || t === 'none') lvsFlushOnstop = 'none';
+    else r.error(flushOnstop.line, `lvs_flush_onstop: "${flushOnstop.value}" is not one of ALL | VS | false`);
+  } else if (r.has('lvs_flush_onstop')) {
+    lvsFlushOnstop = 'all';
+  }
+  const version = r.int('vrrp_version', 2, 3)?.value as 2 | 3 | undefined;
+  const path = (k: string, d: string) => {
+    const v = r.string(k);
+    if (v && !v.value.startsWith('/')) {
+      r.error(v.line, `${k}: "${v.value}" must be an absolute path`);
+      return d;
+    }
+    return v?.value ?? d;
+  };
+  return {
+    ...(routerId ? { routerId: routerId.value } : {}),
+    controlSocket: path('control_socket', GLOBAL_DEFAULTS.controlSocket),
+    logLevel: r.oneOf('log_level', LogLevels)?.value ?? 'info',
+    ...(notify ? { notify } : {}),
+    ...(notifyFifo ? { notifyFifo: notifyFifo.value } : {}),
+    enableScriptSecurity: r.bool('enable_script_security')?.value ?? false,
+    ...(scriptUser ? { scriptUser: scriptUser.value } : {}),
+    ...(sync ? { lvsSyncDaemon: { ...sync.value, line: sync.line } } : {}),
+    lvsFlush: r.bool('lvs_flush')?.value ?? false,
+    lvsFlushOnstop,
+    ...(metrics ? { metricsListen: { ...metrics.value, line: metrics.line } } : {}),
+    stateDir: path('state_dir', GLOBAL_DEFAULTS.stateDir),
+    pidFile: path('pid_file', GLOBAL_DEFAULTS.pidFile),
+    vrrpVersion: version ?? 2,
+    vrrpGarpIntervalMs: r.seconds('vrrp_garp_interval', { min: 0, max: 1 })?.value ?? 0,
+    vrrpGnaIntervalMs: r.seconds('vrrp_gna_interval', { min: 0, max: 1 })?.value ?? 0,
+    line: r.section.line,
+  };
+}
+
+/** Builds `[notify.NAME]` (a webhook; for future use). */
+export function buildNotifier(r: SectionReader, name: string): Notifier {
+  const url = r.parsed('url', (t) =>
+    /^https?:\/\/[^\s/]+/.test(t) ? { ok: true, value: t } : { ok: false, error: `"${t}" is not an http:// or https:// URL` },
+  );
+  if (!r.has('url')) r.error(r.section.line, `${r.where} needs "url" (the webhook to POST to)`, ProblemCode.MissingKey);
+  return {
+    name,
+    line: r.section.line,
+    url: url?.value ?? '',
+    timeoutMs: r.seconds('timeout', { min: 0.001, max: 600 })?.value ?? 5000,
+    retries: r.int('retries', 0, 100)?.value ?? 3,
+  };
+}
