@@ -1,0 +1,95 @@
+/**
+ * The shapes of the control socket's commands and answers: the contract
+ * between the daemon (which fills them) and lvsctl (which prints them).
+ * All times are ISO 8601 strings in UTC (wall clock, for operators only).
+ */
+
+/** The commands the daemon answers. */
+export const ControlCommand = {
+  STATUS: 'status',
+  RELOAD: 'reload',
+  EVENTS: 'events',
+} as const;
+/** One of {@link ControlCommand}. */
+export type ControlCommandName = (typeof ControlCommand)[keyof typeof ControlCommand];
+
+/** A VRRP instance's state (RFC 5798 §6.4 plus keepalived's FAULT). */
+export type VrrpStateName = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT';
+
+/** The last state change of an instance. */
+export interface TransitionStatus {
+  readonly from: string;
+  readonly to: string;
+  /** Why it happened, e.g. `master down timer expired`. */
+  readonly reason: string;
+  readonly at: string;
+}
+
+/** One VRRP instance in a `status` answer. */
+export interface InstanceStatus {
+  readonly name: string;
+  readonly state: VrrpStateName;
+  readonly vrid: number;
+  readonly interface: string;
+  readonly version: 2 | 3;
+  readonly family: 4 | 6;
+  /** Configured priority. */
+  readonly basePriority: number;
+  /** Priority after tracking weights (what is advertised). */
+  readonly effectivePriority: number;
+  readonly advertIntervalMs: number;
+  /** The current master as last heard (or this router), null if unknown. */
+  readonly master: { readonly address: string; readonly priority: number } | null;
+  readonly lastTransition: TransitionStatus | null;
+  readonly vips: readonly string[];
+  /** Received adverts dropped, by reason (e.g. `bad_ttl`, `bad_checksum`). */
+  readonly drops: Readonly<Record<string, number>>;
+  /** Which VRRPv3/IPv4 checksum form peers were seen using. */
+  readonly peerChecksumForm: 'pseudo-header' | 'no-pseudo-header' | null;
+  readonly syncGroup: string | null;
+  readonly transport: 'raw' | 'udp';
+  readonly unicastPeers: readonly string[];
+}
+
+/** The answer to `status`. */
+export interface StatusResult {
+  readonly routerId: string;
+  readonly pid: number;
+  readonly version: string;
+  readonly startedAt: string;
+  readonly instances: readonly InstanceStatus[];
+  /** Interface-level drops (not tied to an instance), e.g. `unknown_vrid`. */
+  readonly drops: Readonly<Record<string, number>>;
+}
+
+/** Arguments of `events`. */
+export interface EventsArgs {
+  /** How many of the most recent events; the daemon may cap it. */
+  readonly limit?: number;
+}
+
+/** One state change in the daemon's event history. */
+export interface EventRecord {
+  readonly at: string;
+  readonly instance: string;
+  readonly from: string;
+  readonly to: string;
+  readonly reason: string;
+}
+
+/** The answer to `events`: oldest first. */
+export interface EventsResult {
+  readonly events: readonly EventRecord[];
+}
+
+/**
+ * The answer to `reload` when the new config was applied. An invalid config
+ * is an error answer instead (code `CONFIG_INVALID`, message listing
+ * `FILE:LINE: problem` lines), and nothing changes.
+ */
+export interface ReloadResult {
+  /** One line per applied difference, e.g. `instance VI_2 added`. */
+  readonly changes: readonly string[];
+  /** Config warnings, `FILE:LINE: message`. */
+  readonly warnings?: readonly string[];
+}
