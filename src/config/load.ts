@@ -145,13 +145,14 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
         `[real_server.${vsName}.${name}]: virtual server "${vsName}" is not defined: no [virtual_server.${vsName}]` +
           ((n) => (n ? `; did you mean "${n}"?` : ''))(closest(vsName, virtualServers.keys())),
       );
-      r.finish(() => 'cannot be judged without its virtual server');
+      // Its keys cannot be judged without the virtual server: the one error above says why.
       return undefined;
     }
     const rs = buildRealServer(r, vsName, name, vs);
+    r.finish();
     if (rs) vs.realServers.set(name, rs);
     return rs;
-  });
+  }, false);
   const notifiers = build<Notifier>('notify', (r, c) => buildNotifier(r, c.labels[0]!));
 
   const config: LvsdConfig = {

@@ -18,37 +18,37 @@ export interface At<T> {
   readonly line: number;
 }
 
-/** Levenshtein distance, for "did you mean". */
+/** Edit distance counting a swap of two neighbours as one edit (optimal string alignment), for "did you mean". */
 export function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
     }
   }
-  return prev[b.length]!;
+  return d[a.length]![b.length]!;
 }
 
-/** The closest candidate within a small distance (or sharing the words in another order), if any. */
+/**
+ * The closest candidate, if it is near enough to be a typo: at most one edit
+ * per three characters (at least one), and never a rewrite of the whole word.
+ */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestD = Infinity;
   const lw = word.toLowerCase();
-  const sorted = (s: string) => s.toLowerCase().split(/[_-]/).sort().join('_');
   for (const c of candidates) {
-    let d = editDistance(lw, c.toLowerCase());
-    if (sorted(word) === sorted(c)) d = Math.min(d, 1);
+    const d = editDistance(lw, c.toLowerCase());
     if (d < bestD) {
       bestD = d;
       best = c;
     }
   }
-  const limit = Math.max(2, Math.floor(word.length / 4));
-  return bestD <= limit ? best : undefined;
+  const limit = Math.max(1, Math.floor(word.length / 3));
+  return bestD <= limit && bestD < word.length ? best : undefined;
 }
 
 /** keepalived spellings that lvsd writes differently, for a precise hint. */
