@@ -77,3 +77,20 @@ export class VrrpEncodeError extends Error {
     this.code = code;
   }
 }
+
+/** Stable code of {@link VrrpConfigError}. */
+export const VRRP_CONFIG_ERROR_CODE = 'ERR_VRRP_CONFIG';
+
+/**
+ * Thrown by the state machine's `init` when an instance's configuration
+ * cannot run (VRID, priority, interval, addresses out of range). The config
+ * loader should have refused it first; the message says which field and why.
+ */
+export class VrrpConfigError extends Error {
+  /** Always {@link VRRP_CONFIG_ERROR_CODE}. */
+  readonly code = VRRP_CONFIG_ERROR_CODE;
+  constructor(instance: string, message: string) {
+    super(`vrrp_instance ${instance}: ${message}`);
+    this.name = 'VrrpConfigError';
+  }
+}
