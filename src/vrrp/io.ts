@@ -55,8 +55,11 @@ export interface TransportOptions {
 export interface VrrpTransport {
   readonly kind: 'raw' | 'udp';
   readonly options: TransportOptions;
-  /** Sends one VRRP packet to the group, or to every unicast peer. */
-  send(payload: Uint8Array): void;
+  /**
+   * Sends one VRRP packet to `dst` (the group or one unicast peer). The
+   * caller encodes per destination: the v3 checksum covers it.
+   */
+  sendTo(payload: Uint8Array, dst: Uint8Array): void;
   /** Delivers every arrival until close(). */
   onArrival(listener: (a: Arrival) => void, onError: (e: Error) => void): void;
   close(): void;
@@ -102,21 +105,18 @@ class RawV4Transport implements VrrpTransport {
     }
   }
 
-  send(payload: Uint8Array): void {
-    const targets = this.options.peers.length ? this.options.peers : [VRRP_GROUP_V4];
-    for (const dst of targets) {
-      const header = encodeIpv4Header({
-        src: this.options.source,
-        dst,
-        ttl: 255, // RFC 5798 §5.1.1.3, unicast too (keepalived sends 255 to peers)
-        protocol: IPPROTO.VRRP,
-        payloadLength: payload.length,
-      });
-      const frame = new Uint8Array(header.length + payload.length);
-      frame.set(header, 0);
-      frame.set(payload, header.length);
-      this.sock.send(frame, sockaddrIn(dst));
-    }
+  sendTo(payload: Uint8Array, dst: Uint8Array): void {
+    const header = encodeIpv4Header({
+      src: this.options.source,
+      dst,
+      ttl: 255, // RFC 5798 §5.1.1.3, unicast too (keepalived sends 255 to peers)
+      protocol: IPPROTO.VRRP,
+      payloadLength: payload.length,
+    });
+    const frame = new Uint8Array(header.length + payload.length);
+    frame.set(header, 0);
+    frame.set(payload, header.length);
+    this.sock.send(frame, sockaddrIn(dst));
   }
 
   onArrival(listener: (a: Arrival) => void, onError: (e: Error) => void): void {
@@ -167,13 +167,10 @@ class RawV6Transport implements VrrpTransport {
     }
   }
 
-  send(payload: Uint8Array): void {
-    const targets = this.options.peers.length ? this.options.peers : [VRRP_GROUP_V6];
-    for (const dst of targets) {
-      const linkScoped = dst[0] === 0xfe && (dst[1]! & 0xc0) === 0x80;
-      const multicast = dst[0] === 0xff;
-      this.sock.send(payload, sockaddrIn6(dst, 0, linkScoped || multicast ? this.ifindex : 0));
-    }
+  sendTo(payload: Uint8Array, dst: Uint8Array): void {
+    const linkScoped = dst[0] === 0xfe && (dst[1]! & 0xc0) === 0x80;
+    const multicast = dst[0] === 0xff;
+    this.sock.send(payload, sockaddrIn6(dst, 0, linkScoped || multicast ? this.ifindex : 0));
   }
 
   onArrival(listener: (a: Arrival) => void, onError: (e: Error) => void): void {
@@ -212,11 +209,9 @@ class UdpTransport implements VrrpTransport {
     this.sock.bind(this.port, formatIp(options.source) + scope);
   }
 
-  send(payload: Uint8Array): void {
-    for (const peer of this.options.peers) {
-      const scope = this.options.family === 6 && peer[0] === 0xfe ? `%${this.options.ifname}` : '';
-      this.sock.send(payload, this.port, formatIp(peer) + scope);
-    }
+  sendTo(payload: Uint8Array, peer: Uint8Array): void {
+    const scope = this.options.family === 6 && peer[0] === 0xfe ? `%${this.options.ifname}` : '';
+    this.sock.send(payload, this.port, formatIp(peer) + scope);
   }
 
   onArrival(listener: (a: Arrival) => void, onError: (e: Error) => void): void {

@@ -1,0 +1,223 @@
+/**
+ * The daemon: wires configuration, logging, the kernel, the VRRP engine,
+ * notification hooks and the control socket together, and handles signals.
+ * It holds no protocol logic of its own.
+ */
+import { hostname } from 'node:os';
+import { type LvsdConfig, diffConfig, formatProblems, hasErrors, loadConfig } from '../config';
+import { ControlError, ControlServer, type ControlHandlers } from '../control/server';
+import type { EventRecord, StatusResult } from '../control/types';
+import { type Addresses, KernelAddresses } from '../kernel/addresses';
+import { type Announcer, PacketAnnouncer } from '../kernel/arp/sender';
+import { FakeKernel } from '../kernel/fake';
+import { KernelLinks, type Links } from '../kernel/links';
+import { systemClock } from '../lib/clock';
+import { type Logger, createLogger } from '../log';
+import { NotifyFifo } from '../notify/fifo';
+import { type NotifyScripts, type NotifyVrrpState, NotifyRunner } from '../notify/scripts';
+import { VrrpEngine } from '../vrrp/engine';
+import type { Transition } from '../vrrp/instance';
+
+/** lvsd's version, from package.json. */
+export const VERSION: string = (require('../../../package.json') as { version: string }).version;
+
+/** How many transitions `lvsctl events` can look back on. */
+const EVENT_HISTORY = 1000;
+
+/** Options of {@link Daemon}. */
+export interface DaemonOptions {
+  configFile: string;
+  dryRun: boolean;
+  logLevel?: string;
+}
+
+/** Addresses that read the real kernel but only log changes (--dry-run). */
+class DryRunAddresses implements Addresses {
+  constructor(private readonly real: Addresses, private readonly log: Logger) {}
+  list(iface: string | number, family?: 4 | 6): ReturnType<Addresses['list']> {
+    return this.real.list(iface, family);
+  }
+  async add(ifname: string, cidr: string): Promise<'added'> {
+    this.log.info('dry run: would add address', { ifname, cidr });
+    return 'added';
+  }
+  async remove(ifname: string, cidr: string): Promise<'removed'> {
+    this.log.info('dry run: would remove address', { ifname, cidr });
+    return 'removed';
+  }
+  primaryIPv4(ifname: string): Promise<string | undefined> {
+    return this.real.primaryIPv4(ifname);
+  }
+  linkLocalIPv6(ifname: string): Promise<string | undefined> {
+    return this.real.linkLocalIPv6(ifname);
+  }
+  close(): void {
+    this.real.close();
+  }
+}
+
+/** The running daemon. */
+export class Daemon {
+  private config!: LvsdConfig;
+  private log!: Logger;
+  private links!: Links;
+  private addresses!: Addresses;
+  private announcer!: Announcer;
+  private engine!: VrrpEngine;
+  private control: ControlServer | undefined;
+  private notify!: NotifyRunner;
+  private fifo: NotifyFifo | undefined;
+  private readonly events: EventRecord[] = [];
+  private readonly startedAt = new Date();
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly opts: DaemonOptions) {}
+
+  /** Loads the configuration and starts everything; throws with a message an operator can act on. */
+  async start(): Promise<void> {
+    const loaded = loadConfig(this.opts.configFile);
+    if (!loaded.config || hasErrors(loaded.problems)) {
+      throw Object.assign(new Error(`invalid configuration:\n${formatProblems(loaded.problems).join('\n')}`), { code: 'ECONFIG' });
+    }
+    this.config = loaded.config;
+    const level = (this.opts.logLevel ?? this.config.global.logLevel) as 'info';
+    this.log = createLogger({ level });
+    for (const w of formatProblems(loaded.problems)) this.log.warn(w);
+    this.log.info('lvsd starting', { version: VERSION, config: this.opts.configFile, pid: process.pid, dryRun: this.opts.dryRun });
+
+    const kernelLinks = new KernelLinks();
+    this.links = kernelLinks;
+    if (this.opts.dryRun) {
+      this.addresses = new DryRunAddresses(new KernelAddresses(), this.log);
+      this.announcer = new FakeKernel().announcer;
+    } else {
+      this.addresses = new KernelAddresses();
+      this.announcer = new PacketAnnouncer(this.links);
+    }
+    this.fifo = this.config.global.notifyFifo ? new NotifyFifo({ path: this.config.global.notifyFifo, create: true, logger: this.log }) : undefined;
+    this.notify = new NotifyRunner({ logger: this.log, scriptSecurity: this.config.global.enableScriptSecurity, ...(this.fifo ? { fifo: this.fifo } : {}) });
+
+    this.engine = new VrrpEngine({
+      clock: systemClock,
+      log: this.log,
+      links: this.links,
+      addresses: this.addresses,
+      announcer: this.announcer,
+      onTransition: (t) => this.transitioned(t),
+    });
+    this.control = new ControlServer({ path: this.config.global.controlSocket, handlers: this.handlers(), logger: this.log });
+    await this.control.listen();
+    await this.engine.start(this.config);
+    this.log.info('lvsd started', { instances: this.config.vrrpInstances.size });
+  }
+
+  /** Stops cleanly: priority 0 adverts, VIPs removed, sockets closed. Idempotent. */
+  stop(why: string): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log?.info('lvsd stopping', { why });
+      try {
+        await this.engine?.stop();
+      } catch (e) {
+        this.log.error('error while stopping VRRP', { error: (e as Error).message });
+      }
+      await this.control?.close();
+      this.fifo?.close();
+      this.announcer?.close();
+      this.addresses?.close();
+      this.links?.close();
+      this.log?.info('lvsd stopped');
+    })();
+    return this.stopping;
+  }
+
+  /**
+   * Re-reads the file and applies the difference. An invalid file changes
+   * nothing and the problems are returned (and logged).
+   */
+  async reload(): Promise<{ changes: string[]; warnings: string[] }> {
+    const loaded = loadConfig(this.opts.configFile);
+    if (!loaded.config || hasErrors(loaded.problems)) {
+      const lines = formatProblems(loaded.problems);
+      this.log.error('reload refused: the configuration is invalid; nothing was changed', { problems: lines.length });
+      for (const l of lines) this.log.error(l);
+      throw new ControlError('ECONFIG', `configuration invalid, nothing changed:\n${lines.join('\n')}`);
+    }
+    const diff = diffConfig(this.config, loaded.config);
+    const changes: string[] = [];
+    for (const [kind, d] of Object.entries(diff)) {
+      if (typeof d !== 'object' || d === null) continue;
+      const nd = d as { added: string[]; removed: string[]; changed: string[] };
+      for (const n of nd.added) changes.push(`${kind}: added ${n}`);
+      for (const n of nd.removed) changes.push(`${kind}: removed ${n}`);
+      for (const n of nd.changed) changes.push(`${kind}: changed ${n}`);
+    }
+    if (diff.global) changes.push('global: changed');
+    if (diff.empty) {
+      this.log.info('reload: no change');
+      return { changes: [], warnings: formatProblems(loaded.problems) };
+    }
+    const vrrpTouched = diff.global || diff.vrrpInstances.added.length + diff.vrrpInstances.removed.length + diff.vrrpInstances.changed.length + diff.vrrpScripts.changed.length + diff.vrrpScripts.removed.length + diff.vrrpSyncGroups.added.length + diff.vrrpSyncGroups.removed.length + diff.vrrpSyncGroups.changed.length > 0;
+    if (vrrpTouched) {
+      // Instances change together with their sockets and sync groups: restart the engine on the new file.
+      const next = new VrrpEngine({ clock: systemClock, log: this.log, links: this.links, addresses: this.addresses, announcer: this.announcer, onTransition: (t) => this.transitioned(t) });
+      await this.engine.stop();
+      this.engine = next;
+      await next.start(loaded.config);
+    }
+    this.config = loaded.config;
+    this.log.info('reload applied', { changes: changes.join('; ') });
+    return { changes, warnings: formatProblems(loaded.problems) };
+  }
+
+  status(): StatusResult {
+    const s = this.engine.status();
+    return {
+      routerId: this.config.global.routerId ?? hostname(),
+      pid: process.pid,
+      version: VERSION,
+      startedAt: this.startedAt.toISOString(),
+      instances: s.instances.map((i) => ({
+        ...i,
+        state: i.state as StatusResult['instances'][number]['state'],
+        lastTransition: i.lastTransition && { ...i.lastTransition, at: this.wallTime(i.lastTransition.at) },
+      })),
+      drops: s.drops,
+    };
+  }
+
+  /** Monotonic ms → ISO wall time, for display only. */
+  private wallTime(monotonic: number): string {
+    return new Date(Date.now() - (performance.now() - monotonic)).toISOString();
+  }
+
+  private handlers(): ControlHandlers {
+    return {
+      status: () => this.status(),
+      'show vrrp': () => this.status(),
+      events: (args) => {
+        const limit = typeof args.limit === 'number' && args.limit > 0 ? Math.floor(args.limit) : 50;
+        return { events: this.events.slice(-limit) };
+      },
+      reload: () => this.reload(),
+    };
+  }
+
+  private transitioned(t: Transition): void {
+    this.events.push({ at: this.wallTime(t.at), instance: t.instance, from: t.from, to: t.to, reason: t.reason });
+    if (this.events.length > EVENT_HISTORY) this.events.splice(0, this.events.length - EVENT_HISTORY);
+    const inst = this.config.vrrpInstances.get(t.instance);
+    if (!inst) return;
+    const state: NotifyVrrpState | undefined = t.to === 'INIT' ? 'STOP' : t.to === 'MASTER' || t.to === 'BACKUP' || t.to === 'FAULT' ? t.to : undefined;
+    if (!state) return;
+    const generic = inst.notify ?? this.config.global.notify;
+    const scripts: NotifyScripts = {
+      ...(generic ? { notify: generic.argv } : {}),
+      ...(inst.notifyMaster ? { master: inst.notifyMaster.argv } : {}),
+      ...(inst.notifyBackup ? { backup: inst.notifyBackup.argv } : {}),
+      ...(inst.notifyFault ? { fault: inst.notifyFault.argv } : {}),
+      ...(inst.notifyStop ? { stop: inst.notifyStop.argv } : {}),
+    };
+    // Never awaited: a slow or failing hook cannot hold VRRP up.
+    void this.notify.notify({ type: 'INSTANCE', name: t.instance, state, previousState: t.from, priority: t.priority, reason: t.reason }, scripts);
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * `lvsd`: parse the command line, then validate, import, or run the daemon
+ * in the foreground until SIGTERM/SIGINT. Only wiring lives here.
+ */
+import { formatProblems, hasErrors, loadConfig } from '../config';
+import { HELP, type LvsdCommand, UsageError, parseArgs } from './args';
+import { Daemon, VERSION } from './daemon';
+
+/** Runs lvsd with `argv` (without node and script); sets process.exitCode. */
+export async function main(argv: readonly string[]): Promise<void> {
+  let cmd: LvsdCommand;
+  try {
+    cmd = parseArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`lvsd: ${e.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw e;
+  }
+  switch (cmd.kind) {
+    case 'help':
+      process.stdout.write(`${HELP}\n`);
+      return;
+    case 'version':
+      process.stdout.write(`lvsd ${VERSION}\n`);
+      return;
+    case 'check-config': {
+      const r = loadConfig(cmd.config);
+      const lines = formatProblems(r.problems);
+      if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
+      process.exitCode = hasErrors(r.problems) ? 1 : 0;
+      if (!process.exitCode) process.stdout.write(`${cmd.config}: configuration valid\n`);
+      return;
+    }
+    case 'import-keepalived': {
+      // The importer lands with the operations work (issue 5); say so plainly.
+      process.stderr.write(`lvsd: import-keepalived is not available in lvsd ${VERSION} yet; ${cmd.file} was not read\n`);
+      process.exitCode = 2;
+      return;
+    }
+    case 'run':
+      return runDaemon(cmd);
+  }
+}
+
+async function runDaemon(cmd: Extract<LvsdCommand, { kind: 'run' }>): Promise<void> {
+  const daemon = new Daemon({ configFile: cmd.config, dryRun: cmd.dryRun, ...(cmd.logLevel ? { logLevel: cmd.logLevel } : {}) });
+  const stop = (why: string, code: number): void => {
+    void daemon.stop(why).then(() => {
+      process.exitCode = code;
+      // Sockets are closed; leave even if a hook child is still running.
+      setImmediate(() => process.exit(code));
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM', 0));
+  process.on('SIGINT', () => stop('SIGINT', 0));
+  process.on('SIGHUP', () => {
+    daemon.reload().catch(() => {
+      /* logged by reload; the running configuration stays */
+    });
+  });
+  process.on('SIGUSR1', () => process.stdout.write(`${JSON.stringify(daemon.status())}\n`));
+  try {
+    await daemon.start();
+  } catch (e) {
+    process.stderr.write(`lvsd: cannot start: ${(e as Error).message}\n`);
+    await daemon.stop('start failed').catch(() => undefined);
+    process.exitCode = 1;
+    setImmediate(() => process.exit(1));
+  }
+}

@@ -1,0 +1,231 @@
+/**
+ * The VRRP engine: every instance of a configuration, the transports they
+ * share, tracking (interfaces and vrrp_scripts) and sync groups.
+ *
+ * Receive path, in order (KEEPALIVED-FACTS "Receive checks"): TTL/hop limit
+ * 255 for multicast, our own packet, wire well-formedness (decodeVrrp), VRID
+ * demultiplexing, version; the state machine then checks meaning (auth,
+ * interval, peers, VIP list). Every drop is counted under its reason, on the
+ * instance when the VRID names one, else on the engine; nothing a peer sends
+ * can throw out of here.
+ */
+import type { LvsdConfig, VrrpInstance } from '../config/types';
+import type { Addresses } from '../kernel/addresses';
+import type { Announcer } from '../kernel/arp/sender';
+import type { Link, Links } from '../kernel/links';
+import type { Clock } from '../lib/clock';
+import { formatIp, parseIp, sameIp } from '../lib/ip';
+import type { Logger } from '../log';
+import { type Arrival, VRRP_GROUP_V4, VRRP_GROUP_V6, type VrrpTransport, openTransport } from './io';
+import { type InstanceEffects, type InstanceStatus, type Transition, VrrpInstanceRuntime } from './instance';
+import { decodeVrrp } from './packet';
+import { ScriptTracker, type TrackedItem, judgeTracking } from './track';
+
+/** What the engine needs from the system. */
+export interface EngineDeps {
+  clock: Clock;
+  log: Logger;
+  links: Links;
+  addresses: Addresses;
+  announcer: Announcer;
+  /** Opens a transport; tests and --dry-run may substitute their own. */
+  openTransport?: typeof openTransport;
+  /** Called after every transition (events log, notify hooks, sync to IPVS). */
+  onTransition(t: Transition): void;
+}
+
+/** A transport shared by the instances of one interface, family and peer set. */
+interface Pool {
+  key: string;
+  transport: VrrpTransport;
+  multicast: boolean;
+  source: Uint8Array;
+  byVrid: Map<number, VrrpInstanceRuntime>;
+}
+
+/** An error that stops the engine from starting, with a stable code. */
+export class EngineStartError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.name = 'EngineStartError';
+  }
+}
+
+/** Runs all VRRP instances of one configuration. */
+export class VrrpEngine {
+  private readonly pools = new Map<string, Pool>();
+  private readonly instances = new Map<string, VrrpInstanceRuntime>();
+  private readonly scripts = new Map<string, ScriptTracker>();
+  private readonly links = new Map<string, Link>();
+  private readonly drops = new Map<string, number>();
+  /** The fault state last fed to each instance, so only changes are fed. */
+  private readonly faultFed = new Map<string, string>();
+  private unsubscribeLinks: (() => void) | undefined;
+  private config: LvsdConfig | undefined;
+
+  constructor(private readonly deps: EngineDeps) {}
+
+  /** Opens transports and starts every instance; throws {@link EngineStartError}. */
+  async start(config: LvsdConfig): Promise<void> {
+    this.config = config;
+    for (const l of await this.deps.links.list()) this.links.set(l.name, l);
+    this.unsubscribeLinks = this.deps.links.onChange((c) => {
+      if (c.kind === 'resync') {
+        this.links.clear();
+        for (const l of c.links) this.links.set(l.name, l);
+      } else if (c.kind === 'del') this.links.delete(c.link.name);
+      else this.links.set(c.link.name, c.link);
+      this.retrack();
+    }, (e) => this.deps.log.error('link monitoring failed', { error: e.message }));
+    for (const inst of config.vrrpInstances.values()) await this.addInstance(inst);
+    for (const s of config.vrrpScripts.values()) {
+      const used = [...config.vrrpInstances.values()].some((i) => i.trackScripts.some((t) => t.name === s.name));
+      if (!used) continue;
+      const tracker = new ScriptTracker(this.deps.clock, { name: s.name, argv: s.script.argv, intervalMs: s.intervalMs, timeoutMs: s.timeoutMs, rise: s.rise, fall: s.fall, initFail: s.initFail }, () => this.retrack());
+      this.scripts.set(s.name, tracker);
+    }
+    // Tracking first, so an instance whose interface is down starts in FAULT.
+    this.retrack(true);
+    for (const r of this.instances.values()) r.start();
+    this.retrack();
+    for (const t of this.scripts.values()) t.start();
+  }
+
+  /** Shuts every instance down (priority 0, VIPs removed) and closes sockets. */
+  async stop(): Promise<void> {
+    for (const t of this.scripts.values()) t.stop();
+    this.scripts.clear();
+    await Promise.all([...this.instances.values()].map((r) => r.shutdown()));
+    this.instances.clear();
+    for (const p of this.pools.values()) p.transport.close();
+    this.pools.clear();
+    this.unsubscribeLinks?.();
+  }
+
+  /** Status of every instance, and the drops no instance could own. */
+  status(): { instances: InstanceStatus[]; drops: Record<string, number> } {
+    return { instances: [...this.instances.values()].map((r) => r.status()), drops: Object.fromEntries(this.drops) };
+  }
+
+  /** The runtime of instance `name`. */
+  instance(name: string): VrrpInstanceRuntime | undefined {
+    return this.instances.get(name);
+  }
+
+  private async sourceOf(inst: VrrpInstance): Promise<Uint8Array> {
+    const explicit = inst.unicastSrcIp ?? inst.mcastSrcIp;
+    if (explicit) return explicit.bytes;
+    const text = inst.family === 4
+      ? await this.deps.addresses.primaryIPv4(inst.interface)
+      : await this.deps.addresses.linkLocalIPv6(inst.interface);
+    const bytes = text ? parseIp(text) : undefined;
+    if (!bytes) {
+      throw new EngineStartError('ENOSOURCE', `${inst.name}: interface ${inst.interface} has no ${inst.family === 4 ? 'IPv4' : 'link-local IPv6'} address to send VRRP from (set unicast_src_ip, or address the interface)`);
+    }
+    return bytes;
+  }
+
+  private async addInstance(inst: VrrpInstance): Promise<void> {
+    const source = await this.sourceOf(inst);
+    const peers = inst.unicastPeers.map((p) => p.bytes);
+    const key = [inst.transport, inst.family, inst.interface, inst.udpPort, peers.map((p) => formatIp(p)).sort().join(',') || 'multicast', formatIp(source)].join('|');
+    let pool = this.pools.get(key);
+    if (!pool) {
+      const open = this.deps.openTransport ?? openTransport;
+      let transport: VrrpTransport;
+      try {
+        transport = open(inst.transport, { family: inst.family, ifname: inst.interface, source, peers, udpPort: inst.udpPort });
+      } catch (e) {
+        throw new EngineStartError((e as { code?: string }).code ?? 'ETRANSPORT', `${inst.name}: cannot open the ${inst.transport} VRRP socket on ${inst.interface}: ${(e as Error).message}`);
+      }
+      const p: Pool = { key, transport, multicast: peers.length === 0, source, byVrid: new Map() };
+      transport.onArrival((a) => this.arrive(p, a), (e) => this.deps.log.warn(`VRRP socket error on ${inst.interface}`, { error: e.message }));
+      this.pools.set(key, p);
+      pool = p;
+    }
+    const effects: InstanceEffects = {
+      addVip: (ifname, cidr) => this.deps.addresses.add(ifname, cidr),
+      removeVip: (ifname, cidr) => this.deps.addresses.remove(ifname, cidr),
+      announce: async (ifname, addrs, count) => {
+        for (let i = 0; i < count; i++) await this.deps.announcer.announce(ifname, addrs);
+      },
+    };
+    const runtime = new VrrpInstanceRuntime(inst, source, pool.transport, effects, this.deps.clock, this.deps.log, (t) => this.transitioned(t));
+    pool.byVrid.set(inst.virtualRouterId, runtime);
+    this.instances.set(inst.name, runtime);
+  }
+
+  private count(reason: string): void {
+    this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+  }
+
+  /** One arrival: every check up to the state machine's, never throwing. */
+  private arrive(pool: Pool, a: Arrival): void {
+    try {
+      const vridByte = a.payload.length >= 2 ? a.payload[1]! : -1;
+      const target = pool.byVrid.get(vridByte);
+      const drop = (reason: string): void => (target ? target.countDrop(reason) : this.count(reason));
+      if (sameIp(a.src, pool.source)) return; // our own advert looped back: not a drop worth counting
+      // RFC 5798 §7.1: TTL/hop limit must be 255; relaxed for unicast (keepalived).
+      if (pool.multicast && a.ttl !== undefined && a.ttl !== 255) return drop('ttl');
+      const family = a.src.length === 4 ? 4 : 6;
+      const dst = a.dst ?? (pool.multicast ? (family === 4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6) : pool.source);
+      const r = decodeVrrp(a.payload, { family, src: a.src, dst });
+      if (!r.ok) return drop(r.reason);
+      const runtime = pool.byVrid.get(r.packet.vrid);
+      if (!runtime) return this.count('vrid');
+      if (r.packet.version !== runtime.config.version) return runtime.countDrop('version');
+      runtime.receive(r.packet, a.src, r.checksumForm);
+    } catch (e) {
+      this.count('internal');
+      this.deps.log.error('VRRP receive path failed', { error: (e as Error).message });
+    }
+  }
+
+  /** Recomputes tracking for every instance and feeds what changed. */
+  private retrack(initial = false): void {
+    if (!this.config) return;
+    for (const r of this.instances.values()) {
+      const c = r.config;
+      const items: TrackedItem[] = [];
+      const linkUp = (name: string): boolean => {
+        const l = this.links.get(name);
+        return !!l && l.up && l.running;
+      };
+      if (!c.dontTrackPrimary) items.push({ kind: 'interface', name: c.interface, up: linkUp(c.interface), weight: 0 });
+      for (const t of c.trackInterfaces) items.push({ kind: 'interface', name: t.name, up: linkUp(t.name), weight: t.weight });
+      for (const t of c.trackScripts) {
+        const s = this.config.vrrpScripts.get(t.name);
+        const tracker = this.scripts.get(t.name);
+        items.push({ kind: 'script', name: t.name, up: tracker ? tracker.up : true, weight: t.weight ?? s?.weight ?? 0 });
+      }
+      const v = judgeTracking(c.priority, items);
+      const status = r.status();
+      if (v.effectivePriority !== status.effectivePriority) r.setPriority(v.effectivePriority);
+      const fault = v.faults.join(', ');
+      const before = this.faultFed.get(c.name) ?? '';
+      if (fault !== before || (initial && fault)) {
+        this.faultFed.set(c.name, fault);
+        if (fault) r.setFault(true, fault);
+        else if (before) r.setFault(false, `${before.replace(/ down/g, '')} up again`);
+      }
+    }
+  }
+
+  /** Sync groups: a member's own transition moves the others with it. */
+  private transitioned(t: Transition): void {
+    this.deps.onTransition(t);
+    if (t.bySync || !this.config) return;
+    const group = this.instances.get(t.instance)?.config.syncGroup;
+    if (!group) return;
+    const g = this.config.vrrpSyncGroups.get(group);
+    if (!g) return;
+    const to = t.to === 'MASTER' || t.to === 'BACKUP' || t.to === 'FAULT' ? t.to : undefined;
+    if (!to) return;
+    for (const m of g.group) {
+      if (m.name === t.instance) continue;
+      const other = this.instances.get(m.name);
+      if (other && other.state !== to) other.sync(to, `sync group ${group}: ${t.instance} went ${to}`);
+    }
+  }
+}

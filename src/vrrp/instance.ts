@@ -1,0 +1,319 @@
+/**
+ * The driver of one VRRP instance: it feeds the sans-IO state machine
+ * (fsm.ts) with packets, timer expiries, tracking and sync-group moves, and
+ * carries its actions out — adverts on the transport, VIPs through rtnetlink,
+ * gratuitous ARP / unsolicited NA bursts, notify hooks — without ever letting
+ * an I/O failure stop VRRP: a failed action is logged and counted.
+ */
+import type { Logger } from '../log';
+import type { Clock, TimerHandle } from '../lib/clock';
+import { formatIp } from '../lib/ip';
+import type { VrrpInstance } from '../config/types';
+import type { DropReason } from './errors';
+import { init, makeAdvert, step } from './fsm';
+import type { VrrpAction as Action, VrrpConfig, VrrpInput as Input, VrrpState, VrrpTimerName as TimerName } from './types';
+import { GarpSchedule } from './garp';
+import { type ChecksumForm, type VrrpPacket, encodeVrrp } from './packet';
+import type { VrrpTransport } from './io';
+import { VRRP_GROUP_V4, VRRP_GROUP_V6 } from './io';
+
+/** The outward effects an instance needs; the daemon supplies real or fake ones. */
+export interface InstanceEffects {
+  /** Adds a VIP ("192.0.2.100/24") to the interface; resolves even when it existed. */
+  addVip(ifname: string, cidr: string): Promise<unknown>;
+  /** Removes a VIP; resolves even when it was absent. */
+  removeVip(ifname: string, cidr: string): Promise<unknown>;
+  /** Sends `count` gratuitous ARPs / unsolicited NAs for each address. */
+  announce(ifname: string, addresses: readonly string[], count: number): Promise<unknown>;
+}
+
+/** A state change, as the daemon records, notifies and shows it. */
+export interface Transition {
+  instance: string;
+  from: string;
+  to: string;
+  reason: string;
+  priority: number;
+  /** Monotonic time of the change. */
+  at: number;
+  /** True when a sync group moved this instance (it must not propagate again). */
+  bySync: boolean;
+}
+
+/** Everything the daemon shows about an instance. */
+export interface InstanceStatus {
+  name: string;
+  state: string;
+  vrid: number;
+  interface: string;
+  version: 2 | 3;
+  family: 4 | 6;
+  basePriority: number;
+  effectivePriority: number;
+  advertIntervalMs: number;
+  master: { address: string; priority: number } | null;
+  lastTransition: { from: string; to: string; reason: string; at: number } | null;
+  vips: string[];
+  drops: Record<string, number>;
+  peerChecksumForm: ChecksumForm | null;
+  syncGroup: string | null;
+  transport: 'raw' | 'udp';
+  unicastPeers: string[];
+  counters: { advertsSent: number; advertsReceived: number; sendErrors: number; vipErrors: number };
+}
+
+/** Maps the config's instance onto the state machine's settings. */
+export function fsmConfigOf(c: VrrpInstance, source: Uint8Array): VrrpConfig {
+  return {
+    name: c.name,
+    vrid: c.virtualRouterId,
+    version: c.version,
+    family: c.family,
+    priority: c.priority,
+    advertInterval: c.advertIntCs,
+    preempt: !c.nopreempt,
+    preemptDelay: c.preemptDelayMs,
+    initialState: c.state,
+    primaryAddress: source,
+    vips: c.virtualIpaddress.map((v) => v.address),
+    auth: c.authentication ? { type: 'PASS', password: c.authentication.pass } : { type: 'none' },
+    unicastPeers: c.unicastPeers.map((p) => p.bytes),
+  };
+}
+
+/** One running VRRP instance. */
+export class VrrpInstanceRuntime {
+  private fsm: VrrpState;
+  private readonly timers = new Map<TimerName, TimerHandle>();
+  private readonly garp: GarpSchedule;
+  private readonly drops = new Map<string, number>();
+  private master: { address: string; priority: number } | null = null;
+  private last: Transition | null = null;
+  private peerForm: ChecksumForm | null = null;
+  private sent = 0;
+  private received = 0;
+  private sendErrors = 0;
+  private vipErrors = 0;
+  private vipsHeld = false;
+  /** Serialises VIP changes so an add and a remove never race. */
+  private vipChain: Promise<void> = Promise.resolve();
+  private bySyncNext = false;
+
+  constructor(
+    readonly config: VrrpInstance,
+    private readonly source: Uint8Array,
+    private readonly transport: VrrpTransport,
+    private readonly effects: InstanceEffects,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+    private readonly onTransition: (t: Transition) => void,
+  ) {
+    this.fsm = init(fsmConfigOf(config, source), clock.now());
+    this.garp = new GarpSchedule(
+      clock,
+      { delayMs: config.garpMasterDelayMs, repeat: config.garpMasterRepeat, refreshMs: config.garpMasterRefreshMs, refreshRepeat: config.garpMasterRefreshRepeat },
+      (count, why) => this.announce(count, why),
+    );
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  get state(): string {
+    return this.fsm.state;
+  }
+
+  /** Starts the protocol (RFC 5798 §6.4.1 Startup). */
+  start(): void {
+    this.feed({ kind: 'startup', now: this.clock.now() });
+  }
+
+  /**
+   * Stops: a master advertises priority 0 and removes its VIPs (RFC 5798
+   * §6.4.3 Shutdown). Resolves when the VIPs are gone.
+   */
+  async shutdown(): Promise<void> {
+    this.feed({ kind: 'shutdown', now: this.clock.now() });
+    for (const t of this.timers.values()) this.clock.clear(t);
+    this.timers.clear();
+    this.garp.stop();
+    await this.vipChain;
+  }
+
+  /** A decoded advertisement for this VRID. */
+  receive(packet: VrrpPacket, src: Uint8Array, checksumForm: ChecksumForm | undefined): void {
+    this.received++;
+    if (checksumForm && packet.version === 3 && this.config.family === 4) this.peerForm = checksumForm;
+    this.feed({ kind: 'advert', now: this.clock.now(), packet, src });
+  }
+
+  /** Counts a packet dropped before it reached the state machine. */
+  countDrop(reason: DropReason | string): void {
+    this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+  }
+
+  /** Tracking changed the effective priority. */
+  setPriority(effective: number): void {
+    this.feed({ kind: 'priority', now: this.clock.now(), effective });
+  }
+
+  /** Tracking found (or cleared) a fault. */
+  setFault(active: boolean, reason: string): void {
+    this.feed({ kind: 'fault', now: this.clock.now(), active, reason });
+  }
+
+  /** A sync group moves this instance. */
+  sync(to: 'MASTER' | 'BACKUP' | 'FAULT', reason: string): void {
+    this.bySyncNext = true;
+    try {
+      this.feed({ kind: 'sync', now: this.clock.now(), to, reason });
+    } finally {
+      this.bySyncNext = false;
+    }
+  }
+
+  status(): InstanceStatus {
+    const c = this.config;
+    return {
+      name: c.name,
+      state: this.fsm.state,
+      vrid: c.virtualRouterId,
+      interface: c.interface,
+      version: c.version,
+      family: c.family,
+      basePriority: c.priority,
+      effectivePriority: this.fsm.effectivePriority,
+      advertIntervalMs: this.fsm.masterAdverInterval * 10,
+      master: this.fsm.state === 'MASTER' ? { address: formatIp(this.source), priority: this.fsm.effectivePriority } : this.master,
+      lastTransition: this.last && { from: this.last.from, to: this.last.to, reason: this.last.reason, at: this.last.at },
+      vips: c.virtualIpaddress.map((v) => `${v.address}/${v.prefix}`),
+      drops: Object.fromEntries(this.drops),
+      peerChecksumForm: this.peerForm,
+      syncGroup: c.syncGroup ?? null,
+      transport: c.transport,
+      unicastPeers: c.unicastPeers.map((p) => p.address),
+      counters: { advertsSent: this.sent, advertsReceived: this.received, sendErrors: this.sendErrors, vipErrors: this.vipErrors },
+    };
+  }
+
+  private feed(input: Input): void {
+    const r = step(this.fsm, input);
+    this.fsm = r.state;
+    for (const a of r.actions) this.apply(a);
+  }
+
+  private apply(a: Action): void {
+    switch (a.type) {
+      case 'send-advert':
+        this.sendAdvert(a.priority);
+        break;
+      case 'set-timer': {
+        this.clock.clear(this.timers.get(a.timer));
+        const timer = a.timer;
+        this.timers.set(timer, this.clock.at(a.at, () => {
+          this.timers.delete(timer);
+          this.feed({ kind: 'timeout', timer, now: this.clock.now() });
+        }));
+        break;
+      }
+      case 'cancel-timer':
+        this.clock.clear(this.timers.get(a.timer));
+        this.timers.delete(a.timer);
+        break;
+      case 'transition': {
+        const t: Transition = { instance: this.name, from: a.from, to: a.to, reason: a.reason, priority: this.fsm.effectivePriority, at: this.clock.now(), bySync: this.bySyncNext };
+        this.last = t;
+        if (a.to !== 'BACKUP') this.master = null;
+        this.log.info(`${this.name}: ${a.from} -> ${a.to}`, { reason: a.reason, priority: t.priority });
+        this.onTransition(t);
+        break;
+      }
+      case 'add-vips':
+        this.changeVips(true);
+        break;
+      case 'del-vips':
+        this.changeVips(false);
+        break;
+      case 'garp':
+        this.garp.burst(a.reason);
+        break;
+      case 'drop':
+        this.countDrop(a.reason);
+        this.log.debug(`${this.name}: advert dropped`, { reason: a.reason, detail: a.detail });
+        break;
+      case 'master-seen':
+        this.master = { address: a.address, priority: a.priority };
+        break;
+      case 'count':
+        this.countDrop(a.what);
+        this.log.debug(`${this.name}: ${a.detail}`);
+        break;
+      case 'log':
+        this.log.debug(`${this.name}: ${a.message}`);
+        break;
+    }
+  }
+
+  private sendAdvert(priority: number): void {
+    const c = this.config;
+    const packet = makeAdvert(this.fsm, priority);
+    const group = c.family === 4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6;
+    const dests = c.unicastPeers.length ? c.unicastPeers.map((p) => p.bytes) : [group];
+    try {
+      // The v3 checksum covers the destination, so each unicast peer gets its own encoding.
+      for (const dst of dests) {
+        const bytes = encodeVrrp(packet, {
+          family: c.family, src: this.source, dst,
+          checksumForm: c.v3ChecksumAsV2 ? 'no-pseudo-header' : 'pseudo-header',
+        });
+        this.transport.sendTo(bytes, dst);
+      }
+      this.sent++;
+    } catch (e) {
+      this.sendErrors++;
+      this.log.warn(`${this.name}: cannot send advert`, { error: (e as Error).message });
+    }
+  }
+
+  private changeVips(add: boolean): void {
+    if (add) this.vipsHeld = true;
+    const c = this.config;
+    const cidrs = c.virtualIpaddress.map((v) => `${v.address}/${v.prefix}`);
+    this.vipChain = this.vipChain.then(async () => {
+      for (const cidr of cidrs) {
+        try {
+          if (add) await this.effects.addVip(c.interface, cidr);
+          else await this.effects.removeVip(c.interface, cidr);
+        } catch (e) {
+          this.vipErrors++;
+          this.log.error(`${this.name}: cannot ${add ? 'add' : 'remove'} VIP ${cidr} on ${c.interface}`, { error: (e as Error).message });
+        }
+      }
+    });
+    if (add) {
+      // Announce once the addresses are in place (keepalived: VIPs, then GARP).
+      this.vipChain = this.vipChain.then(() => {
+        if (this.fsm.state === 'MASTER') this.garp.start();
+      });
+    } else {
+      this.vipsHeld = false;
+      this.garp.stop();
+    }
+  }
+
+  private announce(count: number, why: string): void {
+    if (this.fsm.state !== 'MASTER') return;
+    const c = this.config;
+    const addrs = c.virtualIpaddress.map((v) => v.address);
+    this.effects.announce(c.interface, addrs, count).catch((e: Error) => {
+      this.log.warn(`${this.name}: cannot announce VIPs`, { why, error: e.message });
+    });
+    this.log.debug(`${this.name}: announced VIPs`, { why, count });
+  }
+
+  /** True while this instance has asked for its VIPs to be present. */
+  get holdsVips(): boolean {
+    return this.vipsHeld;
+  }
+}
