@@ -11,7 +11,7 @@ export const GLOBAL_DEFAULTS = {
   controlSocket: '/run/lvsd/lvsd.sock',
   stateDir: '/var/lib/lvsd',
   pidFile: '/run/lvsd/lvsd.pid',
-  /** The kernel's default sync daemon port (IP_VS_SYNC_PORT... 8848). */
+  /** The sync daemon's default UDP port (the kernel's IP_VS_SYNC_PORT). */
   lvsSyncPort: 8848,
 } as const;
 
