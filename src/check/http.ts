@@ -63,6 +63,19 @@ export function statusAccepted(status: number, ranges: readonly StatusRange[]): 
   return ranges.some((r) => status >= r.from && status <= r.to);
 }
 
+/**
+ * The TLS SNI name an SSL_GET sends: `servername` if set, else the host part of
+ * `virtualhost` when it is a DNS name; undefined (no SNI) for an IP literal, since
+ * RFC 6066 §3 does not allow addresses in SNI.
+ */
+export function sniName(opts: Pick<HttpCheckOptions, 'servername' | 'virtualhost'>): string | undefined {
+  if (opts.servername) return opts.servername;
+  const vh = opts.virtualhost;
+  if (!vh || vh.startsWith('[')) return undefined;
+  const host = net.isIPv6(vh) ? vh : vh.replace(/:\d+$/, '');
+  return net.isIP(host) === 0 && host !== '' ? host : undefined;
+}
+
 function hostForUrl(ip: string): string {
   return net.isIPv6(ip) ? `[${ip}]` : ip;
 }
@@ -103,9 +116,7 @@ export async function httpCheck(opts: HttpCheckOptions, signal?: AbortSignal): P
   // A fresh agent per attempt: no pooled connection may hide a dead server, and the
   // TLS settings (SNI, CA, verify) are per check. Agent options win over request
   // options in Node, so `servername` here is the SNI sent.
-  const servername = opts.servername ?? (opts.virtualhost && net.isIP(opts.virtualhost.replace(/:\d+$/, '')) === 0
-    ? opts.virtualhost.replace(/:\d+$/, '')
-    : undefined);
+  const servername = sniName(opts);
   const agent = tls
     ? new https.Agent({
         keepAlive: false,

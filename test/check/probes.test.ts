@@ -9,7 +9,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { httpCheck, parseStatusCodes, statusAccepted, StatusCodeSpecError } from '../../src/check/http';
+import { httpCheck, parseStatusCodes, sniName, statusAccepted, StatusCodeSpecError } from '../../src/check/http';
 import { judgeExit, miscCheck, splitCommandLine } from '../../src/check/misc';
 import { tcpCheck } from '../../src/check/tcp';
 import { HttpCheckOptions } from '../../src/check/types';
@@ -130,6 +130,17 @@ describe('check/http: status_code parsing', () => {
     for (const bad of ['abc', '299-200', '99', '600', '', [] as number[]]) {
       assert.throws(() => parseStatusCodes(bad), (e: unknown) => e instanceof StatusCodeSpecError && e.code === 'ERR_CHECK_STATUS_CODE', String(bad));
     }
+  });
+});
+
+describe('check/http: SNI name', () => {
+  it('comes from servername, else a DNS-name virtualhost, never an address', () => {
+    assert.equal(sniName({ servername: 'a.example.test', virtualhost: 'b.example.test' }), 'a.example.test');
+    assert.equal(sniName({ virtualhost: 'b.example.test:8443' }), 'b.example.test');
+    assert.equal(sniName({ virtualhost: '192.0.2.1:443' }), undefined);
+    assert.equal(sniName({ virtualhost: '[2001:db8::1]:443' }), undefined);
+    assert.equal(sniName({ virtualhost: '2001:db8::1' }), undefined);
+    assert.equal(sniName({}), undefined);
   });
 });
 
