@@ -1,0 +1,320 @@
+/**
+ * An in-memory IPVS table with the kernel's answers, for tests and
+ * `--dry-run`. It records every call and can be told to fail.
+ */
+import { canonicalAddress, destKeyId, formatDestKey, formatServiceKey, serviceKeyId } from './addr';
+import { IpvsClosedError, IpvsError } from './errors';
+import { ERRNO_BY_NAME } from './errno';
+import type {
+  DestKey,
+  Ipvs,
+  IpvsDest,
+  IpvsDestEntry,
+  IpvsInfo,
+  IpvsOp,
+  IpvsOpResult,
+  IpvsService,
+  IpvsServiceEntry,
+  IpvsTimeouts,
+  ServiceKey,
+  SyncDaemon,
+  SyncState,
+} from './types';
+
+/** Schedulers Linux ships (net/netfilter/ipvs/ip_vs_*.c); others fail with ENOENT as the kernel's "Scheduler not found". */
+export const KNOWN_SCHEDULERS: readonly string[] = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'];
+
+/** The name of an {@link Ipvs} method the fake records. */
+export type FakeIpvsMethod = Exclude<keyof Ipvs, 'close'> | 'close';
+
+/** One recorded call: the method, its arguments (deep-copied), and the error code it failed with, if any. */
+export interface FakeIpvsCall {
+  method: FakeIpvsMethod;
+  args: unknown[];
+  error?: string;
+}
+
+/** A rule that makes calls fail: return an errno name ("EIO") to fail the call, undefined to let it run. */
+export type FakeIpvsFault = (call: { method: FakeIpvsMethod; args: readonly unknown[] }) => string | undefined;
+
+interface SvcState {
+  service: IpvsService;
+  dests: Map<string, IpvsDest>;
+}
+
+const clone = <T>(v: T): T => structuredClone(v);
+
+const COMMAND: Record<string, string> = {
+  addService: 'IPVS_CMD_NEW_SERVICE',
+  editService: 'IPVS_CMD_SET_SERVICE',
+  delService: 'IPVS_CMD_DEL_SERVICE',
+  services: 'IPVS_CMD_GET_SERVICE',
+  addDest: 'IPVS_CMD_NEW_DEST',
+  editDest: 'IPVS_CMD_SET_DEST',
+  delDest: 'IPVS_CMD_DEL_DEST',
+  dests: 'IPVS_CMD_GET_DEST',
+  startDaemon: 'IPVS_CMD_NEW_DAEMON',
+  stopDaemon: 'IPVS_CMD_DEL_DAEMON',
+  daemons: 'IPVS_CMD_GET_DAEMON',
+  setTimeouts: 'IPVS_CMD_SET_CONFIG',
+  timeouts: 'IPVS_CMD_GET_CONFIG',
+  info: 'IPVS_CMD_GET_INFO',
+  flush: 'IPVS_CMD_FLUSH',
+};
+
+/**
+ * An in-memory {@link Ipvs} with the kernel's semantics (Linux 6.1
+ * ip_vs_ctl.c): EEXIST on a duplicate service, dest or daemon; ESRCH for a
+ * missing service or daemon; ENOENT for a missing dest or unknown scheduler;
+ * ERANGE for a negative weight or a lower threshold above the upper;
+ * EINVAL for an IPv6 persistence netmask outside 1–128 or a mixed-family
+ * dest that is not TUN. Dests are keyed by address+port within a service.
+ */
+export class FakeIpvs implements Ipvs {
+  /** Every call, in order. */
+  readonly calls: FakeIpvsCall[] = [];
+  private readonly table = new Map<string, SvcState>();
+  private readonly daemonTable = new Map<SyncState, SyncDaemon>();
+  private timeoutValues: IpvsTimeouts = { tcp: 900, tcpFin: 120, udp: 300 };
+  private readonly faults: FakeIpvsFault[] = [];
+  private closed = false;
+
+  /** Makes calls fail while `fault` returns an errno name for them; returns its remover. */
+  addFault(fault: FakeIpvsFault): () => void {
+    this.faults.push(fault);
+    return () => {
+      const i = this.faults.indexOf(fault);
+      if (i >= 0) this.faults.splice(i, 1);
+    };
+  }
+
+  /** Makes the next `times` calls of `method` fail with errno name `code` (e.g. "EIO"). Inside apply(), ops count as their method. */
+  failNext(method: FakeIpvsMethod, code: string, times = 1): void {
+    let left = times;
+    const remove = this.addFault((c) => {
+      if (c.method !== method || left <= 0) return undefined;
+      if (--left === 0) remove();
+      return code;
+    });
+  }
+
+  /** Forgets recorded calls (the table stays). */
+  clearCalls(): void {
+    this.calls.length = 0;
+  }
+
+  /** Number of services and dests, for quick assertions. */
+  get size(): { services: number; dests: number } {
+    let dests = 0;
+    for (const s of this.table.values()) dests += s.dests.size;
+    return { services: this.table.size, dests };
+  }
+
+  async info(): Promise<IpvsInfo> {
+    this.enter('info', [], 'reading IPVS info');
+    return { version: '1.2.1', connTableSize: 4096 };
+  }
+
+  async services(): Promise<IpvsServiceEntry[]> {
+    this.enter('services', [], 'listing services');
+    return [...this.table.values()].map((s) => clone(s.service));
+  }
+
+  async dests(key: ServiceKey): Promise<IpvsDestEntry[]> {
+    this.enter('dests', [key], `listing dests of ${formatServiceKey(key)}`);
+    const s = this.svc(key, 'dests', `listing dests of ${formatServiceKey(key)}`);
+    return [...s.dests.values()].map(clone);
+  }
+
+  async addService(s: IpvsService): Promise<void> {
+    this.run('addService', [s]);
+  }
+  async editService(s: IpvsService): Promise<void> {
+    this.run('editService', [s]);
+  }
+  async delService(key: ServiceKey): Promise<void> {
+    this.run('delService', [key]);
+  }
+  async addDest(key: ServiceKey, d: IpvsDest): Promise<void> {
+    this.run('addDest', [key, d]);
+  }
+  async editDest(key: ServiceKey, d: IpvsDest): Promise<void> {
+    this.run('editDest', [key, d]);
+  }
+  async delDest(key: ServiceKey, d: DestKey): Promise<void> {
+    this.run('delDest', [key, d]);
+  }
+
+  async apply(ops: readonly IpvsOp[]): Promise<IpvsOpResult[]> {
+    if (this.closed) throw new IpvsClosedError('applying IPVS changes');
+    const out: IpvsOpResult[] = [];
+    for (const op of ops) {
+      try {
+        switch (op.op) {
+          case 'addService':
+          case 'editService':
+            this.run(op.op, [op.service]);
+            break;
+          case 'delService':
+            this.run(op.op, [op.key]);
+            break;
+          case 'addDest':
+          case 'editDest':
+          case 'delDest':
+            this.run(op.op, [op.key, op.dest]);
+            break;
+        }
+        out.push({ ok: true });
+      } catch (e) {
+        if (!(e instanceof IpvsError)) throw e;
+        out.push({ ok: false, error: e });
+      }
+    }
+    return out;
+  }
+
+  async flush(): Promise<void> {
+    this.enter('flush', [], 'flushing the IPVS table');
+    this.table.clear();
+  }
+
+  async daemons(): Promise<SyncDaemon[]> {
+    this.enter('daemons', [], 'listing sync daemons');
+    return [...this.daemonTable.values()].map(clone);
+  }
+
+  async startDaemon(d: SyncDaemon): Promise<void> {
+    const what = `starting ${d.state} sync daemon on ${d.ifname}`;
+    this.enter('startDaemon', [d], what);
+    if (this.daemonTable.has(d.state)) throw this.error('EEXIST', 'startDaemon', what);
+    if (d.ifname === '' || d.ifname.length > 15) throw this.error('EINVAL', 'startDaemon', what);
+    this.daemonTable.set(d.state, clone(d));
+  }
+
+  async stopDaemon(state: SyncState): Promise<void> {
+    const what = `stopping ${state} sync daemon`;
+    this.enter('stopDaemon', [state], what);
+    if (!this.daemonTable.delete(state)) throw this.error('ESRCH', 'stopDaemon', what);
+  }
+
+  async timeouts(): Promise<IpvsTimeouts> {
+    this.enter('timeouts', [], 'reading timeouts');
+    return { ...this.timeoutValues };
+  }
+
+  async setTimeouts(t: IpvsTimeouts): Promise<void> {
+    this.enter('setTimeouts', [t], 'setting timeouts');
+    // ip_vs_set_timeout: 0 leaves a timeout unchanged.
+    this.timeoutValues = {
+      tcp: t.tcp || this.timeoutValues.tcp,
+      tcpFin: t.tcpFin || this.timeoutValues.tcpFin,
+      udp: t.udp || this.timeoutValues.udp,
+    };
+  }
+
+  close(): void {
+    this.calls.push({ method: 'close', args: [] });
+    this.closed = true;
+  }
+
+  // The write commands, shared by the methods and apply().
+  private run(method: 'addService' | 'editService' | 'delService' | 'addDest' | 'editDest' | 'delDest', args: unknown[]): void {
+    switch (method) {
+      case 'addService': {
+        const s = args[0] as IpvsService;
+        const what = `adding service ${formatServiceKey(s.key)}`;
+        this.enter(method, args, what);
+        const id = serviceKeyId(s.key);
+        this.checkService(s, method, what);
+        if (this.table.has(id)) throw this.error('EEXIST', method, what);
+        this.table.set(id, { service: this.normService(s), dests: new Map() });
+        return;
+      }
+      case 'editService': {
+        const s = args[0] as IpvsService;
+        const what = `editing service ${formatServiceKey(s.key)}`;
+        this.enter(method, args, what);
+        const st = this.svc(s.key, method, what);
+        this.checkService(s, method, what);
+        st.service = this.normService(s);
+        return;
+      }
+      case 'delService': {
+        const key = args[0] as ServiceKey;
+        const what = `deleting service ${formatServiceKey(key)}`;
+        this.enter(method, args, what);
+        this.svc(key, method, what);
+        this.table.delete(serviceKeyId(key));
+        return;
+      }
+      case 'addDest':
+      case 'editDest': {
+        const key = args[0] as ServiceKey;
+        const d = args[1] as IpvsDest;
+        const what = method === 'addDest' ? `adding dest ${formatDestKey(d)} to ${formatServiceKey(key)}` : `editing dest ${formatDestKey(d)} of ${formatServiceKey(key)}`;
+        this.enter(method, args, what);
+        const st = this.svc(key, method, what);
+        if (d.weight < 0) throw this.error('ERANGE', method, what);
+        if (d.lowerThreshold > d.upperThreshold) throw this.error('ERANGE', method, what);
+        if (d.family !== undefined && d.family !== key.family && d.fwdMethod !== 'TUN') throw this.error('EINVAL', method, what);
+        const id = destKeyId(d);
+        const exists = st.dests.has(id);
+        if (method === 'addDest' && exists) throw this.error('EEXIST', method, what);
+        if (method === 'editDest' && !exists) throw this.error('ENOENT', method, what);
+        const norm: IpvsDest = { ...clone(d), address: canonicalAddress(d.address) };
+        if (norm.family === key.family) delete norm.family;
+        st.dests.set(id, norm);
+        return;
+      }
+      case 'delDest': {
+        const key = args[0] as ServiceKey;
+        const d = args[1] as DestKey;
+        const what = `deleting dest ${formatDestKey(d)} from ${formatServiceKey(key)}`;
+        this.enter(method, args, what);
+        const st = this.svc(key, method, what);
+        if (!st.dests.delete(destKeyId(d))) throw this.error('ENOENT', method, what);
+        return;
+      }
+    }
+  }
+
+  private checkService(s: IpvsService, method: FakeIpvsMethod, what: string): void {
+    if (!KNOWN_SCHEDULERS.includes(s.scheduler)) throw this.error('ENOENT', method, what);
+    if (s.key.family === 6 && s.flags.persistent && (s.netmask < 1 || s.netmask > 128)) throw this.error('EINVAL', method, what);
+  }
+
+  private normService(s: IpvsService): IpvsService {
+    const c = clone(s);
+    if (!('fwmark' in c.key)) c.key = { ...c.key, address: canonicalAddress(c.key.address) };
+    return c;
+  }
+
+  private svc(key: ServiceKey, method: FakeIpvsMethod, what: string): SvcState {
+    const st = this.table.get(serviceKeyId(key));
+    if (!st) throw this.error('ESRCH', method, what);
+    return st;
+  }
+
+  /** Records the call, then fails it when closed or when a fault says so. */
+  private enter(method: FakeIpvsMethod, args: unknown[], what: string): void {
+    const call: FakeIpvsCall = { method, args: clone(args) };
+    this.calls.push(call);
+    if (this.closed) throw new IpvsClosedError(what);
+    for (const f of [...this.faults]) {
+      const code = f({ method, args });
+      if (code !== undefined) {
+        call.error = code;
+        throw this.error(code, method, what, false);
+      }
+    }
+  }
+
+  private error(code: string, method: FakeIpvsMethod, what: string, record = true): IpvsError {
+    if (record) {
+      const last = this.calls[this.calls.length - 1];
+      if (last) last.error = code;
+    }
+    const errno = ERRNO_BY_NAME[code] ?? 5;
+    return new IpvsError(errno, COMMAND[method] ?? method, what);
+  }
+}
