@@ -1,0 +1,334 @@
+/**
+ * lvsctl: the operator's command line to a running lvsd, over the control
+ * socket (src/control). Exit codes: 0 success, 1 the daemon failed or could
+ * not be reached, 2 a usage error (unknown command, bad argument).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as ini from 'ini';
+import { ControlClientError, ControlRemoteError, DEFAULT_TIMEOUT_MS, request } from '../control/client';
+import { ControlCommand } from '../control/types';
+import type { EventsResult, ReloadResult, StatusResult } from '../control/types';
+import { formatEvents, formatReload, formatShowVrrp, formatStatus, isEventsResult, isReloadResult, isStatusResult } from '../control/format';
+
+/** lvsctl's exit codes. */
+export const ExitCode = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
+
+/** The config file read for `control_socket` when `--config` is not given. */
+export const DEFAULT_CONFIG = '/etc/lvsd/lvsd.conf';
+/** The socket used when the config does not exist or does not say. */
+export const DEFAULT_SOCKET = '/run/lvsd/lvsd.sock';
+
+/** Where lvsctl writes; injectable for tests. */
+export interface CliIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** The wall clock, for "ago" columns. */
+  readonly now?: () => Date;
+}
+
+/** A parsed command line. */
+export type CliCommand =
+  | { readonly kind: 'status' }
+  | { readonly kind: 'reload' }
+  | { readonly kind: 'events'; readonly limit?: number }
+  | { readonly kind: 'show-vrrp' }
+  | { readonly kind: 'help' }
+  | { readonly kind: 'version' };
+
+/** Options and command from {@link parseArgs}. */
+export interface CliArgs {
+  readonly socket?: string;
+  readonly config?: string;
+  readonly json: boolean;
+  readonly timeoutMs: number;
+  readonly command: CliCommand;
+}
+
+/** A bad command line; the message says what is wrong. */
+export class UsageError extends Error {
+  /** Stable error code. */
+  readonly code = 'USAGE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** The config file could not be used to find the socket. */
+export class CliConfigError extends Error {
+  /** Stable error code. */
+  readonly code = 'CONFIG_UNREADABLE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'CliConfigError';
+  }
+}
+
+/** The full help text: every command and option. */
+export const USAGE = `usage: lvsctl [OPTIONS] COMMAND
+
+Talk to a running lvsd over its control socket.
+
+Commands:
+  status          one line per VRRP instance: state, priorities, master, last change
+  show vrrp       every detail of every VRRP instance
+  events [N]      the last N state changes (all the daemon keeps when N is omitted)
+  reload          re-read the configuration and apply only the differences
+  help            show this help
+  version         show lvsctl's version
+
+Options:
+  --socket PATH   control socket (default: control_socket from the config, else ${DEFAULT_SOCKET})
+  --config FILE   config file to read control_socket from (default: ${DEFAULT_CONFIG})
+  --json          print the daemon's answer as JSON
+  --timeout SEC   seconds to wait for the daemon (default: ${DEFAULT_TIMEOUT_MS / 1000})
+  -h, --help      show this help
+  -V, --version   show lvsctl's version
+
+Exit status: 0 success, 1 daemon error or not reachable, 2 usage error.
+`;
+
+const HINT = "try 'lvsctl --help'";
+
+/**
+ * Parses lvsctl's arguments (without `node` and the script). Options may
+ * come before or after the command. Throws {@link UsageError}.
+ */
+export function parseArgs(argv: readonly string[]): CliArgs {
+  let socket: string | undefined;
+  let config: string | undefined;
+  let json = false;
+  let timeoutMs = DEFAULT_TIMEOUT_MS;
+  let wantHelp = false;
+  let wantVersion = false;
+  const words: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      words.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!a.startsWith('-') || a === '-') {
+      words.push(a);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const name = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
+    const inline = a.startsWith('--') && eq > 0 ? a.slice(eq + 1) : undefined;
+    const value = (): string => {
+      if (inline !== undefined) {
+        if (inline === '') throw new UsageError(`${name} needs a value`);
+        return inline;
+      }
+      const v = argv[++i];
+      if (v === undefined || v === '') throw new UsageError(`${name} needs a value`);
+      return v;
+    };
+    const flag = (): void => {
+      if (inline !== undefined) throw new UsageError(`${name} takes no value`);
+    };
+    switch (name) {
+      case '--socket':
+        socket = value();
+        break;
+      case '--config':
+        config = value();
+        break;
+      case '--timeout': {
+        const v = value();
+        const sec = Number(v);
+        if (!/^\d+(\.\d+)?$/.test(v) || !(sec > 0) || sec > 3600) throw new UsageError(`--timeout takes seconds between 0 and 3600, not "${v}"`);
+        timeoutMs = Math.round(sec * 1000);
+        break;
+      }
+      case '--json':
+        flag();
+        json = true;
+        break;
+      case '-h':
+      case '--help':
+        flag();
+        wantHelp = true;
+        break;
+      case '-V':
+      case '--version':
+        flag();
+        wantVersion = true;
+        break;
+      default:
+        throw new UsageError(`unknown option ${name}`);
+    }
+  }
+  const base = { socket, config, json, timeoutMs };
+  if (wantHelp) return { ...base, command: { kind: 'help' } };
+  if (wantVersion) return { ...base, command: { kind: 'version' } };
+  const [cmd, ...rest] = words;
+  const noArgs = (kind: 'status' | 'reload' | 'help' | 'version'): CliArgs => {
+    if (rest.length > 0) throw new UsageError(`${cmd} takes no arguments (got "${rest.join(' ')}")`);
+    return { ...base, command: { kind } };
+  };
+  switch (cmd) {
+    case undefined:
+      throw new UsageError('no command given');
+    case 'status':
+    case 'reload':
+    case 'help':
+    case 'version':
+      return noArgs(cmd);
+    case 'events': {
+      if (rest.length > 1) throw new UsageError(`events takes at most one argument (got "${rest.join(' ')}")`);
+      if (rest.length === 0) return { ...base, command: { kind: 'events' } };
+      const n = rest[0]!;
+      if (!/^[1-9]\d{0,5}$/.test(n)) throw new UsageError(`events N: N must be a positive whole number, not "${n}"`);
+      return { ...base, command: { kind: 'events', limit: Number(n) } };
+    }
+    case 'show': {
+      if (rest.length === 0) throw new UsageError('show what? try "show vrrp"');
+      if (rest[0] !== 'vrrp') throw new UsageError(`cannot show "${rest[0]}": try "show vrrp"`);
+      if (rest.length > 1) throw new UsageError(`show vrrp takes no more arguments (got "${rest.slice(1).join(' ')}")`);
+      return { ...base, command: { kind: 'show-vrrp' } };
+    }
+    default:
+      throw new UsageError(`unknown command "${cmd}"`);
+  }
+}
+
+/**
+ * The control socket lvsctl talks to: `--socket` if given; else
+ * `control_socket` of the `[global]` section of the config (`--config`, or
+ * {@link DEFAULT_CONFIG}); else {@link DEFAULT_SOCKET} when that config does
+ * not exist or has no such key. A `--config` that cannot be read, or a
+ * default config that exists but cannot be read, throws {@link CliConfigError}.
+ */
+export function resolveSocketPath(opts: { readonly socket?: string; readonly config?: string }): string {
+  if (opts.socket !== undefined) return opts.socket;
+  const file = opts.config ?? DEFAULT_CONFIG;
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && opts.config === undefined) return DEFAULT_SOCKET;
+    throw new CliConfigError(`cannot read config ${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+  // Only [global] control_socket matters here; the full loader (src/config)
+  // validates everything else, and lvsctl must work even with a config the
+  // daemon would reject.
+  const global = (ini.parse(text) as Record<string, unknown>).global;
+  if (global && typeof global === 'object') {
+    const v = (global as Record<string, unknown>).control_socket;
+    if (typeof v === 'string' && v.trim() !== '') return v.trim();
+  }
+  return DEFAULT_SOCKET;
+}
+
+/** lvsd's version, from package.json, or `unknown`. */
+export function packageVersion(): string {
+  // dist/src/cli/lvsctl.js → the checkout's package.json.
+  for (const p of [path.resolve(__dirname, '../../../package.json'), path.resolve(__dirname, '../../package.json')]) {
+    try {
+      const v = (JSON.parse(fs.readFileSync(p, 'utf8')) as { name?: string; version?: string });
+      if (v.name === 'lvsd' && typeof v.version === 'string') return v.version;
+    } catch {
+      /* try the next */
+    }
+  }
+  return 'unknown';
+}
+
+const defaultIo: CliIo = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+};
+
+/** A well-formed answer of an unexpected shape. */
+function badShape(cmd: string): never {
+  throw new ShapeError(`the daemon answered "${cmd}" with an unexpected shape (is lvsctl the same version as lvsd?)`);
+}
+
+class ShapeError extends Error {
+  readonly code = 'ANSWER_SHAPE';
+}
+
+/**
+ * Runs lvsctl with `argv` (without `node` and the script) and resolves with
+ * the exit code. Never rejects for expected failures; prints to `io`.
+ */
+export async function main(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
+  let args: CliArgs;
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    io.stderr(`lvsctl: ${e.message}\n${HINT}\n`);
+    return ExitCode.USAGE;
+  }
+  const cmd = args.command;
+  if (cmd.kind === 'help') {
+    io.stdout(USAGE);
+    return ExitCode.OK;
+  }
+  if (cmd.kind === 'version') {
+    io.stdout(`lvsctl ${packageVersion()}\n`);
+    return ExitCode.OK;
+  }
+  let socket: string;
+  try {
+    socket = resolveSocketPath(args);
+  } catch (e) {
+    if (!(e instanceof CliConfigError)) throw e;
+    io.stderr(`lvsctl: ${e.message}\n`);
+    return args.config !== undefined ? ExitCode.USAGE : ExitCode.FAILURE;
+  }
+  // Ages are computed when the answer arrives, against the daemon's timestamps.
+  const clock = io.now ?? (() => new Date());
+  const json = (v: unknown): void => io.stdout(JSON.stringify(v, null, 2) + '\n');
+  try {
+    switch (cmd.kind) {
+      case 'status':
+      case 'show-vrrp': {
+        const res = await request(socket, ControlCommand.STATUS, {}, args.timeoutMs);
+        if (args.json) {
+          json(res);
+          return ExitCode.OK;
+        }
+        if (!isStatusResult(res)) badShape('status');
+        io.stdout(cmd.kind === 'status' ? formatStatus(res as StatusResult, clock()) : formatShowVrrp(res as StatusResult, clock()));
+        return ExitCode.OK;
+      }
+      case 'events': {
+        const res = await request(socket, ControlCommand.EVENTS, cmd.limit === undefined ? {} : { limit: cmd.limit }, args.timeoutMs);
+        if (args.json) {
+          json(res);
+          return ExitCode.OK;
+        }
+        if (!isEventsResult(res)) badShape('events');
+        io.stdout(formatEvents(res as EventsResult));
+        return ExitCode.OK;
+      }
+      case 'reload': {
+        const res = await request(socket, ControlCommand.RELOAD, {}, args.timeoutMs);
+        if (args.json) {
+          json(res);
+          return ExitCode.OK;
+        }
+        if (!isReloadResult(res)) badShape('reload');
+        const r = res as ReloadResult;
+        io.stdout(formatReload(r));
+        for (const w of r.warnings ?? []) io.stderr(`warning: ${w}\n`);
+        return ExitCode.OK;
+      }
+    }
+  } catch (e) {
+    if (e instanceof ControlRemoteError) {
+      io.stderr(`lvsctl: lvsd refused ${cmd.kind === 'show-vrrp' ? 'status' : cmd.kind} (${e.remoteCode}): ${e.message}\n`);
+      return ExitCode.FAILURE;
+    }
+    if (e instanceof ControlClientError || e instanceof ShapeError) {
+      io.stderr(`lvsctl: ${e.message}\n`);
+      return ExitCode.FAILURE;
+    }
+    throw e;
+  }
+}

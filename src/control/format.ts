@@ -1,0 +1,162 @@
+/**
+ * Human renderings of control answers (what `lvsctl` prints without
+ * `--json`), and light shape checks of those answers. Pure functions: the
+ * wall clock is an argument.
+ */
+import type { EventsResult, InstanceStatus, ReloadResult, StatusResult } from './types';
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** True when `v` has the fields {@link formatStatus} reads. */
+export function isStatusResult(v: unknown): v is StatusResult {
+  if (!isObj(v) || !Array.isArray(v.instances)) return false;
+  return v.instances.every(
+    (i: unknown) =>
+      isObj(i) &&
+      typeof i.name === 'string' &&
+      typeof i.state === 'string' &&
+      typeof i.vrid === 'number' &&
+      typeof i.basePriority === 'number' &&
+      typeof i.effectivePriority === 'number',
+  );
+}
+
+/** True when `v` looks like an `events` answer. */
+export function isEventsResult(v: unknown): v is EventsResult {
+  return isObj(v) && Array.isArray(v.events) && v.events.every((e: unknown) => isObj(e) && typeof e.instance === 'string');
+}
+
+/** True when `v` looks like a `reload` answer. */
+export function isReloadResult(v: unknown): v is ReloadResult {
+  return isObj(v) && Array.isArray(v.changes);
+}
+
+/**
+ * A duration as an operator reads it: `45s`, `2m05s`, `3h07m`, `4d02h`.
+ * Negative durations (clock skew) print as `0s`.
+ */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${pad(s % 60)}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${pad(Math.floor((s % 3600) / 60))}m`;
+  return `${Math.floor(s / 86400)}d${pad(Math.floor((s % 86400) / 3600))}h`;
+}
+
+/** `at` (ISO) as an age relative to `now`, e.g. `2m05s ago`; `-` if invalid. */
+export function formatAge(at: string | null | undefined, now: Date): string {
+  if (!at) return '-';
+  const t = Date.parse(at);
+  return Number.isNaN(t) ? '-' : `${formatDuration(now.getTime() - t)} ago`;
+}
+
+/** An interval in ms as keepalived writes advert_int: `1s`, `0.1s`. */
+export function formatInterval(ms: number): string {
+  return `${Number((ms / 1000).toFixed(3))}s`;
+}
+
+/** Renders rows as columns separated by two spaces; the last column is not padded. */
+export function table(rows: readonly (readonly string[])[]): string {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd() + '\n').join('');
+}
+
+/** Non-zero counters as `key=value ...`, sorted by key; '' when all are zero. */
+export function formatCounters(drops: Readonly<Record<string, number>> | undefined): string {
+  if (!drops) return '';
+  return Object.keys(drops)
+    .filter((k) => typeof drops[k] === 'number' && drops[k] !== 0)
+    .sort()
+    .map((k) => `${k}=${drops[k]}`)
+    .join(' ');
+}
+
+function masterCell(i: InstanceStatus): string {
+  return i.master ? `${i.master.address} (${i.master.priority})` : '-';
+}
+
+function dropsSection(st: StatusResult): string {
+  const lines: string[][] = [];
+  const iface = formatCounters(st.drops);
+  if (iface) lines.push(['  interface:', iface]);
+  for (const i of st.instances) {
+    const c = formatCounters(i.drops);
+    if (c) lines.push([`  ${i.name}:`, c]);
+  }
+  return lines.length ? 'drops:\n' + table(lines) : '';
+}
+
+function header(st: StatusResult, now: Date): string {
+  const up = Date.parse(st.startedAt);
+  const upText = Number.isNaN(up) ? '' : `, up ${formatDuration(now.getTime() - up)}`;
+  return `lvsd ${st.version}, router_id ${st.routerId}, pid ${st.pid}${upText}\n`;
+}
+
+/**
+ * `lvsctl status`: a header line, an aligned table with one row per VRRP
+ * instance (NAME STATE PRIO(eff/base) VRID IFACE MASTER LAST-CHANGE REASON),
+ * then the non-zero drop counters.
+ */
+export function formatStatus(st: StatusResult, now: Date): string {
+  let out = header(st, now);
+  if (st.instances.length === 0) out += 'no VRRP instances configured\n';
+  else {
+    const rows = [['NAME', 'STATE', 'PRIO', 'VRID', 'IFACE', 'MASTER', 'LAST-CHANGE', 'REASON']];
+    for (const i of st.instances) {
+      rows.push([
+        i.name,
+        i.state,
+        `${i.effectivePriority}/${i.basePriority}`,
+        String(i.vrid),
+        i.interface,
+        masterCell(i),
+        formatAge(i.lastTransition?.at, now),
+        i.lastTransition ? i.lastTransition.reason : '-',
+      ]);
+    }
+    out += table(rows);
+  }
+  return out + dropsSection(st);
+}
+
+/** `lvsctl show vrrp`: every field of every instance, one block each. */
+export function formatShowVrrp(st: StatusResult, now: Date): string {
+  let out = header(st, now);
+  if (st.instances.length === 0) return out + 'no VRRP instances configured\n';
+  for (const i of st.instances) {
+    const t = i.lastTransition;
+    const rows: string[][] = [
+      ['state', t ? `${i.state} since ${formatAge(t.at, now)} (${t.from} -> ${t.to}: ${t.reason})` : i.state],
+      ['virtual_router_id', `${i.vrid} on ${i.interface}`],
+      ['version', `VRRPv${i.version}, IPv${i.family}, transport ${i.transport}`],
+      ['priority', `${i.effectivePriority} effective, ${i.basePriority} configured`],
+      ['advert_int', formatInterval(i.advertIntervalMs)],
+      ['master', i.master ? `${i.master.address} priority ${i.master.priority}` : 'unknown'],
+      ['virtual_ipaddress', i.vips.length ? i.vips.join(', ') : 'none'],
+      ['unicast_peer', i.unicastPeers.length ? i.unicastPeers.join(', ') : 'none (multicast)'],
+      ['sync group', i.syncGroup ?? 'none'],
+      ['peer checksum', i.peerChecksumForm ?? 'not seen'],
+      ['drops', formatCounters(i.drops) || 'none'],
+    ];
+    out += `\nVRRP instance ${i.name}\n` + table(rows.map(([k, v]) => [`  ${k}`, v!]));
+  }
+  const iface = formatCounters(st.drops);
+  if (iface) out += `\ninterface drops: ${iface}\n`;
+  return out;
+}
+
+/** `lvsctl events`: AT INSTANCE FROM TO REASON, oldest first. */
+export function formatEvents(ev: EventsResult): string {
+  if (ev.events.length === 0) return 'no events\n';
+  return table([['AT', 'INSTANCE', 'FROM', 'TO', 'REASON'], ...ev.events.map((e) => [e.at, e.instance, e.from, e.to, e.reason])]);
+}
+
+/** `lvsctl reload`: how many differences were applied, then one per line. */
+export function formatReload(r: ReloadResult): string {
+  if (r.changes.length === 0) return 'reload: configuration unchanged\n';
+  return `reload: ${r.changes.length} change${r.changes.length === 1 ? '' : 's'} applied\n` + r.changes.map((c) => `  ${c}\n`).join('');
+}
