@@ -1,0 +1,79 @@
+// Tests of src/log.ts (the logger the control and notify code log through).
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { LogLevelError, createLogger, createMemoryLogger, formatLine, isLogLevel, nullLogger } from '../../src/log';
+
+function capture(): { stream: PassThrough; lines: () => string[] } {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (c: Buffer) => (text += c.toString()));
+  return { stream, lines: () => text.split('\n').filter((l) => l !== '') };
+}
+
+const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+describe('log', () => {
+  it('formats one line: level message key=value, quoting only when needed', () => {
+    assert.equal(
+      formatLine('info', 'VI_1 entering MASTER', { instance: 'VI_1', prio: 150, vip: '192.0.2.100/24', reason: 'master down timer expired', ok: true }),
+      'info VI_1 entering MASTER instance=VI_1 prio=150 vip=192.0.2.100/24 reason="master down timer expired" ok=true',
+    );
+    assert.equal(formatLine('warn', 'two\nlines', { err: new Error('boom "x"'), q: '' }), 'warn two\\nlines err="boom \\"x\\"" q=""');
+  });
+
+  it('writes to the stream at or above the level, without colours, and changes level at run time', async () => {
+    const out = capture();
+    const log = createLogger({ level: 'info', stream: out.stream });
+    log.debug('hidden');
+    log.info('shown', { a: 1 });
+    log.error('bad', { code: 'EACCES' });
+    log.setLevel('debug');
+    assert.equal(log.level, 'debug');
+    log.child({ instance: 'VI_1' }).debug('now shown', { b: 'x y' });
+    await tick();
+    assert.deepEqual(out.lines(), ['info shown a=1', 'error bad code=EACCES', 'debug now shown instance=VI_1 b="x y"']);
+    assert.ok(!out.lines().join('').includes('\x1b['), 'no ANSI colours on a non-TTY stream');
+  });
+
+  it('writes JSON lines in json mode', async () => {
+    const out = capture();
+    createLogger({ json: true, stream: out.stream }).warn('w', { n: 2 });
+    await tick();
+    assert.deepEqual(out.lines().map((l) => JSON.parse(l)), [{ level: 'warn', message: 'w', n: 2 }]);
+  });
+
+  it('also appends to a file, with a timestamp', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lvsd-log-'));
+    try {
+      const file = path.join(dir, 'lvsd.log');
+      const out = capture();
+      createLogger({ file, stream: out.stream }).info('to file', { k: 'v' });
+      let text = '';
+      for (let i = 0; i < 100 && !text; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+      }
+      assert.match(text, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info to file k=v\n$/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects unknown levels with a stable code', () => {
+    assert.ok(isLogLevel('warn') && !isLogLevel('verbose'));
+    assert.throws(() => createLogger({ level: 'verbose' as never }), (e: unknown) => e instanceof LogLevelError && e.code === 'LOG_LEVEL_INVALID' && /error, warn, info, debug/.test(e.message));
+  });
+
+  it('memory logger keeps records (shared with children) and null logger drops everything', () => {
+    const m = createMemoryLogger('info');
+    m.debug('no');
+    m.child({ c: 1 }).warn('yes', { d: 2 });
+    assert.deepEqual(m.records, [{ level: 'warn', message: 'yes', fields: { c: 1, d: 2 } }]);
+    assert.deepEqual(m.lines(), ['warn yes c=1 d=2']);
+    nullLogger.error('nothing');
+    assert.equal(nullLogger.child({}), nullLogger);
+  });
+});
