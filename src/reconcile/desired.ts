@@ -1,0 +1,236 @@
+/**
+ * The IPVS table lvsd wants: configuration + real-server health + operator
+ * overrides → services and their dests. Pure: no clock, no kernel.
+ *
+ * keepalived's rules (check/ipwrapper.c, KEEPALIVED-FACTS.md):
+ * - a real server is up only when all its checks are up; one without checks
+ *   is always up;
+ * - a down real server is removed, or kept at weight 0 with
+ *   `inhibit_on_failure` (established connections continue);
+ * - a MISC_CHECK `misc_dynamic` weight replaces the configured weight;
+ * - quorum: the sum of the weights of live real servers is compared with
+ *   `quorum`, with hysteresis: quorum is lost when the sum is 0 or below
+ *   `quorum − hysteresis`, regained at `quorum + hysteresis` or more. While it
+ *   is lost and a `sorry_server` is set, the sorry server (weight 1) replaces
+ *   the live real servers (removed, or weight 0 with inhibit); with
+ *   `sorry_server_inhibit` the sorry server stays at weight 0 while unused.
+ *   Without a sorry server, losing quorum changes nothing in the table;
+ * - for DR and TUN the kernel cannot rewrite the port: a dest takes the
+ *   service's port (for an address service);
+ * - operator overrides: `drain` = weight 0 (connections kept), `disable` =
+ *   removed, whatever the health.
+ *
+ * Quorum has memory (the hysteresis), so the previous quorum state per
+ * virtual server is an input and the new one an output.
+ */
+import type { LvsdConfig, RealServer, VirtualServer } from '../config/types';
+import type { IpvsDest, IpvsService, ServiceFlags, ServiceKey } from '../kernel/ipvs/types';
+
+/** What an operator can impose on a real server (`lvsctl drain|disable`). */
+export const Override = {
+  /** Weight 0: no new connections, established ones continue (as inhibit_on_failure). */
+  DRAIN: 'drain',
+  /** Removed from the IPVS table. */
+  DISABLE: 'disable',
+} as const;
+/** One of {@link Override}. */
+export type OverrideName = (typeof Override)[keyof typeof Override];
+
+/** The health of one real server as the checker reports it. */
+export interface RsHealth {
+  readonly up: boolean;
+  /** Why (the deciding check's reason). */
+  readonly reason?: string;
+  /** A MISC_CHECK misc_dynamic weight, replacing the configured weight while up. */
+  readonly weight?: number;
+}
+
+/** Inputs of {@link desiredState}. */
+export interface DesiredInput {
+  readonly config: LvsdConfig;
+  /** By real-server id `VS/RS`. A real server with checks but no entry is up, or down with the virtual server's `alpha`. */
+  readonly health: ReadonlyMap<string, RsHealth>;
+  /** Operator overrides by real-server id `VS/RS`. */
+  readonly overrides: ReadonlyMap<string, OverrideName>;
+  /** Quorum state per virtual server name from the previous computation; absent = starting (no hysteresis). */
+  readonly quorum?: ReadonlyMap<string, boolean>;
+}
+
+/** Why a real server has the weight it has in the desired table. */
+export type RsDisposition = 'up' | 'drained' | 'disabled' | 'down-removed' | 'down-inhibited' | 'quorum-removed' | 'quorum-inhibited';
+
+/** One real server's verdict (also for status). */
+export interface DesiredRs {
+  /** Real-server name (config section). */
+  readonly name: string;
+  /** Whether it counts as alive (health up and not disabled). */
+  readonly alive: boolean;
+  /** The weight it contributes to the quorum sum (effective weight while alive). */
+  readonly liveWeight: number;
+  readonly disposition: RsDisposition;
+  /** The dest written to the kernel, or undefined when it must be absent. */
+  readonly dest?: IpvsDest;
+}
+
+/** One virtual service lvsd wants. */
+export interface DesiredService {
+  /** Virtual-server name (config section). */
+  readonly vs: string;
+  readonly service: IpvsService;
+  /** The dests, in config order, the sorry server last. Dest keys are unique. */
+  readonly dests: readonly IpvsDest[];
+  /** Every real server's verdict, in config order. */
+  readonly realServers: readonly DesiredRs[];
+  /** The sorry server's dest when it is in the table. */
+  readonly sorry?: IpvsDest;
+  readonly quorumUp: boolean;
+  /** Sum of live weights. */
+  readonly weightSum: number;
+}
+
+/** The result of {@link desiredState}. */
+export interface DesiredState {
+  /** In config order. */
+  readonly services: readonly DesiredService[];
+  /** Quorum state per virtual-server name: feed back as the next `quorum` input. */
+  readonly quorum: ReadonlyMap<string, boolean>;
+}
+
+/** The service key of a virtual server: address service or fwmark service. */
+export function serviceKeyOf(vs: VirtualServer): ServiceKey {
+  if (vs.fwmark !== undefined) return { family: vs.family, fwmark: vs.fwmark };
+  const a = vs.address!;
+  return { family: vs.family, protocol: vs.protocol, address: a.address, port: a.port };
+}
+
+/** The IPVS service (scheduler, flags, persistence) of a virtual server. */
+export function serviceOf(vs: VirtualServer): IpvsService {
+  const persistent = vs.persistenceTimeoutMs > 0;
+  // IP_VS_SVC_F_SCHED1 = sh-fallback / mh-fallback, SCHED2 = sh-port / mh-port
+  // (linux/ip_vs.h); they mean something only to their scheduler.
+  const flags: ServiceFlags = {
+    persistent,
+    onePacket: vs.ops,
+    sched1: (vs.lbAlgo === 'sh' && vs.schedFlags.shFallback) || (vs.lbAlgo === 'mh' && vs.schedFlags.mhFallback),
+    sched2: (vs.lbAlgo === 'sh' && vs.schedFlags.shPort) || (vs.lbAlgo === 'mh' && vs.schedFlags.mhPort),
+    sched3: false,
+  };
+  return {
+    key: serviceKeyOf(vs),
+    scheduler: vs.lbAlgo,
+    flags,
+    timeoutS: persistent ? Math.round(vs.persistenceTimeoutMs / 1000) : 0,
+    netmask: vs.persistenceGranularity ?? (vs.family === 4 ? 32 : 128),
+  };
+}
+
+/** The dest port of an endpoint under `vs`: the service's port for DR and TUN (the kernel cannot rewrite it). */
+export function destPort(vs: VirtualServer, port: number): number {
+  if ((vs.lbKind === 'DR' || vs.lbKind === 'TUN') && vs.address) return vs.address.port;
+  return port;
+}
+
+/** The dest of a real server at `weight`. */
+export function destOf(vs: VirtualServer, rs: RealServer, weight: number): IpvsDest {
+  return {
+    address: rs.address.address,
+    port: destPort(vs, rs.address.port),
+    fwdMethod: vs.lbKind,
+    weight,
+    upperThreshold: rs.uthreshold,
+    lowerThreshold: rs.lthreshold,
+    ...(rs.address.family !== vs.family ? { family: rs.address.family } : {}),
+  };
+}
+
+/** The health a real server is taken to have: no checks → up; no report yet → up, or down with `alpha`. */
+export function healthOf(vs: VirtualServer, rs: RealServer, health: ReadonlyMap<string, RsHealth>): RsHealth {
+  if (rs.checks.length === 0) return { up: true, reason: 'no checks' };
+  return health.get(`${vs.name}/${rs.name}`) ?? (vs.alpha ? { up: false, reason: 'alpha: no check result yet' } : { up: true, reason: 'no check result yet' });
+}
+
+/**
+ * Next quorum state (keepalived update_quorum_state): lost at sum 0 or below
+ * quorum − hysteresis, regained at quorum + hysteresis; `prev` undefined =
+ * start, judged against quorum alone.
+ */
+export function nextQuorum(prev: boolean | undefined, sum: number, quorum: number, hysteresis: number): boolean {
+  if (prev === undefined) return sum > 0 && sum >= quorum;
+  if (prev) return !(sum === 0 || sum < quorum - hysteresis);
+  return sum >= quorum + hysteresis;
+}
+
+function desiredService(vs: VirtualServer, input: DesiredInput): { svc: DesiredService; quorumUp: boolean } {
+  type Pre = { rs: RealServer; alive: boolean; weight: number; override?: OverrideName; h: RsHealth };
+  const pre: Pre[] = [];
+  let sum = 0;
+  for (const rs of vs.realServers.values()) {
+    const id = `${vs.name}/${rs.name}`;
+    const override = input.overrides.get(id);
+    const h = healthOf(vs, rs, input.health);
+    const alive = h.up && override !== 'disable';
+    const base = h.weight ?? rs.weight;
+    const weight = override === 'drain' ? 0 : base;
+    if (alive) sum += weight;
+    pre.push({ rs, alive, weight, ...(override ? { override } : {}), h });
+  }
+  const quorumUp = nextQuorum(input.quorum?.get(vs.name), sum, vs.quorum, vs.hysteresis);
+  const sorryActive = !quorumUp && vs.sorryServer !== undefined;
+  const dests = new Map<string, IpvsDest>();
+  const realServers: DesiredRs[] = [];
+  for (const p of pre) {
+    let disposition: RsDisposition;
+    let dest: IpvsDest | undefined;
+    if (p.override === 'disable') disposition = 'disabled';
+    else if (!p.h.up) {
+      disposition = p.rs.inhibitOnFailure ? 'down-inhibited' : 'down-removed';
+      if (p.rs.inhibitOnFailure) dest = destOf(vs, p.rs, 0);
+    } else if (sorryActive) {
+      disposition = p.rs.inhibitOnFailure ? 'quorum-inhibited' : 'quorum-removed';
+      if (p.rs.inhibitOnFailure) dest = destOf(vs, p.rs, 0);
+    } else {
+      disposition = p.override === 'drain' ? 'drained' : 'up';
+      dest = destOf(vs, p.rs, p.weight);
+    }
+    if (dest) dests.set(`${dest.address}/${dest.port}`, dest);
+    realServers.push({ name: p.rs.name, alive: p.alive, liveWeight: p.alive ? p.weight : 0, disposition, ...(dest ? { dest } : {}) });
+  }
+  let sorry: IpvsDest | undefined;
+  if (vs.sorryServer && (sorryActive || vs.sorryServerInhibit)) {
+    const s = vs.sorryServer;
+    sorry = {
+      address: s.address,
+      port: destPort(vs, s.port),
+      fwdMethod: vs.lbKind,
+      weight: sorryActive ? 1 : 0,
+      upperThreshold: 0,
+      lowerThreshold: 0,
+      ...(s.family !== vs.family ? { family: s.family } : {}),
+    };
+    // The sorry server wins a clash with a real server's key: it is what serves now.
+    dests.delete(`${sorry.address}/${sorry.port}`);
+    dests.set(`${sorry.address}/${sorry.port}`, sorry);
+  }
+  const svc: DesiredService = {
+    vs: vs.name,
+    service: serviceOf(vs),
+    dests: [...dests.values()],
+    realServers,
+    ...(sorry && sorryActive ? { sorry } : {}),
+    quorumUp,
+    weightSum: sum,
+  };
+  return { svc, quorumUp };
+}
+
+/** Computes the desired IPVS table; see the file's doc for the rules. */
+export function desiredState(input: DesiredInput): DesiredState {
+  const services: DesiredService[] = [];
+  const quorum = new Map<string, boolean>();
+  for (const vs of input.config.virtualServers.values()) {
+    const { svc, quorumUp } = desiredService(vs, input);
+    services.push(svc);
+    quorum.set(vs.name, quorumUp);
+  }
+  return { services, quorum };
+}

@@ -1,0 +1,123 @@
+/**
+ * The pure diff of the desired IPVS table against the observed one (a
+ * kernel dump): an ordered list of {@link IpvsOp}s that turns observed into
+ * desired while touching nothing lvsd does not manage.
+ *
+ * Keys are explicit: a service by family/protocol/address/port or
+ * family/fwmark ({@link serviceKeyId}), a dest by address/port within its
+ * service ({@link destKeyId}).
+ *
+ * Order:
+ * 1. per desired service, in config order: `addService` (or `editService`
+ *    when scheduler, flags, timeout or netmask differ), then its dests:
+ *    `addDest`/`editDest` first, then `delDest` of dests it must lose — so a
+ *    pool is never empty between two operations (the sorry server comes in
+ *    before the pool goes out);
+ * 2. managed services no longer desired (a removed virtual server): every
+ *    dest deleted, then the service.
+ *
+ * Edits happen in place where the kernel allows them (weight, thresholds,
+ * forwarding method → `editDest`; scheduler, flags, timeout, netmask →
+ * `editService`), so established connections survive. Observed services
+ * whose key is not in `managed` are never touched, nor are the dests under
+ * them. Adopting a kernel table equal to the desired one yields no ops.
+ */
+import { destKeyId, serviceKeyId } from '../kernel/ipvs/addr';
+import type { IpvsDest, IpvsDestEntry, IpvsOp, IpvsService, IpvsServiceEntry } from '../kernel/ipvs/types';
+
+/** One service as read from the kernel, with its dests. */
+export interface ObservedService {
+  readonly service: IpvsServiceEntry;
+  readonly dests: readonly IpvsDestEntry[];
+}
+
+/** A desired service: what {@link diffIpvs} needs of a `DesiredService`. */
+export interface DesiredServiceLike {
+  readonly service: IpvsService;
+  readonly dests: readonly IpvsDest[];
+}
+
+/** True when the kernel's service must be edited to become `want` (HASHED is never in flags). */
+export function serviceDiffers(want: IpvsService, have: IpvsService): boolean {
+  const f = want.flags;
+  const g = have.flags;
+  return (
+    want.scheduler !== have.scheduler ||
+    f.persistent !== g.persistent ||
+    f.onePacket !== g.onePacket ||
+    f.sched1 !== g.sched1 ||
+    f.sched2 !== g.sched2 ||
+    f.sched3 !== g.sched3 ||
+    want.timeoutS !== have.timeoutS ||
+    want.netmask !== have.netmask ||
+    (want.pe ?? '') !== (have.pe ?? '')
+  );
+}
+
+/** True when the kernel's dest must be edited to become `want`. Tunnel fields are compared only when `want` sets them. */
+export function destDiffers(want: IpvsDest, have: IpvsDest): boolean {
+  return (
+    want.fwdMethod !== have.fwdMethod ||
+    want.weight !== have.weight ||
+    want.upperThreshold !== have.upperThreshold ||
+    want.lowerThreshold !== have.lowerThreshold ||
+    (want.tunType !== undefined && want.tunType !== (have.tunType ?? 'ipip')) ||
+    (want.tunPort !== undefined && want.tunPort !== have.tunPort) ||
+    (want.tunFlags !== undefined && want.tunFlags !== have.tunFlags)
+  );
+}
+
+// What the kernel takes back: dump entries carry stats the ops must not.
+function bareService(s: IpvsService): IpvsService {
+  const { key, scheduler, flags, timeoutS, netmask, pe } = s;
+  return { key, scheduler, flags: { ...flags }, timeoutS, netmask, ...(pe !== undefined ? { pe } : {}) };
+}
+
+function bareDest(d: IpvsDest): IpvsDest {
+  const { stats: _s, ...rest } = d as IpvsDestEntry;
+  return { ...rest };
+}
+
+/**
+ * The ops that turn `observed` into `desired`. `managed` holds the
+ * {@link serviceKeyId}s lvsd owns: the desired ones plus those of virtual
+ * servers removed from the config and not yet deleted. Pure.
+ */
+export function diffIpvs(desired: readonly DesiredServiceLike[], observed: readonly ObservedService[], managed: ReadonlySet<string>): IpvsOp[] {
+  const ops: IpvsOp[] = [];
+  const seen = new Map<string, ObservedService>();
+  for (const o of observed) seen.set(serviceKeyId(o.service.key), o);
+  const wanted = new Set<string>();
+  for (const d of desired) {
+    const id = serviceKeyId(d.service.key);
+    wanted.add(id);
+    const key = d.service.key;
+    const have = seen.get(id);
+    if (!have) {
+      ops.push({ op: 'addService', service: bareService(d.service) });
+      for (const dest of d.dests) ops.push({ op: 'addDest', key, dest: bareDest(dest) });
+      continue;
+    }
+    if (serviceDiffers(d.service, have.service)) ops.push({ op: 'editService', service: bareService(d.service) });
+    const haveDests = new Map<string, IpvsDestEntry>();
+    for (const hd of have.dests) haveDests.set(destKeyId(hd), hd);
+    const keep = new Set<string>();
+    for (const dest of d.dests) {
+      const did = destKeyId(dest);
+      keep.add(did);
+      const hd = haveDests.get(did);
+      if (!hd) ops.push({ op: 'addDest', key, dest: bareDest(dest) });
+      else if (destDiffers(dest, hd)) ops.push({ op: 'editDest', key, dest: bareDest(dest) });
+    }
+    for (const [did, hd] of haveDests) {
+      if (!keep.has(did)) ops.push({ op: 'delDest', key, dest: { address: hd.address, port: hd.port } });
+    }
+  }
+  for (const o of observed) {
+    const id = serviceKeyId(o.service.key);
+    if (wanted.has(id) || !managed.has(id)) continue;
+    for (const hd of o.dests) ops.push({ op: 'delDest', key: o.service.key, dest: { address: hd.address, port: hd.port } });
+    ops.push({ op: 'delService', key: o.service.key });
+  }
+  return ops;
+}
