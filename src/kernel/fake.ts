@@ -187,7 +187,11 @@ export class FakeAddresses implements Addresses {
     // Like the kernel: a second IPv4 address in an existing subnet becomes secondary.
     const secondary = c.family === 4 && list.some((a) => a.family === 4 && !a.secondary && a.prefix === c.prefix && sameSubnet(a.address, c.text, c.prefix));
     const flags = IFA_F.PERMANENT | (c.family === 6 ? IFA_F.NODAD : 0) | (secondary ? IFA_F.SECONDARY : 0);
-    list.push({ ifindex: l.index, family: c.family, address: c.text, prefix: c.prefix, scope: RT_SCOPE.UNIVERSE, flags, secondary, label: c.family === 4 ? ifname : '' });
+    const entry: IfAddress = { ifindex: l.index, family: c.family, address: c.text, prefix: c.prefix, scope: RT_SCOPE.UNIVERSE, flags, secondary, label: c.family === 4 ? ifname : '' };
+    // Like inet_insert_ifa: a primary goes after the last primary, a secondary at the end.
+    const firstSecondary = list.findIndex((a) => a.family === 4 && a.secondary);
+    if (!secondary && c.family === 4 && firstSecondary >= 0) list.splice(firstSecondary, 0, entry);
+    else list.push(entry);
     return 'added';
   }
 
