@@ -269,13 +269,16 @@ export class NotifyRunner extends EventEmitter {
   }
 
   /**
-   * Stops accepting hooks, drops the queued ones, and waits for the running
-   * ones to end (they keep their timeout).
+   * Stops accepting hooks and resolves when the queued and running ones have
+   * ended (each keeps its timeout), so STOP hooks queued at shutdown still
+   * run. With `dropQueued`, hooks not yet started are dropped instead.
    */
-  async close(): Promise<void> {
+  async close(opts: { readonly dropQueued?: boolean } = {}): Promise<void> {
     this.closed = true;
-    for (const [, q] of this.queues) {
-      for (const job of q.splice(0)) this.finish(job, this.dropped(job, 'notify runner is closed'));
+    if (opts.dropQueued) {
+      for (const [, q] of this.queues) {
+        for (const job of q.splice(0)) this.finish(job, this.dropped(job, 'notify runner is closed'));
+      }
     }
     await this.idle();
   }

@@ -176,16 +176,33 @@ describe('notify/scripts: NotifyRunner with real scripts', function () {
     assert.ok(logger.records.some((rec) => rec.level === 'warn' && /ENOENT/.test(String(rec.fields.error))));
   });
 
-  it('drops hooks beyond the per-key queue limit and after close', async () => {
+  it('drops hooks beyond the per-key queue limit', async () => {
     const s = script(dir, 'slow.sh', 'sleep 0.2');
     const runner = new NotifyRunner({ maxQueuePerKey: 1 });
     const a = runner.run('k', [s]); // starts
     const b = runner.run('k', [s]); // queued
     const c = runner.run('k', [s]); // over the limit
     assert.equal((await c).outcome, HookOutcome.DROPPED);
+    assert.deepEqual([(await a).outcome, (await b).outcome], ['OK', 'OK']);
+  });
+
+  it('close() lets queued hooks (e.g. STOP at shutdown) finish, then refuses new ones', async () => {
+    const out = path.join(dir, 'out');
+    const s = script(dir, 'rec.sh', `sleep 0.1; echo "$3" >> ${out}`);
+    const runner = new NotifyRunner();
+    runner.notify({ type: 'INSTANCE', name: 'VI_1', state: 'BACKUP', priority: 100 }, { notify: [s] });
+    runner.notify({ type: 'INSTANCE', name: 'VI_1', state: 'STOP', priority: 100 }, { notify: [s] });
     await runner.close();
-    assert.equal((await a).outcome, HookOutcome.OK);
-    assert.equal((await b).outcome, HookOutcome.DROPPED, 'queued hooks are dropped by close()');
+    assert.equal(fs.readFileSync(out, 'utf8'), 'BACKUP\nSTOP\n');
     assert.equal((await runner.run('k', [s])).outcome, HookOutcome.DROPPED);
+  });
+
+  it('close({ dropQueued: true }) drops hooks not yet started', async () => {
+    const s = script(dir, 'slow.sh', 'sleep 0.2');
+    const runner = new NotifyRunner();
+    const a = runner.run('k', [s]);
+    const b = runner.run('k', [s]);
+    await runner.close({ dropQueued: true });
+    assert.deepEqual([(await a).outcome, (await b).outcome], ['OK', 'DROPPED']);
   });
 });
