@@ -17,7 +17,8 @@ hostname lvsd-vm 2>/dev/null
 if [ -z "$run" ] || [ ! -r "$run" ]; then
 	echo "@@LVSD-VM-INIT-ERROR@@ run script '$run' not readable in the guest"
 else
-	echo "@@LVSD-VM-BEGIN@@"
+	# The empty line first ends whatever the firmware left on the console line (escape codes).
+	printf '\n@@LVSD-VM-BEGIN@@\n'
 	/bin/sh "$run" </dev/null >/dev/console 2>&1
 	status=$?
 	# The empty line first ends a last line the script left unterminated; the host drops it.
