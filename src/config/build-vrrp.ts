@@ -279,7 +279,9 @@ export function buildVrrpSyncGroup(r: SectionReader, name: string): VrrpSyncGrou
   }
   if (!r.has('group')) missing(r, 'group[]', 'the instances that move together');
   else if (group.length === 1) r.warn(group[0]!.line, `${r.where} has one instance only: a sync group needs two or more to matter`);
-  const out: Record<string, unknown> = { name, line: r.section.line, group };
+  // keepalived ignores tracking weights inside a sync group (a failure means FAULT) unless told otherwise.
+  const trackingWeight = r.bool('sync_group_tracking_weight')?.value ?? false;
+  const out: Record<string, unknown> = { name, line: r.section.line, group, syncGroupTrackingWeight: trackingWeight };
   for (const k of ['notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify']) {
     const s = r.script(k);
     if (s) out[camel(k)] = s;

@@ -184,6 +184,12 @@ export interface VrrpSyncGroup {
   readonly name: string;
   readonly line: number;
   readonly group: readonly { readonly name: string; readonly line: number }[];
+  /**
+   * keepalived's sync_group_tracking_weight: members keep their tracking
+   * weights. Off by default: inside a sync group a tracked failure means FAULT,
+   * since differing priorities would pull the members apart.
+   */
+  readonly syncGroupTrackingWeight: boolean;
   readonly notifyMaster?: Script;
   readonly notifyBackup?: Script;
   readonly notifyFault?: Script;

@@ -199,7 +199,9 @@ export class VrrpEngine {
         const tracker = this.scripts.get(t.name);
         items.push({ kind: 'script', name: t.name, up: tracker ? tracker.up : true, weight: t.weight ?? s?.weight ?? 0 });
       }
-      const v = judgeTracking(c.priority, items);
+      // In a sync group, weights would pull the members apart: keepalived treats them as 0 (FAULT).
+      const group = c.syncGroup ? this.config.vrrpSyncGroups.get(c.syncGroup) : undefined;
+      const v = judgeTracking(c.priority, group && !group.syncGroupTrackingWeight ? items.map((i) => ({ ...i, weight: 0 })) : items);
       const status = r.status();
       if (v.effectivePriority !== status.effectivePriority) r.setPriority(v.effectivePriority);
       const fault = v.faults.join(', ');
