@@ -1,6 +1,7 @@
 /**
- * Operator overrides (`lvsctl drain|disable|enable VS RS`) kept across reloads
- * and restarts in `STATE_DIR/director.json`.
+ * The director's durable state in `STATE_DIR/director.json`: operator
+ * overrides (`lvsctl drain|disable|enable VS RS`) kept across reloads and
+ * restarts, and the IPVS service keys lvsd owns.
  *
  * The file is written atomically (temporary file in the same directory,
  * fsync, rename, fsync of the directory), so a crash leaves the old file or
@@ -22,7 +23,7 @@ export type Overrides = ReadonlyMap<string, OverrideName>;
 /** The state file's name under the state directory. */
 export const STATE_FILE = 'director.json';
 
-/** Thrown by {@link saveOverrides} when the file cannot be written. */
+/** Thrown by {@link saveState} when the file cannot be written. */
 export class StateWriteError extends Error {
   /** Stable error code. */
   readonly code = 'DIRECTOR_STATE_WRITE';
@@ -32,43 +33,62 @@ export class StateWriteError extends Error {
   }
 }
 
-/** What {@link loadOverrides} found. */
-export interface LoadedOverrides {
+/** What the director keeps on disk. */
+export interface DirectorState {
+  /** Operator overrides by real-server id `VS/RS`. */
   readonly overrides: Map<string, OverrideName>;
-  /** Set when the file existed but could not be used. */
+  /**
+   * Service key ids (serviceKeyId) lvsd made or adopted: after a restart with
+   * a configuration that lost a virtual server, its service is still known
+   * as lvsd's and is deleted, while foreign services stay untouched.
+   */
+  readonly managed: string[];
+}
+
+/** What {@link loadState} found. */
+export interface LoadedState extends DirectorState {
+  /** Set when the file existed but could not be used (then the state is empty). */
   readonly problem?: string;
 }
 
-/** Reads the overrides of `stateDir`; never throws. */
-export function loadOverrides(stateDir: string): LoadedOverrides {
+/** Reads the state of `stateDir`; never throws. A missing file is an empty state. */
+export function loadState(stateDir: string): LoadedState {
   const file = path.join(stateDir, STATE_FILE);
+  const empty = (problem?: string): LoadedState => ({ overrides: new Map(), managed: [], ...(problem ? { problem } : {}) });
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { overrides: new Map() };
-    return { overrides: new Map(), problem: `cannot read ${file}: ${(e as Error).message}` };
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return empty();
+    return empty(`cannot read ${file}: ${(e as Error).message}`);
   }
   try {
-    const doc = JSON.parse(text) as { version?: unknown; overrides?: unknown };
+    const doc = JSON.parse(text) as { version?: unknown; overrides?: unknown; managed?: unknown };
     if (doc.version !== 1 || typeof doc.overrides !== 'object' || doc.overrides === null) {
-      return { overrides: new Map(), problem: `${file}: not a version 1 director state file` };
+      return empty(`${file}: not a version 1 director state file`);
     }
-    const out = new Map<string, OverrideName>();
+    const overrides = new Map<string, OverrideName>();
     for (const [k, v] of Object.entries(doc.overrides as Record<string, unknown>)) {
-      if ((v === Override.DRAIN || v === Override.DISABLE) && k.includes('/')) out.set(k, v);
+      if ((v === Override.DRAIN || v === Override.DISABLE) && k.includes('/')) overrides.set(k, v);
     }
-    return { overrides: out };
+    const managed = Array.isArray(doc.managed) ? doc.managed.filter((x): x is string => typeof x === 'string') : [];
+    return { overrides, managed };
   } catch (e) {
-    return { overrides: new Map(), problem: `${file}: ${(e as Error).message}` };
+    return empty(`${file}: ${(e as Error).message}`);
   }
 }
 
-/** Writes the overrides atomically; throws {@link StateWriteError}. Creates the directory if needed. */
-export function saveOverrides(stateDir: string, overrides: Overrides): void {
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Writes the state atomically; throws {@link StateWriteError}. Creates the directory if needed. */
+export function saveState(stateDir: string, state: { readonly overrides: Overrides; readonly managed: Iterable<string> }): void {
   const file = path.join(stateDir, STATE_FILE);
   const tmp = `${file}.${process.pid}.tmp`;
-  const doc = { version: 1, overrides: Object.fromEntries([...overrides].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) };
+  const doc = {
+    version: 1,
+    overrides: Object.fromEntries([...state.overrides].sort(([a], [b]) => byText(a, b))),
+    managed: [...state.managed].sort(byText),
+  };
   try {
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o755 });
     const fd = fs.openSync(tmp, 'w', 0o644);

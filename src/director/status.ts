@@ -1,0 +1,89 @@
+/**
+ * The director's `status()` answer: what `lvsctl show services` prints.
+ * Plain JSON-able data (no Maps), so it crosses the control socket as is.
+ */
+import type { IpvsDestEntry, IpvsStats } from '../kernel/ipvs/types';
+import type { OverrideName, RsDisposition } from '../reconcile/desired';
+import type { ReconcilerStats } from '../reconcile/reconciler';
+import type { SyncDaemonStatus } from '../reconcile/sync';
+
+/** A dest as the kernel reports it: weight, connections and rates. */
+export interface KernelDestStatus {
+  readonly weight: number;
+  readonly fwdMethod: string;
+  readonly activeConns: number;
+  readonly inactConns: number;
+  readonly persistConns: number;
+  /** Total connections since added. */
+  readonly conns: number;
+  /** Rates: connections, packets and bytes per second (the kernel's estimator). */
+  readonly cps: number;
+  readonly inpps: number;
+  readonly outpps: number;
+  readonly inbps: number;
+  readonly outbps: number;
+}
+
+/** One real server. */
+export interface RealServerStatus {
+  readonly name: string;
+  /** The dest as written to the kernel: `198.51.100.1:80`, `[2001:db8::1]:80`. */
+  readonly address: string;
+  readonly configuredWeight: number;
+  /** The weight lvsd wants in the kernel; null = lvsd wants it out of the table. */
+  readonly effectiveWeight: number | null;
+  readonly health: 'up' | 'down';
+  /** The deciding check's reason (`ECONNREFUSED`, `status 200`, `no checks`). */
+  readonly reason: string;
+  /** The checks it runs (config names). */
+  readonly checks: readonly string[];
+  readonly override: OverrideName | null;
+  readonly disposition: RsDisposition;
+  /** What the kernel has now; null = not in the table. */
+  readonly kernel: KernelDestStatus | null;
+}
+
+/** One virtual server. */
+export interface VirtualServerStatus {
+  readonly name: string;
+  /** ipvsadm's label: `TCP 192.0.2.100:80`, `FWM 7`. */
+  readonly service: string;
+  readonly scheduler: string;
+  readonly lbKind: string;
+  readonly persistenceTimeoutS: number;
+  readonly quorum: { readonly up: boolean; readonly weightSum: number; readonly quorum: number; readonly hysteresis: number };
+  readonly sorryServer: { readonly address: string; readonly active: boolean; readonly kernel: KernelDestStatus | null } | null;
+  /** Whether the service exists in the kernel. */
+  readonly inKernel: boolean;
+  /** The service's counters and rates, when the kernel sent them. */
+  readonly stats: IpvsStats | null;
+  readonly realServers: readonly RealServerStatus[];
+}
+
+/** The answer to `status()`. */
+export interface DirectorStatus {
+  readonly virtualServers: readonly VirtualServerStatus[];
+  readonly reconciler: ReconcilerStats;
+  readonly syncDaemon: SyncDaemonStatus | null;
+  /** Set when the kernel could not be read for this answer (the figures are then the last known). */
+  readonly kernelError: string | null;
+}
+
+/** A kernel dest as {@link KernelDestStatus}. */
+export function kernelDestStatus(d: IpvsDestEntry | undefined): KernelDestStatus | null {
+  if (!d) return null;
+  const s = d.stats;
+  return {
+    weight: d.weight,
+    fwdMethod: d.fwdMethod,
+    activeConns: s?.activeConns ?? 0,
+    inactConns: s?.inactConns ?? 0,
+    persistConns: s?.persistConns ?? 0,
+    conns: s?.conns ?? 0,
+    cps: s?.cps ?? 0,
+    inpps: s?.inpps ?? 0,
+    outpps: s?.outpps ?? 0,
+    inbps: s?.inbps ?? 0,
+    outbps: s?.outbps ?? 0,
+  };
+}
