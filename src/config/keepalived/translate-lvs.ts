@@ -1,0 +1,311 @@
+/**
+ * keepalived's `virtual_server` (in its three forms: `IP PORT`, `fwmark N`,
+ * `group NAME`), its `real_server`s and their checkers → lvsd's
+ * `[virtual_server.*]`, `[real_server.VS.rsN]` and `[check.*]`.
+ *
+ * Naming: keepalived's services have no names; lvsd's sections need labels
+ * without dots, so a service is named from its address (`vs_192_0_2_100_80`,
+ * `vs_fwmark_1`; a clash, e.g. the same address over UDP, gets `_udp`), its
+ * real servers `rs1`, `rs2`... in file order. A checker becomes one
+ * `[check.*]` per url block (lvsd checks one URL, and a real server is up
+ * only when all its checks pass, which is keepalived's rule for several
+ * urls). When every real server of a service has the same single checker,
+ * that check is written once as the service's default (`[check.VS_http]`),
+ * as an lvsd operator would; else each real server names its own
+ * (`[check.VS_rs1_http]`).
+ *
+ * lvsd has no virtual_server_group section: a `virtual_server group NAME`
+ * becomes one virtual server per group member (ranges expanded), and a note
+ * says so.
+ */
+import { parseIp } from '../address';
+import { commandLine, label, origin, SectionBuilder, words, type Ctx } from './context';
+import type { Origin } from './ini-doc';
+import type { KNode } from './parser';
+
+/** One service address of a virtual_server_group. */
+export interface GroupMember {
+  readonly ip?: string;
+  readonly port?: string;
+  readonly fwmark?: string;
+  readonly node: KNode;
+}
+
+/** Most members a range may expand into (a /24 worth). */
+const MAX_RANGE = 256;
+
+/** Reads `virtual_server_group NAME { IP[-LAST] PORT | fwmark N ... }`. */
+export function readVsGroup(n: KNode, ctx: Ctx): GroupMember[] {
+  const out: GroupMember[] = [];
+  if (!ctx.needBlock(n)) return out;
+  for (const m of n.children) {
+    if (m.keyword === 'fwmark') {
+      if (ctx.need(m, 1, 'a mark')) out.push({ fwmark: words(m)[0]!, node: m });
+      if (m.args.length > 1) ctx.skip(m, `fwmark ${words(m).slice(1).join(' ')}`, 'lvsd takes the address family from ip_family');
+      continue;
+    }
+    const port = words(m)[0];
+    const ips = expandRange(m.keyword);
+    if (!ips) {
+      ctx.skip(m, m.keyword, `lvsd cannot expand this group member (an address, an address range A-B on the last part, or fwmark N; at most ${MAX_RANGE})`);
+      continue;
+    }
+    for (const ip of ips) out.push({ ip, ...(port !== undefined ? { port } : {}), node: m });
+  }
+  return out;
+}
+
+/** `192.0.2.3-10` → its addresses; `2001:db8::2-9` likewise on the last group (hex); a plain address → itself. */
+export function expandRange(text: string): string[] | undefined {
+  const dash = text.lastIndexOf('-');
+  if (dash < 0) return parseIp(text).ok ? [text] : undefined;
+  const first = text.slice(0, dash);
+  const p = parseIp(first);
+  if (!p.ok) return undefined;
+  const v6 = p.value.family === 6;
+  const sep = v6 ? ':' : '.';
+  const cut = first.lastIndexOf(sep);
+  const lo = parseInt(first.slice(cut + 1), v6 ? 16 : 10);
+  const hi = parseInt(text.slice(dash + 1), v6 ? 16 : 10);
+  if (!Number.isInteger(lo) || !Number.isInteger(hi) || hi < lo || hi > (v6 ? 0xffff : 255) || hi - lo >= MAX_RANGE) return undefined;
+  const out: string[] = [];
+  for (let i = lo; i <= hi; i++) out.push(first.slice(0, cut + 1) + (v6 ? i.toString(16) : String(i)));
+  return out;
+}
+
+/** An address and optional port as lvsd writes an endpoint. */
+function endpoint(ip: string, port: string | undefined): string {
+  const host = ip.includes(':') ? `[${ip}]` : ip;
+  return port === undefined ? ip : `${host}:${port}`;
+}
+
+type Entry = { key: string; value: string; at: Origin };
+
+interface CheckSpec {
+  readonly type: 'TCP_CHECK' | 'HTTP_GET' | 'SSL_GET' | 'MISC_CHECK';
+  readonly entries: Entry[];
+  readonly at: Origin;
+}
+
+interface RsSpec {
+  readonly node: KNode;
+  readonly address: string;
+  readonly entries: Entry[];
+  readonly checks: CheckSpec[];
+}
+
+/** Checker settings a virtual_server or real_server may give for its checkers (keepalived 2). */
+const CHECK_DEFAULT_KEYS = ['delay_loop', 'connect_timeout', 'retry', 'delay_before_retry', 'warmup', 'virtualhost'] as const;
+const KIND: Readonly<Record<CheckSpec['type'], string>> = { TCP_CHECK: 'tcp', HTTP_GET: 'http', SSL_GET: 'ssl', MISC_CHECK: 'misc' };
+const UNSUPPORTED_CHECKERS = new Set(['SMTP_CHECK', 'DNS_CHECK', 'UDP_CHECK', 'PING_CHECK', 'BFD_CHECK', 'FILE_CHECK']);
+
+/** Whether a checker-default key applies to a check type. */
+function applies(key: string, type: CheckSpec['type']): boolean {
+  if (key === 'virtualhost') return type === 'HTTP_GET' || type === 'SSL_GET';
+  if (key === 'connect_timeout') return type !== 'MISC_CHECK';
+  return true;
+}
+
+/** Shared naming state: section names already used. */
+export class Names {
+  private readonly used = new Set<string>();
+
+  /** `base`, or `base_2`, `base_3`... when taken. */
+  unique(base: string): string {
+    let n = base;
+    for (let i = 2; this.used.has(n); i++) n = `${base}_${i}`;
+    this.used.add(n);
+    return n;
+  }
+}
+
+/**
+ * Translates one `virtual_server` statement into its sections (checks, the
+ * virtual server, its real servers; for a group, one set per member).
+ */
+export function translateVirtualServer(n: KNode, groups: ReadonlyMap<string, GroupMember[]>, names: Names, ctx: Ctx): SectionBuilder[] {
+  if (!ctx.need(n, 1, 'IP PORT, fwmark N or group NAME') || !ctx.needBlock(n)) return [];
+  const w = words(n);
+  let services: { ip?: string; port?: string; fwmark?: string; at: Origin }[];
+  if (w[0] === 'fwmark') {
+    if (!ctx.need(n, 2, 'a mark after fwmark')) return [];
+    services = [{ fwmark: w[1]!, at: origin(n) }];
+  } else if (w[0] === 'group') {
+    if (!ctx.need(n, 2, 'a group name')) return [];
+    const members = groups.get(w[1]!);
+    if (!members) {
+      ctx.skip(n, 'virtual_server group', `no virtual_server_group ${w[1]} is defined`);
+      return [];
+    }
+    services = members.map((m) => ({ ...(m.ip ? { ip: m.ip } : {}), ...(m.port ? { port: m.port } : {}), ...(m.fwmark ? { fwmark: m.fwmark } : {}), at: origin(m.node) }));
+    ctx.note(n, `virtual_server group ${w[1]}: lvsd has no virtual_server_group section, so it becomes ${services.length} virtual server(s), one per member`);
+  } else {
+    if (!ctx.need(n, 2, 'a port after the address')) return [];
+    services = [{ ip: w[0]!, port: w[1]!, at: origin(n) }];
+  }
+
+  const vsEntries: Entry[] = [];
+  const defaults: Entry[] = [];
+  const realServers: RsSpec[] = [];
+  let protocol = 'TCP';
+  for (const c of n.children) {
+    const k = c.keyword;
+    const v = words(c);
+    const at = origin(c);
+    const one = (key: string, value = v[0]) => {
+      if (value === undefined) ctx.skip(c, k, 'needs a value');
+      else vsEntries.push({ key, value, at });
+    };
+    if (k === 'lb_algo' || k === 'lvs_sched') one('lb_algo', v[0]?.toLowerCase());
+    else if (k === 'lb_kind' || k === 'lvs_method') one('lb_kind', v[0]?.toUpperCase());
+    else if (k === 'protocol') {
+      protocol = (v[0] ?? 'TCP').toUpperCase();
+      one('protocol', v[0]?.toUpperCase());
+    } else if (k === 'persistence_timeout') one(k, v[0] ?? '360'); // keepalived: a bare persistence_timeout is 6 minutes
+    else if (['persistence_granularity', 'quorum', 'hysteresis', 'ip_family'].includes(k)) one(k);
+    else if (['ops', 'alpha', 'sorry_server_inhibit', 'inhibit_on_failure', 'sh-port', 'sh-fallback', 'mh-port', 'mh-fallback'].includes(k)) one(k, v[0] ?? 'true');
+    else if (k === 'quorum_up' || k === 'quorum_down') one(k, c.args.length ? commandLine(c.args) : undefined);
+    else if (k === 'sorry_server') {
+      if (ctx.need(c, 1, 'an address')) one(k, endpoint(v[0]!, v[1]));
+    } else if ((CHECK_DEFAULT_KEYS as readonly string[]).includes(k) || k === 'nb_get_retry') {
+      if (ctx.need(c, 1, 'a value')) defaults.push({ key: k === 'nb_get_retry' ? 'retry' : k, value: v[0]!, at });
+    } else if (k === 'real_server') {
+      const rs = readRealServer(c, ctx);
+      if (rs) realServers.push(rs);
+    } else ctx.unknown(c, 'virtual_server');
+  }
+
+  const out: SectionBuilder[] = [];
+  for (const s of services) {
+    const base = s.fwmark !== undefined ? `vs_fwmark_${label(s.fwmark)}` : `vs_${label(s.ip!).replace(/-/g, '_')}_${label(s.port!)}`;
+    const vsName = names.unique(protocol !== 'TCP' ? `${base}_${protocol.toLowerCase()}` : base);
+    const vs = new SectionBuilder(`virtual_server.${vsName}`, s.at);
+    if (s.fwmark !== undefined) vs.set('fwmark', s.fwmark, s.at);
+    else vs.set('address', endpoint(s.ip!, s.port), s.at);
+    for (const e of vsEntries) vs.set(e.key, e.value, e.at);
+    out.push(...emitChecks(vsName, vs, realServers, defaults, names));
+  }
+  return out;
+}
+
+/** Writes the checks, the virtual server and its real servers for one service. */
+function emitChecks(vsName: string, vs: SectionBuilder, realServers: readonly RsSpec[], vsDefaults: readonly Entry[], names: Names): SectionBuilder[] {
+  const withDefaults = (c: CheckSpec, rs: RsSpec): Entry[] => {
+    const out = [...c.entries];
+    for (const d of [...rs.entries.filter((e) => e.key.startsWith('default:')).map((e) => ({ ...e, key: e.key.slice(8) })), ...vsDefaults]) {
+      if (applies(d.key, c.type) && !out.some((e) => e.key === d.key)) out.push(d);
+    }
+    return out;
+  };
+  const resolved = realServers.map((rs) => rs.checks.map((c) => ({ spec: c, entries: withDefaults(c, rs) })));
+  const keyOf = (c: { spec: CheckSpec; entries: Entry[] }) => `${c.spec.type}\n${c.entries.map((e) => `${e.key}=${e.value}`).sort().join('\n')}`;
+  const shared =
+    resolved.length > 0 && resolved.every((cs) => cs.length === 1) && new Set(resolved.map((cs) => keyOf(cs[0]!))).size === 1 ? resolved[0]![0]! : undefined;
+  const checkSection = (name: string, c: { spec: CheckSpec; entries: Entry[] }) => {
+    const s = new SectionBuilder(`check.${name}`, c.spec.at);
+    s.set('type', c.spec.type, c.spec.at);
+    for (const e of c.entries) s.set(e.key, e.value, e.at);
+    return s;
+  };
+  const out: SectionBuilder[] = [];
+  if (shared) {
+    const name = names.unique(`${vsName}_${KIND[shared.spec.type]}`);
+    out.push(checkSection(name, shared));
+    vs.set('check', name, shared.spec.at);
+  }
+  out.push(vs);
+  realServers.forEach((rs, i) => {
+    const rsName = `rs${i + 1}`;
+    const sec = new SectionBuilder(`real_server.${vsName}.${rsName}`, origin(rs.node));
+    sec.set('address', rs.address, rs.node);
+    for (const e of rs.entries) if (!e.key.startsWith('default:')) sec.set(e.key, e.value, e.at);
+    if (!shared) {
+      for (const c of resolved[i]!) {
+        const name = names.unique(`${vsName}_${rsName}_${KIND[c.spec.type]}`);
+        out.push(checkSection(name, c));
+        sec.set('check', name, c.spec.at, resolved[i]!.length > 1);
+      }
+    }
+    out.push(sec);
+  });
+  return out;
+}
+
+/** Reads `real_server IP [PORT] { ... }`: its keys, checker defaults (as `default:KEY`) and checkers. */
+function readRealServer(n: KNode, ctx: Ctx): RsSpec | undefined {
+  if (!ctx.need(n, 1, 'an address') || !ctx.needBlock(n)) return undefined;
+  const w = words(n);
+  const rs: RsSpec = { node: n, address: endpoint(w[0]!, w[1]), entries: [], checks: [] };
+  for (const c of n.children) {
+    const k = c.keyword;
+    const v = words(c);
+    const at = origin(c);
+    if (k === 'weight' || k === 'uthreshold' || k === 'lthreshold') {
+      if (ctx.need(c, 1, 'a value')) rs.entries.push({ key: k, value: v[0]!, at });
+    } else if (k === 'inhibit_on_failure') rs.entries.push({ key: k, value: v[0] ?? 'true', at });
+    else if (k === 'notify_up' || k === 'notify_down') {
+      if (ctx.need(c, 1, 'a command')) rs.entries.push({ key: k, value: commandLine(c.args), at });
+    } else if ((CHECK_DEFAULT_KEYS as readonly string[]).includes(k) || k === 'nb_get_retry') {
+      if (ctx.need(c, 1, 'a value')) rs.entries.push({ key: `default:${k === 'nb_get_retry' ? 'retry' : k}`, value: v[0]!, at });
+    } else if (k === 'TCP_CHECK' || k === 'MISC_CHECK' || k === 'HTTP_GET' || k === 'SSL_GET') {
+      if (ctx.needBlock(c)) rs.checks.push(...readChecker(c, k, ctx));
+    } else ctx.unknown(c, UNSUPPORTED_CHECKERS.has(k) ? 'lvsd (checkers: TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK)' : 'real_server');
+  }
+  return rs;
+}
+
+/** Checker keys lvsd takes with their one value, by type. */
+const CONNECT_KEYS = ['connect_ip', 'connect_port', 'bindto', 'bind_port', 'connect_timeout'];
+const COMMON_KEYS = ['delay_loop', 'retry', 'delay_before_retry', 'warmup'];
+
+/** A checker block → one check, or one per url block for HTTP_GET/SSL_GET. */
+function readChecker(n: KNode & { children: KNode[] }, type: CheckSpec['type'], ctx: Ctx): CheckSpec[] {
+  const common: Entry[] = [];
+  const urls: KNode[] = [];
+  const http = type === 'HTTP_GET' || type === 'SSL_GET';
+  for (const c of n.children) {
+    const k = c.keyword;
+    const v = words(c);
+    const at = origin(c);
+    const one = (key: string) => {
+      if (ctx.need(c, 1, 'a value')) common.push({ key, value: v[0]!, at });
+    };
+    if (COMMON_KEYS.includes(k) || (type !== 'MISC_CHECK' && CONNECT_KEYS.includes(k))) one(k);
+    else if (k === 'nb_get_retry') one('retry');
+    else if (k === 'bind_to' && type !== 'MISC_CHECK') one('bindto');
+    else if (http && (k === 'virtualhost' || k === 'http_protocol')) one(k);
+    else if (type === 'SSL_GET' && k === 'enable_sni') common.push({ key: k, value: v[0] ?? 'true', at });
+    else if (http && k === 'url') {
+      if (ctx.needBlock(c)) urls.push(c);
+    } else if (type === 'MISC_CHECK' && k === 'misc_path') {
+      if (ctx.need(c, 1, 'a command')) common.push({ key: k, value: commandLine(c.args), at });
+    } else if (type === 'MISC_CHECK' && k === 'misc_timeout') one(k);
+    else if (type === 'MISC_CHECK' && k === 'misc_dynamic') common.push({ key: k, value: v[0] ?? 'true', at });
+    else if (type === 'MISC_CHECK' && k === 'user') {
+      if (ctx.need(c, 1, 'a user')) common.push({ key: k, value: v.slice(0, 2).join(' '), at });
+    } else ctx.unknown(c, type);
+  }
+  if (!http) return [{ type, entries: common, at: origin(n) }];
+  if (urls.length === 0) return [{ type, entries: common, at: origin(n) }];
+  return urls.map((u) => {
+    const entries = [...common];
+    for (const c of u.children!) {
+      const k = c.keyword;
+      const at = origin(c);
+      if (!['path', 'digest', 'status_code', 'virtualhost', 'regex'].includes(k)) {
+        ctx.unknown(c, 'url');
+        continue;
+      }
+      if (!ctx.need(c, 1, 'a value')) continue;
+      if (k === 'path') entries.push({ key: 'url_path', value: c.args[0]!.text, at });
+      else if (k === 'digest') entries.push({ key: 'digest', value: c.args[0]!.text, at });
+      else if (k === 'status_code') entries.push({ key: 'status_code', value: words(c).join(' '), at });
+      else if (k === 'virtualhost' || k === 'regex') {
+        const i = entries.findIndex((e) => e.key === k);
+        if (i >= 0) entries.splice(i, 1);
+        entries.push({ key: k, value: c.args[0]!.text, at });
+      }
+    }
+    return { type, entries, at: origin(u) };
+  });
+}
