@@ -4,7 +4,7 @@
 # and the VM test bed (qemu, busybox, kmod, cpio). Run by `npm test`.
 set -euo pipefail
 need=(iproute2 keepalived tcpdump ipvsadm iputils-ping arping curl strace openssl procps psmisc
-      qemu-system-x86 busybox-static cpio kmod dnsutils netcat-openbsd dpkg-dev fakeroot)
+      qemu-system-x86 busybox-static cpio kmod dnsutils netcat-openbsd dpkg-dev fakeroot nftables)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

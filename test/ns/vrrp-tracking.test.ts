@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Topology, waitFor } from '../lib/netns';
-import { REPO, Scratch, holders, lvsdStatus, startLvsd } from '../lib/director';
+import { REPO, Scratch, clientNeighbour, holders, lvsdStatus, startLvsd } from '../lib/director';
 
 const D = ['d1', 'd2'] as const;
 const VIP1 = '192.0.2.100';
@@ -135,5 +135,55 @@ describe('tracking, FAULT, sync groups, notify hooks and bad packets (two lvsd d
     assert.equal(before.instances.length, after.instances.length);
     // Still advertising: the backup has not taken over.
     assert.deepEqual(await holders(topo, D, VIP1), ['d1']);
+  });
+});
+
+describe('split brain heals with exactly one master, which re-announces the VIP at once', function () {
+  this.timeout(60_000);
+  let topo: Topology;
+  let scratch: Scratch;
+  const macs: Record<string, string> = {};
+  const sock = (h: string): string => scratch.path(`${h}.sock`);
+
+  before(async () => {
+    topo = await Topology.create('split');
+    scratch = new Scratch();
+    for (const [h, n] of [['d1', 11], ['d2', 12], ['client', 50]] as const) macs[h] = await topo.addHost(h, [`192.0.2.${n}/24`]);
+  });
+  after(async () => {
+    await topo?.destroy();
+    scratch?.remove();
+  });
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') console.error(topo.diagnostics());
+  });
+
+  it('the winner takes the client back within half a second of the heal', async () => {
+    const conf = (h: string, prio: number): string => [
+      '[global]', `control_socket = ${sock(h)}`, 'log_level = debug', '',
+      '[vrrp_instance.VI_1]', 'interface = eth0', 'virtual_router_id = 51', `priority = ${prio}`, 'advert_int = 0.2', 'version = 3',
+      `virtual_ipaddress[] = ${VIP1}/24`, 'garp_master_delay = 1', '',
+    ].join('\n');
+    await startLvsd(topo, 'd1', scratch.file('d1.conf', conf('d1', 150)), sock('d1'));
+    await waitFor('d1 master', async () => (await holders(topo, D, VIP1)).join() === 'd1', { timeoutMs: 5000 });
+    // Partition the directors from each other only: each drops the other's VRRP.
+    for (const h of D) await topo.run(h, ['nft', 'add table inet split; add chain inet split in { type filter hook input priority 0; }; add rule inet split in ip protocol 112 drop']);
+    await startLvsd(topo, 'd2', scratch.file('d2.conf', conf('d2', 100)), sock('d2'));
+    await waitFor('two masters', async () => (await holders(topo, D, VIP1)).length === 2, { timeoutMs: 5000 });
+    // d2 announced last (two bursts): the client follows it.
+    await new Promise((r) => setTimeout(r, 1500));
+    await waitFor('client at d2', async () => (await clientNeighbour(topo, 'client', VIP1)) === macs.d2, { timeoutMs: 3000 });
+    const t0 = performance.now();
+    for (const h of D) await topo.run(h, ['nft', 'delete table inet split']);
+    await waitFor('one master', async () => (await holders(topo, D, VIP1)).join() === 'd1', { timeoutMs: 3000, intervalMs: 20 });
+    const neigh = async (): Promise<string | undefined> => {
+      const out = await topo.run('client', ['ip', '-j', '-4', 'neigh', 'show', VIP1]);
+      return (JSON.parse(out) as Array<{ lladdr?: string }>)[0]?.lladdr;
+    };
+    // Read the cache without sending anything: only a gratuitous ARP can have moved it.
+    await waitFor('client ARP entry at d1 without asking', async () => (await neigh()) === macs.d1, { timeoutMs: 500, intervalMs: 20 });
+    console.log(`      split brain healed: client's ARP entry at the winner ${(performance.now() - t0).toFixed(0)} ms after the partition ended`);
+    const st = await lvsdStatus(topo, 'd2', sock('d2'));
+    assert.equal(st.instances[0]!.state, 'BACKUP');
   });
 });
