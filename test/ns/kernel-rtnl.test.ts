@@ -138,7 +138,8 @@ describe('rtnetlink in a namespace (root)', function () {
     assert.equal(noCarrier.running, false);
     const [ipView] = await ipj<IpLink[]>('link', 'show', 'eth0');
     assert.ok(ipView!.flags.includes('NO-CARRIER'));
-    assert.equal(noCarrier.operstate, ipView!.operstate.toLowerCase());
+    // The operstate may settle an event later (the kernel's link watcher): wait for ip's view to be reported.
+    await waitFor(`an event with operstate ${ipView!.operstate}`, seen((l) => !l.lowerUp && l.operstate === ipView!.operstate.toLowerCase()), { timeoutMs: 5000 });
     await topo.run('sw', ['ip', 'link', 'set', peers[0]!.ifname, 'up']);
     await waitFor('eth0 carrier back', seen((l) => l.lowerUp && l.running), { timeoutMs: 5000 });
   });
