@@ -108,9 +108,9 @@ export function parseFamily(msg: NlMessage): GenlFamily {
   return { id: readU16(id), name: readString(name), version: u32(CTRL_ATTR.VERSION), hdrSize: u32(CTRL_ATTR.HDRSIZE), maxAttr: u32(CTRL_ATTR.MAXATTR), mcastGroups };
 }
 
-/** The CTRL_CMD_GETFAMILY request payload for family `name` (controller version 1, as iproute2's genl sends). */
+/** The CTRL_CMD_GETFAMILY request payload for family `name`, byte for byte as iproute2's `genl ctrl get name` sends it (version 0). */
 export function getFamilyRequest(name: string): Uint8Array {
-  return encodeGenl(CTRL_CMD.GETFAMILY, 1, [attrString(CTRL_ATTR.FAMILY_NAME, name)]);
+  return encodeGenl(CTRL_CMD.GETFAMILY, 0, [attrString(CTRL_ATTR.FAMILY_NAME, name)]);
 }
 
 /**
