@@ -19,6 +19,7 @@ import { createInterface } from 'node:readline';
 import * as path from 'node:path';
 import type { EventRecord } from '../../src/control/types';
 import { clientNeighbour, holders, lvsdStatus } from '../lib/director';
+import type { NsProcess } from '../lib/netns';
 import { DEMO_USAGE, DemoUsageError, type DemoOptions, masterDownMs, parseDemoArgs } from './args';
 import type { ClientResult } from './client';
 import { ADDR, DIRECTORS, type DirectorName, DemoCluster, PORT, PRIORITY, REALS, VRID } from './cluster';
@@ -62,6 +63,8 @@ class Story {
   private waiters: Array<{ director: string; since: number; resolve: (at: number) => void }> = [];
   private holderText = '';
   private watching = false;
+  private client: NsProcess | undefined;
+  private clientStopped = false;
 
   constructor(private readonly cluster: DemoCluster) {}
 
@@ -85,6 +88,7 @@ class Story {
   startClient(): void {
     const url = `http://${ADDR.vip}:${PORT}/`;
     const p = this.cluster.topo.spawn('client', [process.execPath, path.join(__dirname, 'client.js'), url, String(REQUEST_INTERVAL_MS)]);
+    this.client = p;
     createInterface({ input: p.child.stdout! }).on('line', (line) => {
       let r: ClientResult;
       try {
@@ -97,6 +101,7 @@ class Story {
   }
 
   private onResult(r: ClientResult, at: number): void {
+    if (this.clientStopped) return;
     this.tally.sent++;
     const seq = `#${String(r.seq).padStart(3, '0')}`;
     const a = r.answer as StandinAnswer | undefined;
@@ -115,6 +120,15 @@ class Story {
       w.resolve(at);
       return false;
     });
+  }
+
+  /** Stops the client; answers still in flight are not counted. */
+  async stopClient(): Promise<void> {
+    const p = this.client;
+    if (!p) return;
+    this.clientStopped = true;
+    p.child.kill('SIGTERM');
+    await p.exited;
   }
 
   /** Resolves with performance.now() of the first answer from `director` after `since`. */
@@ -247,14 +261,14 @@ async function tell(cluster: DemoCluster, opts: DemoOptions): Promise<void> {
   story.say(`d2 is ${s2b.instances[0]!.state} again; client's ARP for the VIP: ${await story.clientArp()}`);
   await story.calm(Math.min(opts.calmMs, 1500));
   story.stopWatching();
+  await story.stopClient();
 
   const events = [
     ...d1Before.map((e) => ({ host: 'd1', e })),
     ...(await cluster.events('d2')).map((e) => ({ host: 'd2', e })),
     ...(await cluster.events('d1')).map((e) => ({ host: 'd1', e })),
   ];
-  // The client keeps running until cleanup; freeze the tally for the summary.
-  const t = { ...story.tally, byDirector: { ...story.tally.byDirector }, byReal: { ...story.tally.byReal } };
+  const t = story.tally;
   out();
   printTimeline(story, events);
   const per = (o: Record<string, number>, keys: readonly string[]): string => keys.map((k) => `${k} ${o[k] ?? 0}`).join(', ');
@@ -288,6 +302,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const cluster = new DemoCluster(opts.advertInt);
   let cleaning: Promise<void> | undefined;
+  let signalled = false;
   const cleanup = (): Promise<void> =>
     (cleaning ??= (async () => {
       out('cleaning up: stopping every process, deleting the namespaces…');
@@ -295,6 +310,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       out('cleaned up');
     })());
   const onSignal = (sig: NodeJS.Signals, n: number): void => {
+    signalled = true;
     out(`\n${sig}: stopping`);
     void cleanup().finally(() => process.exit(128 + n));
   };
@@ -317,6 +333,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
   } catch (e) {
     status = 1;
+    // After a signal the story collapses as cleanup kills its processes: not news.
+    if (signalled) return status;
     process.stderr.write(`demo: ${(e as Error).message}\n`);
     try {
       process.stderr.write(`${cluster.topo.diagnostics().slice(-6000)}\n`);
