@@ -3,7 +3,7 @@
  * services and dests (used in error messages, maps and logs).
  */
 import { IpvsInvalidArgumentError } from './errors';
-import type { DestKey, Family, ServiceKey } from './types';
+import type { DestKey, Family, IpvsOp, ServiceKey } from './types';
 
 /** Parses dotted-quad IPv4 text; undefined when it is not one. */
 export function parseIPv4(text: string): Uint8Array | undefined {
@@ -127,4 +127,22 @@ export function serviceKeyId(k: ServiceKey): string {
 /** A string that is equal for equal dest keys within one service, for use as a Map key. */
 export function destKeyId(d: DestKey): string {
   return `${canonicalAddress(d.address)}/${d.port}`;
+}
+
+/** What a write op does, for error messages: `adding dest 198.51.100.1:80 to TCP 192.0.2.100:80`. */
+export function opAction(op: IpvsOp): string {
+  switch (op.op) {
+    case 'addService':
+      return `adding service ${formatServiceKey(op.service.key)}`;
+    case 'editService':
+      return `editing service ${formatServiceKey(op.service.key)}`;
+    case 'delService':
+      return `deleting service ${formatServiceKey(op.key)}`;
+    case 'addDest':
+      return `adding dest ${formatDestKey(op.dest)} to ${formatServiceKey(op.key)}`;
+    case 'editDest':
+      return `editing dest ${formatDestKey(op.dest)} of ${formatServiceKey(op.key)}`;
+    case 'delDest':
+      return `deleting dest ${formatDestKey(op.dest)} from ${formatServiceKey(op.key)}`;
+  }
 }
