@@ -32,14 +32,17 @@ export interface ParsedConsole {
 
 const EXIT_LINE = /^@@LVSD-VM-EXIT (\d+)@@$/;
 
-/** Splits a transcript into lines, dropping the tty's carriage returns. */
+/** Splits a transcript into lines, dropping the tty's carriage returns and the empty piece after a final newline. */
 function lines(text: string): string[] {
-  return text.replace(/\r/g, '').split('\n');
+  const all = text.replace(/\r/g, '').split('\n');
+  if (all.length > 0 && all[all.length - 1] === '') all.pop();
+  return all;
 }
 
 /**
- * Reads a (possibly partial) console transcript. Markers count only when they are a whole
- * line, so a script echoing a marker inside a longer line does not end the run early.
+ * Reads a (possibly partial) console transcript. The begin and exit markers count only when
+ * they are a whole line, so a script echoing a marker inside a longer line does not end the
+ * run early; the init-error marker counts anywhere (an error must never be missed).
  */
 export function parseConsole(text: string): ParsedConsole {
   const all = lines(text);
@@ -49,8 +52,10 @@ export function parseConsole(text: string): ParsedConsole {
   let exitCode: number | null = null;
   for (let i = 0; i < all.length; i++) {
     const line = all[i];
-    if (initError === null && line.startsWith(Marker.initError)) {
-      initError = line.slice(Marker.initError.length).trim();
+    const errAt = line.indexOf(Marker.initError);
+    if (initError === null && errAt >= 0) {
+      // Anywhere in the line: firmware escape codes may precede it, and an error must not be missed.
+      initError = line.slice(errAt + Marker.initError.length).trim();
     } else if (beginAt < 0 && line === Marker.begin) {
       beginAt = i;
     } else if (beginAt >= 0) {

@@ -42,6 +42,13 @@ done
 echo "ROOT-NS-SERVICES $(ipvsadm -Sn | grep -c '^-A')"
 echo "--- ipvsadm -Ln"
 ip netns exec "$D" ipvsadm -Ln
+# The 6.1 kernel folds its per-CPU counters into the --stats totals only from the 2 s rate
+# estimator timer: wait (10 s at most) until the totals show the 4 connections.
+deadline=$(($(date +%s) + 10))
+while [ "$(date +%s)" -lt "$deadline" ] &&
+	! ip netns exec "$D" ipvsadm -Ln --stats | grep -Eq '^TCP +192\.0\.2\.100:80 +4 '; do
+	sleep 0.3
+done
 echo "--- ipvsadm -Ln --stats"
 ip netns exec "$D" ipvsadm -Ln --stats
 rm -rf "$www"
