@@ -68,6 +68,8 @@ export class Daemon {
   private notify!: NotifyRunner;
   private fifo: NotifyFifo | undefined;
   private readonly events: EventRecord[] = [];
+  /** The state each sync group was last notified in. */
+  private readonly groupStates = new Map<string, string>();
   private readonly startedAt = new Date();
   private stopping: Promise<void> | undefined;
 
@@ -219,5 +221,28 @@ export class Daemon {
     };
     // Never awaited: a slow or failing hook cannot hold VRRP up.
     void this.notify.notify({ type: 'INSTANCE', name: t.instance, state, previousState: t.from, priority: t.priority, reason: t.reason }, scripts);
+    if (inst.syncGroup) this.groupTransitioned(inst.syncGroup, t.reason);
+  }
+
+  /** A sync group is notified once all its members have reached one state. */
+  private groupTransitioned(name: string, reason: string): void {
+    const g = this.config.vrrpSyncGroups.get(name);
+    if (!g) return;
+    const states = new Set(g.group.map((m) => this.engine.instance(m.name)?.state));
+    if (states.size !== 1) return;
+    const [only] = states;
+    const state: NotifyVrrpState | undefined = only === 'INIT' ? 'STOP' : only === 'MASTER' || only === 'BACKUP' || only === 'FAULT' ? only : undefined;
+    const previous = this.groupStates.get(name);
+    if (!state || previous === state) return;
+    this.groupStates.set(name, state);
+    const generic = g.notify ?? this.config.global.notify;
+    const scripts: NotifyScripts = {
+      ...(generic ? { notify: generic.argv } : {}),
+      ...(g.notifyMaster ? { master: g.notifyMaster.argv } : {}),
+      ...(g.notifyBackup ? { backup: g.notifyBackup.argv } : {}),
+      ...(g.notifyFault ? { fault: g.notifyFault.argv } : {}),
+      ...(g.notifyStop ? { stop: g.notifyStop.argv } : {}),
+    };
+    void this.notify.notify({ type: 'GROUP', name, state, ...(previous ? { previousState: previous } : {}), reason }, scripts);
   }
 }

@@ -30,7 +30,7 @@ describe('tracking, FAULT, sync groups, notify hooks and bad packets (two lvsd d
       '[global]', `router_id = ${h}`, `control_socket = ${sock(h)}`, 'log_level = debug', '',
       '[vrrp_script.chk_ok]', `script = /usr/bin/test -e ${okFile(h)}`, 'interval = 1', 'timeout = 1', 'rise = 1', 'fall = 1', 'weight = -60', '',
       '[vrrp_script.chk_grp]', `script = /usr/bin/test -e ${grpFile(h)}`, 'interval = 1', 'timeout = 1', 'rise = 1', 'fall = 1', 'weight = -60', '',
-      '[vrrp_sync_group.G1]', 'group[] = VI_1', 'group[] = VI_2', '',
+      '[vrrp_sync_group.G1]', 'group[] = VI_1', 'group[] = VI_2', `notify = ${scratch.path('notify.sh')} ${notes(h)}`, '',
       '[vrrp_instance.VI_1]', 'state = BACKUP', 'interface = eth0', 'virtual_router_id = 51', `priority = ${prio}`,
       'advert_int = 0.2', 'version = 3', `virtual_ipaddress[] = ${VIP1}/24`, 'track_script[] = chk_grp',
       `notify = ${scratch.path('notify.sh')} ${notes(h)}`,
@@ -82,6 +82,7 @@ describe('tracking, FAULT, sync groups, notify hooks and bad packets (two lvsd d
     const text = readFileSync(notes('d1'), 'utf8');
     assert.match(text, /^notify INSTANCE VI_1 MASTER 150 reason=.+$/m, text);
     assert.match(text, /^master-hook args=0$/m, 'notify_master gets no extra arguments');
+    await waitFor('group notify', () => /^notify GROUP G1 MASTER 0 reason=/m.test(readFileSync(notes('d1'), 'utf8')), { timeoutMs: 3000 });
   });
 
   it('lowers the effective priority by the script weight and lets the peer preempt', async () => {
