@@ -2,6 +2,7 @@
  * Where the director's real-server health comes from: the checker process in
  * production ({@link workerHealthSource}), a scripted source in tests.
  */
+import { CheckScheduler, type SchedulerOptions } from '../check/scheduler';
 import { forkCheckWorker, type CheckWorker } from '../check/worker';
 import type { RealServerChecks, RsChange } from '../check/types';
 import type { Clock, TimerHandle } from '../lib/clock';
@@ -79,6 +80,31 @@ export function workerHealthSource(opts: WorkerHealthOptions): HealthSource {
       opts.clock.clear(respawn);
       await worker?.stop();
       worker = undefined;
+    },
+  };
+}
+
+/**
+ * A {@link CheckScheduler} in this process as a {@link HealthSource}: for
+ * `--dry-run` and for tests that drive real hysteresis (rise/fall, retry) on a
+ * fake clock with scripted probes. Production uses {@link workerHealthSource}
+ * so no check can delay VRRP.
+ */
+export function schedulerHealthSource(opts: Omit<SchedulerOptions, 'onChange'> = {}): HealthSource & { readonly scheduler: CheckScheduler } {
+  const statesFns: ((s: RsChange[]) => void)[] = [];
+  const changeFns: ((e: RsChange) => void)[] = [];
+  const scheduler = new CheckScheduler({ ...opts, onChange: (ev) => changeFns.forEach((f) => f(ev)) });
+  return {
+    scheduler,
+    set(servers) {
+      scheduler.set(servers);
+      const states = scheduler.states();
+      statesFns.forEach((f) => f(states));
+    },
+    onStates: (fn) => void statesFns.push(fn),
+    onChange: (fn) => void changeFns.push(fn),
+    async stop() {
+      scheduler.stop();
     },
   };
 }
