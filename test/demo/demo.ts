@@ -177,8 +177,6 @@ class Story {
 
 function topologySummary(cluster: DemoCluster, opts: DemoOptions): void {
   const md = (d: DirectorName): string => (masterDownMs(opts.advertInt, PRIORITY[d]) / 1000).toFixed(2);
-  out('lvsd demo: a director pair failing over, in network namespaces on this machine');
-  out();
   out(`  client ${ADDR.client} ──┐ br0 (front, 192.0.2.0/24)          br1 (inside, 198.51.100.0/24)`);
   out(`                        ├── d1 eth0 ${ADDR.d1}  prio ${PRIORITY.d1}  eth1 ${ADDR.d1Inside} ──┬── rs1 ${ADDR.rs1}:${PORT}`);
   out(`                        └── d2 eth0 ${ADDR.d2}  prio ${PRIORITY.d2}  eth1 ${ADDR.d2Inside} ──┴── rs2 ${ADDR.rs2}:${PORT}`);
@@ -210,7 +208,9 @@ function printTimeline(story: Story, events: Array<{ host: string; e: EventRecor
 /** The whole story; throws {@link DemoStepError} when a step does not happen. */
 async function tell(cluster: DemoCluster, opts: DemoOptions): Promise<void> {
   const start = performance.now();
+  out('lvsd demo: a director pair failing over, in network namespaces on this machine');
   out('building the topology (6 namespaces, 2 bridges)…');
+  out();
   await cluster.build();
   topologySummary(cluster, opts);
   await cluster.startRealServers();
@@ -227,6 +227,7 @@ async function tell(cluster: DemoCluster, opts: DemoOptions): Promise<void> {
   // Act 1: election. Both start as BACKUP; d1's shorter Master_Down_Interval
   // (RFC 5798 §6.4.2) makes it master, and nobody holds the VIP until then.
   story.mark('starting lvsd on d1 and d2: electing…');
+  story.say('(until a master adds the VIP, nobody answers ARP for it and requests fail)');
   const tStart = performance.now();
   await Promise.all(DIRECTORS.map((d) => cluster.startLvsd(d)));
   await story.firstAnswerFrom('d1', tStart, mdD1 * 2 + 10_000, 'the election');
@@ -253,10 +254,11 @@ async function tell(cluster: DemoCluster, opts: DemoOptions): Promise<void> {
   // Master_Down_Interval runs out).
   story.mark('restarting the old master d1 (stand-in, then lvsd)…');
   const tRestart = performance.now();
+  const noAnswerBeforeRestart = story.tally.noAnswer;
   await cluster.startStandin('d1');
   await cluster.startLvsd('d1');
   const tBack = await story.firstAnswerFrom('d1', tRestart, mdD1 * 2 + 10_000, 'the preemption');
-  story.say(`preempted: d1 answers again ${(tBack - tRestart).toFixed(0)} ms after the restart (lvsd start-up + d1's Master_Down_Interval ${mdD1.toFixed(0)} ms)`);
+  story.say(`preempted: d1 answers again ${(tBack - tRestart).toFixed(0)} ms after the restart (lvsd start-up + d1's Master_Down_Interval ${mdD1.toFixed(0)} ms); ${story.tally.noAnswer - noAnswerBeforeRestart} requests got no answer meanwhile`);
   const s2b = await lvsdStatus(cluster.topo, 'd2', cluster.socket('d2'));
   story.say(`d2 is ${s2b.instances[0]!.state} again; client's ARP for the VIP: ${await story.clientArp()}`);
   await story.calm(Math.min(opts.calmMs, 1500));
