@@ -102,6 +102,16 @@ export class Ctx {
     return false;
   }
 
+  /**
+   * Lists the words after the first `count` arguments: lvsd takes no more,
+   * and keepalived would ignore or refuse them, so they are not silently lost.
+   */
+  extra(n: KNode, count = 1): void {
+    if (n.args.length <= count) return;
+    const rest = n.args.slice(count).map((t) => t.text).join(' ');
+    this.skip(n, `${n.keyword} ... ${rest}`, `takes ${count === 1 ? 'one value' : `${count} values`}; the rest of the line is not used`);
+  }
+
   /** Reports a block statement written without its block (or a plain one with a block). */
   needBlock(n: KNode): n is KNode & { children: KNode[] } {
     if (n.children) return true;

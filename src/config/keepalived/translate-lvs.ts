@@ -155,6 +155,7 @@ export function translateVirtualServer(n: KNode, groups: ReadonlyMap<string, Gro
     const one = (key: string, value = v[0]) => {
       if (value === undefined) ctx.skip(c, k, 'needs a value');
       else vsEntries.push({ key, value, at });
+      if (k !== 'sorry_server' && k !== 'quorum_up' && k !== 'quorum_down') ctx.extra(c);
     };
     if (k === 'lb_algo' || k === 'lvs_sched') one('lb_algo', v[0]?.toLowerCase());
     else if (k === 'lb_kind' || k === 'lvs_method') one('lb_kind', v[0]?.toUpperCase());
@@ -167,8 +168,10 @@ export function translateVirtualServer(n: KNode, groups: ReadonlyMap<string, Gro
     else if (k === 'quorum_up' || k === 'quorum_down') one(k, c.args.length ? commandLine(c.args) : undefined);
     else if (k === 'sorry_server') {
       if (ctx.need(c, 1, 'an address')) one(k, endpoint(v[0]!, v[1]));
+      ctx.extra(c, 2);
     } else if ((CHECK_DEFAULT_KEYS as readonly string[]).includes(k) || k === 'nb_get_retry') {
       if (ctx.need(c, 1, 'a value')) defaults.push({ key: k === 'nb_get_retry' ? 'retry' : k, value: v[0]!, at });
+      ctx.extra(c);
     } else if (k === 'real_server') {
       const rs = readRealServer(c, ctx);
       if (rs) realServers.push(rs);
@@ -242,11 +245,13 @@ function readRealServer(n: KNode, ctx: Ctx): RsSpec | undefined {
     const at = origin(c);
     if (k === 'weight' || k === 'uthreshold' || k === 'lthreshold') {
       if (ctx.need(c, 1, 'a value')) rs.entries.push({ key: k, value: v[0]!, at });
+      ctx.extra(c);
     } else if (k === 'inhibit_on_failure') rs.entries.push({ key: k, value: v[0] ?? 'true', at });
     else if (k === 'notify_up' || k === 'notify_down') {
       if (ctx.need(c, 1, 'a command')) rs.entries.push({ key: k, value: commandLine(c.args), at });
     } else if ((CHECK_DEFAULT_KEYS as readonly string[]).includes(k) || k === 'nb_get_retry') {
       if (ctx.need(c, 1, 'a value')) rs.entries.push({ key: `default:${k === 'nb_get_retry' ? 'retry' : k}`, value: v[0]!, at });
+      ctx.extra(c);
     } else if (k === 'TCP_CHECK' || k === 'MISC_CHECK' || k === 'HTTP_GET' || k === 'SSL_GET') {
       if (ctx.needBlock(c)) rs.checks.push(...readChecker(c, k, ctx));
     } else ctx.unknown(c, UNSUPPORTED_CHECKERS.has(k) ? 'lvsd (checkers: TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK)' : 'real_server');
@@ -269,6 +274,7 @@ function readChecker(n: KNode & { children: KNode[] }, type: CheckSpec['type'], 
     const at = origin(c);
     const one = (key: string) => {
       if (ctx.need(c, 1, 'a value')) common.push({ key, value: v[0]!, at });
+      ctx.extra(c);
     };
     if (COMMON_KEYS.includes(k) || (type !== 'MISC_CHECK' && CONNECT_KEYS.includes(k))) one(k);
     else if (k === 'nb_get_retry') one('retry');
@@ -297,6 +303,8 @@ function readChecker(n: KNode & { children: KNode[] }, type: CheckSpec['type'], 
         continue;
       }
       if (!ctx.need(c, 1, 'a value')) continue;
+      // status_code takes a list; the others one value (a second keyword on the line is not read by keepalived either).
+      if (k !== 'status_code') ctx.extra(c);
       if (k === 'path') entries.push({ key: 'url_path', value: c.args[0]!.text, at });
       else if (k === 'digest') entries.push({ key: 'digest', value: c.args[0]!.text, at });
       else if (k === 'status_code') entries.push({ key: 'status_code', value: words(c).join(' '), at });

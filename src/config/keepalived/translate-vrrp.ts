@@ -42,6 +42,7 @@ export function translateGlobalDefs(n: KNode, g: GlobalState, ctx: Ctx): void {
       if (ctx.need(c, 1, 'a value')) g.sec.set(k, words(c).join(' '), c);
     } else if (k in GARP_DEFAULTS) {
       if (ctx.need(c, 1, 'a value')) g.instanceDefaults.set(GARP_DEFAULTS[k]!, { value: words(c)[0]!, node: c });
+      ctx.extra(c);
     } else if (k === 'notify') {
       // Not a keepalived keyword: lvsd's global notify script, accepted so an lvsd setup can be written in either syntax.
       if (ctx.need(c, 1, 'a command')) g.sec.set('notify', commandLine(c.args), c);
@@ -88,6 +89,7 @@ export function translateVrrpScript(n: KNode, ctx: Ctx): SectionBuilder | undefi
       if (ctx.need(c, 1, 'a command')) sec.set('script', commandLine(c.args), c);
     } else if (k === 'interval' || k === 'timeout' || k === 'rise' || k === 'fall') {
       if (ctx.need(c, 1, 'a value')) sec.set(k, words(c)[0]!, c);
+      ctx.extra(c);
     } else if (k === 'weight') {
       if (!ctx.need(c, 1, 'a value')) continue;
       sec.set('weight', words(c)[0]!, c);
@@ -127,8 +129,10 @@ export function translateVrrpInstance(n: KNode, g: GlobalState, ctx: Ctx): Secti
     const k = c.keyword;
     if ((INSTANCE_SAME as readonly string[]).includes(k)) {
       if (ctx.need(c, 1, 'a value')) sec.set(k, words(c)[0]!, c);
+      ctx.extra(c);
     } else if (k === 'state') {
       if (ctx.need(c, 1, 'MASTER or BACKUP')) sec.set('state', words(c)[0]!.toUpperCase(), c);
+      ctx.extra(c);
     } else if ((INSTANCE_FLAGS as readonly string[]).includes(k)) {
       sec.set(k, words(c)[0] ?? 'true', c);
     } else if (k === 'preempt') {

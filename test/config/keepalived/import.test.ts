@@ -326,6 +326,44 @@ describe('config/keepalived: importKeepalived (the CLI entry point)', () => {
     assert.equal(err, `${missing}:0: cannot read the configuration: ENOENT\n`);
   });
 
+  it('lists words lvsd would not read (a second keyword on a one-line url block) and applies global garp defaults per instance', async () => {
+    const r = await run(
+      [
+        'global_defs {',
+        '  vrrp_garp_master_delay 2',
+        '  vrrp_garp_master_repeat 3',
+        '}',
+        'vrrp_instance VI_1 {',
+        ' interface eth0',
+        ' virtual_router_id 7',
+        ' garp_master_repeat 9',
+        ' virtual_ipaddress {',
+        '  192.0.2.7/24 dev eth0',
+        '  192.0.2.8/24 dev eth1 scope link',
+        ' }',
+        '}',
+        'virtual_server 192.0.2.7 80 {',
+        ' real_server 198.51.100.1 80 {',
+        '  HTTP_GET {',
+        '   url { path /healthz status_code 200 }',
+        '  }',
+        ' }',
+        '}',
+      ].join('\n'),
+    );
+    assert.equal(r.status, 3);
+    assert.deepEqual(
+      r.err.map((l) => l.replace(/ \(.*$/, '')),
+      [`${r.file}:11: not imported: dev`, `${r.file}:11: not imported: scope`, `${r.file}:17: not imported: path ... status_code 200`],
+    );
+    const c = parseConfig(r.out!, 'x').config!;
+    const vi = c.vrrpInstances.get('VI_1')!;
+    assert.deepEqual([vi.garpMasterDelayMs, vi.garpMasterRepeat], [2000, 9]);
+    assert.deepEqual(vi.virtualIpaddress.map((v) => v.address), ['192.0.2.7', '192.0.2.8']);
+    const chk = c.checks.get(c.virtualServers.get('vs_192_0_2_7_80')!.check!)!;
+    assert.ok(chk.type === 'HTTP_GET' && chk.urlPath === '/healthz');
+  });
+
   it('keeps quoted command lines and values with comment characters intact', async () => {
     const r = await run(
       [

@@ -6,6 +6,7 @@ import { KeepalivedConfigError, KeepalivedErrorCode } from '../../../src/config/
 import { expandBraces, expandGlob, lexFile, splitWords, substitute, TokenKind } from '../../../src/config/keepalived/lexer';
 import { parseKeepalived, parseTokens } from '../../../src/config/keepalived/parser';
 import { convertKeepalived, importKeepalived } from '../../../src/config/keepalived/import';
+import { expandRange } from '../../../src/config/keepalived/translate-lvs';
 
 /** A temp dir with the given files; removed by the caller. */
 function tree(files: Record<string, string>): string {
@@ -185,5 +186,16 @@ describe('config/keepalived: include', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('config/keepalived: virtual_server_group ranges', () => {
+  it('expands the last part of IPv4 (decimal) and IPv6 (hex) addresses, and refuses what it cannot', () => {
+    assert.deepEqual(expandRange('192.0.2.3-5'), ['192.0.2.3', '192.0.2.4', '192.0.2.5']);
+    assert.deepEqual(expandRange('2001:db8::9-b'), ['2001:db8::9', '2001:db8::a', '2001:db8::b']);
+    assert.deepEqual(expandRange('192.0.2.1'), ['192.0.2.1']);
+    assert.equal(expandRange('192.0.2.9-3'), undefined);
+    assert.equal(expandRange('192.0.2.1-300'), undefined);
+    assert.equal(expandRange('nonsense'), undefined);
   });
 });
