@@ -30,8 +30,10 @@ const REQUEST_INTERVAL_MS = 250;
 /** How often the VIP's holders are looked up for the narrative. */
 const HOLDER_POLL_MS = 250;
 
+/** Set when stdout's reader went away (e.g. `| head`): stop writing, clean up, exit. */
+let stdoutGone = false;
 const out = (line = ''): void => {
-  process.stdout.write(line + '\n');
+  if (!stdoutGone) process.stdout.write(line + '\n');
 };
 
 /** A step of the story that did not happen in time. */
@@ -319,6 +321,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGINT', () => onSignal('SIGINT', 2));
   process.on('SIGTERM', () => onSignal('SIGTERM', 15));
   process.on('SIGHUP', () => onSignal('SIGHUP', 1));
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    stdoutGone = true;
+    signalled = true;
+    if (e.code !== 'EPIPE') process.stderr.write(`demo: stdout: ${e.message}\n`);
+    void cleanup().finally(() => process.exit(1));
+  });
   process.on('uncaughtException', (e) => {
     process.stderr.write(`demo: ${e.stack ?? e.message}\n`);
     void cleanup().finally(() => process.exit(1));
