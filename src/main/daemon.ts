@@ -158,13 +158,10 @@ export class Daemon {
       this.log.info('reload: no change');
       return { changes: [], warnings: formatProblems(loaded.problems) };
     }
-    const vrrpTouched = diff.global || diff.vrrpInstances.added.length + diff.vrrpInstances.removed.length + diff.vrrpInstances.changed.length + diff.vrrpScripts.changed.length + diff.vrrpScripts.removed.length + diff.vrrpSyncGroups.added.length + diff.vrrpSyncGroups.removed.length + diff.vrrpSyncGroups.changed.length > 0;
-    if (vrrpTouched) {
-      // Instances change together with their sockets and sync groups: restart the engine on the new file.
-      const next = new VrrpEngine({ clock: systemClock, log: this.log, links: this.links, addresses: this.addresses, announcer: this.announcer, onTransition: (t) => this.transitioned(t) });
-      await this.engine.stop();
-      this.engine = next;
-      await next.start(loaded.config);
+    const vrrpTouched = diff.global || [diff.vrrpInstances, diff.vrrpScripts, diff.vrrpSyncGroups].some((d) => d.added.length + d.removed.length + d.changed.length > 0);
+    if (vrrpTouched) await this.engine.reload(loaded.config, diff);
+    if (diff.global && loaded.config.global.logLevel !== this.config.global.logLevel && !this.opts.logLevel) {
+      this.log.setLevel(loaded.config.global.logLevel);
     }
     this.config = loaded.config;
     this.log.info('reload applied', { changes: changes.join('; ') });

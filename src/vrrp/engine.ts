@@ -9,6 +9,7 @@
  * instance when the VRID names one, else on the engine; nothing a peer sends
  * can throw out of here.
  */
+import type { ConfigDiff } from '../config/diff';
 import type { LvsdConfig, VrrpInstance } from '../config/types';
 import type { Addresses } from '../kernel/addresses';
 import type { Announcer } from '../kernel/arp/sender';
@@ -78,17 +79,72 @@ export class VrrpEngine {
       this.retrack();
     }, (e) => this.deps.log.error('link monitoring failed', { error: e.message }));
     for (const inst of config.vrrpInstances.values()) await this.addInstance(inst);
-    for (const s of config.vrrpScripts.values()) {
-      const used = [...config.vrrpInstances.values()].some((i) => i.trackScripts.some((t) => t.name === s.name));
-      if (!used) continue;
-      const tracker = new ScriptTracker(this.deps.clock, { name: s.name, argv: s.script.argv, intervalMs: s.intervalMs, timeoutMs: s.timeoutMs, rise: s.rise, fall: s.fall, initFail: s.initFail }, () => this.retrack());
-      this.scripts.set(s.name, tracker);
-    }
+    this.syncScripts(config, new Set());
     // Tracking first, so an instance whose interface is down starts in FAULT.
     this.retrack(true);
     for (const r of this.instances.values()) r.start();
     this.retrack();
     for (const t of this.scripts.values()) t.start();
+  }
+
+  /**
+   * Applies a new configuration by difference: removed instances shut down,
+   * changed ones restart, added ones start; an untouched instance keeps its
+   * state, timers and socket (its peer sees no gap and no transition).
+   * Throws {@link EngineStartError} when a new instance cannot start; the
+   * instances already running are left as they were.
+   */
+  async reload(next: LvsdConfig, diff: ConfigDiff): Promise<void> {
+    const restart = new Set([...diff.vrrpInstances.changed, ...diff.vrrpInstances.removed]);
+    const start = [...diff.vrrpInstances.changed, ...diff.vrrpInstances.added];
+    // Check that every new socket can be had before touching anything.
+    for (const name of start) {
+      const inst = next.vrrpInstances.get(name)!;
+      await this.sourceOf(inst);
+    }
+    for (const name of restart) await this.removeInstance(name);
+    this.config = next;
+    for (const name of start) await this.addInstance(next.vrrpInstances.get(name)!);
+    this.syncScripts(next, new Set([...diff.vrrpScripts.changed, ...diff.vrrpScripts.removed]));
+    const fresh = start.map((n) => this.instances.get(n)!).filter(Boolean);
+    this.retrack(true);
+    for (const r of fresh) r.start();
+    this.retrack();
+  }
+
+  /** Starts trackers for the scripts some instance uses; stops those no longer used or in `replace`. */
+  private syncScripts(config: LvsdConfig, replace: ReadonlySet<string>): void {
+    const used = new Set([...config.vrrpInstances.values()].flatMap((i) => i.trackScripts.map((t) => t.name)));
+    for (const [name, t] of this.scripts) {
+      if (!used.has(name) || replace.has(name)) {
+        t.stop();
+        this.scripts.delete(name);
+      }
+    }
+    for (const name of used) {
+      const s = config.vrrpScripts.get(name);
+      if (!s || this.scripts.has(name)) continue;
+      const tracker = new ScriptTracker(this.deps.clock, { name: s.name, argv: s.script.argv, intervalMs: s.intervalMs, timeoutMs: s.timeoutMs, rise: s.rise, fall: s.fall, initFail: s.initFail }, () => this.retrack());
+      this.scripts.set(name, tracker);
+      if (this.instances.size && [...this.instances.values()].some((r) => r.state !== 'INIT')) tracker.start();
+    }
+  }
+
+  /** Shuts one instance down and releases its share of a transport. */
+  private async removeInstance(name: string): Promise<void> {
+    const r = this.instances.get(name);
+    if (!r) return;
+    await r.shutdown();
+    this.instances.delete(name);
+    this.faultFed.delete(name);
+    for (const [key, pool] of this.pools) {
+      if (pool.byVrid.get(r.config.virtualRouterId) !== r) continue;
+      pool.byVrid.delete(r.config.virtualRouterId);
+      if (pool.byVrid.size === 0) {
+        pool.transport.close();
+        this.pools.delete(key);
+      }
+    }
   }
 
   /** Shuts every instance down (priority 0, VIPs removed) and closes sockets. */
@@ -200,7 +256,8 @@ export class VrrpEngine {
         items.push({ kind: 'script', name: t.name, up: tracker ? tracker.up : true, weight: t.weight ?? s?.weight ?? 0 });
       }
       // In a sync group, weights would pull the members apart: keepalived treats them as 0 (FAULT).
-      const group = c.syncGroup ? this.config.vrrpSyncGroups.get(c.syncGroup) : undefined;
+      const groupName = this.config.vrrpInstances.get(c.name)?.syncGroup;
+      const group = groupName ? this.config.vrrpSyncGroups.get(groupName) : undefined;
       const v = judgeTracking(c.priority, group && !group.syncGroupTrackingWeight ? items.map((i) => ({ ...i, weight: 0 })) : items);
       const status = r.status();
       if (v.effectivePriority !== status.effectivePriority) r.setPriority(v.effectivePriority);
@@ -218,7 +275,8 @@ export class VrrpEngine {
   private transitioned(t: Transition): void {
     this.deps.onTransition(t);
     if (t.bySync || !this.config) return;
-    const group = this.instances.get(t.instance)?.config.syncGroup;
+    // Membership comes from the current configuration (a reload may have changed it).
+    const group = this.config.vrrpInstances.get(t.instance)?.syncGroup;
     if (!group) return;
     const g = this.config.vrrpSyncGroups.get(group);
     if (!g) return;
