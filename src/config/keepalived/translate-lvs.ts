@@ -5,7 +5,7 @@
  *
  * Naming: keepalived's services have no names; lvsd's sections need labels
  * without dots, so a service is named from its address (`vs_192_0_2_100_80`,
- * `vs_fwmark_1`; a clash, e.g. the same address over UDP, gets `_udp`), its
+ * `vs_fwmark_1`; a UDP or SCTP service gets `_udp` / `_sctp`, any other clash `_2`), its
  * real servers `rs1`, `rs2`... in file order. A checker becomes one
  * `[check.*]` per url block (lvsd checks one URL, and a real server is up
  * only when all its checks pass, which is keepalived's rule for several
