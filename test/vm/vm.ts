@@ -120,9 +120,18 @@ function execLine(script: string, prefix = 'exec'): string {
   return `if [ -x ${shq(script)} ]; then ${prefix} ${shq(script)}; else ${prefix} /bin/sh ${shq(script)}; fi`;
 }
 
-/** A fresh per-run directory on the host fs (visible to the guest) under the cache. */
+/** Run directories older than this are left-overs of a killed host process. */
+const STALE_RUN_DIR_MS = 6 * 3600_000;
+
+/** A fresh per-run directory on the host fs (visible to the guest) under the cache; sweeps stale ones. */
 async function makeRunDir(assets: VmAssets): Promise<string> {
-  const dir = path.join(assets.cacheDir, 'runs', `${Date.now()}-${randomBytes(4).toString('hex')}`);
+  const runs = path.join(assets.cacheDir, 'runs');
+  const now = Date.now();
+  for (const name of await fs.readdir(runs).catch(() => [] as string[])) {
+    const born = Number(name.split('-')[0]);
+    if (Number.isFinite(born) && now - born > STALE_RUN_DIR_MS) await fs.rm(path.join(runs, name), { recursive: true, force: true });
+  }
+  const dir = path.join(runs, `${now}-${randomBytes(4).toString('hex')}`);
   await fs.mkdir(dir, { recursive: true });
   return dir;
 }
@@ -130,7 +139,7 @@ async function makeRunDir(assets: VmAssets): Promise<string> {
 /** The guest-side entry script: environment, cwd, then the user's script. */
 function entryScript(opts: RunInVmOptions, script: string, assets: VmAssets, body?: string): string {
   const env: Record<string, string> = {
-    PATH: `${process.env.PATH ?? ''}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+    PATH: [...new Set(`${process.env.PATH ?? ''}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`.split(':').filter((d) => d !== ''))].join(':'),
     HOME: '/root',
     LVSD_VM: '1',
     LVSD_VM_KERNEL: assets.kernelVersion,
