@@ -55,6 +55,8 @@ export interface IpvsClientOptions {
   socket?: NetlinkSocketOptions;
   /** Most requests waiting for an answer at once in {@link IpvsClient.apply}; default 256. */
   maxInFlight?: number;
+  /** Most messages per datagram in {@link IpvsClient.apply} (the kernel runs them inside one send); default 32. */
+  batchSize?: number;
 }
 
 /** One encoded command: what to send and how to name it in errors. */
@@ -89,6 +91,7 @@ export function encodeOp(op: IpvsOp): IpvsRequest {
 /** An {@link Ipvs} backed by the kernel's IPVS generic netlink family. */
 export class IpvsClient implements Ipvs {
   private readonly maxInFlight: number;
+  private readonly batchSize: number;
   private closed = false;
 
   /**
@@ -113,9 +116,10 @@ export class IpvsClient implements Ipvs {
     private readonly genl: GenlSocket,
     /** The resolved IPVS family (its id is the nlmsg_type of every request). */
     readonly family: GenlFamily,
-    opts: Pick<IpvsClientOptions, 'maxInFlight'> = {},
+    opts: Pick<IpvsClientOptions, 'maxInFlight' | 'batchSize'> = {},
   ) {
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? 256);
+    this.batchSize = Math.max(1, Math.min(opts.batchSize ?? 32, this.maxInFlight));
   }
 
   async info(): Promise<IpvsInfo> {
@@ -155,48 +159,59 @@ export class IpvsClient implements Ipvs {
   }
 
   /**
-   * Applies `ops` in order: up to `maxInFlight` requests go out back to back
-   * (the kernel handles a datagram's messages in order and answers each), the
-   * next window once their answers are in. Resolves with one result per op; a
-   * kernel refusal (or a value that cannot be encoded, as EINVAL) is a result,
-   * not a rejection. Rejects only when the socket fails (IpvsClosedError,
-   * NetlinkOverrunError, NetlinkTimeoutError): then which ops took effect is
-   * unknown and the table must be re-read.
+   * Applies `ops` in order. They go out in datagrams of at most `batchSize`
+   * messages, each with NLM_F_ACK (the kernel handles a datagram's messages in
+   * order, inside the send, and answers each); the event loop gets a turn
+   * between datagrams, and no more than `maxInFlight` requests wait for their
+   * answers at once. Resolves with one result per op: a kernel refusal (or a
+   * value that cannot be encoded, as EINVAL) is a result, not a rejection.
+   * Rejects only when the socket fails (IpvsClosedError, NetlinkOverrunError,
+   * NetlinkTimeoutError): then which ops took effect is unknown and the table
+   * must be re-read.
    */
   async apply(ops: readonly IpvsOp[]): Promise<IpvsOpResult[]> {
     if (this.closed) throw new IpvsClosedError('applying IPVS changes');
     const results: IpvsOpResult[] = new Array(ops.length);
-    for (let start = 0; start < ops.length; start += this.maxInFlight) {
-      const window = ops.slice(start, start + this.maxInFlight);
+    const waiting: Promise<void>[] = [];
+    let failure: Error | undefined;
+    let inFlight = 0;
+    for (let start = 0; start < ops.length && !failure; start += this.batchSize) {
       const reqs: NlRequest[] = [];
       const slots: { index: number; cmd: IpvsCmd; action: string }[] = [];
-      window.forEach((op, i) => {
-        let r: IpvsRequest;
+      ops.slice(start, start + this.batchSize).forEach((op, i) => {
         try {
-          r = encodeOp(op);
+          const r = encodeOp(op);
+          reqs.push(this.nlRequest(r));
+          slots.push({ index: start + i, cmd: r.cmd, action: r.action });
         } catch (e) {
           if (!(e instanceof IpvsInvalidArgumentError)) throw e;
           results[start + i] = { ok: false, error: new IpvsError(EINVAL, ipvsCmdName(cmdOf(op)), opAction(op), e.message) };
-          return;
         }
-        reqs.push(this.nlRequest(r));
-        slots.push({ index: start + i, cmd: r.cmd, action: r.action });
       });
-      const settled = await Promise.allSettled(this.genl.nl.requestAll(reqs));
-      settled.forEach((s, i) => {
+      while (inFlight > 0 && inFlight + reqs.length > this.maxInFlight) await Promise.race(waiting);
+      inFlight += reqs.length;
+      this.genl.nl.requestAll(reqs).forEach((p, i) => {
         const slot = slots[i]!;
-        if (s.status === 'fulfilled') {
-          results[slot.index] = { ok: true };
-          return;
-        }
-        const err = s.reason as unknown;
-        if (err instanceof NetlinkError) {
-          results[slot.index] = { ok: false, error: new IpvsError(err.errno, ipvsCmdName(slot.cmd), slot.action, err.extack) };
-          return;
-        }
-        throw this.mapError(err, slot.cmd, slot.action);
+        const done = p.then(
+          () => {
+            results[slot.index] = { ok: true };
+          },
+          (err: unknown) => {
+            if (err instanceof NetlinkError) results[slot.index] = { ok: false, error: new IpvsError(err.errno, ipvsCmdName(slot.cmd), slot.action, err.extack) };
+            else failure ??= this.mapError(err, slot.cmd, slot.action);
+          },
+        );
+        const tracked: Promise<void> = done.finally(() => {
+          inFlight--;
+          waiting.splice(waiting.indexOf(tracked), 1);
+        });
+        waiting.push(tracked);
       });
+      // The kernel did this datagram's work inside the send: let timers and I/O run before the next.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
+    await Promise.all(waiting);
+    if (failure) throw failure;
     return results;
   }
 

@@ -66,6 +66,7 @@ const COMMAND: Record<string, string> = {
  * An in-memory {@link Ipvs} with the kernel's semantics (Linux 6.1
  * ip_vs_ctl.c): EEXIST on a duplicate service, dest or daemon; ESRCH for a
  * missing service or daemon; ENOENT for a missing dest or unknown scheduler;
+ * an empty dest list for a missing service (as the GET_DEST dump);
  * ERANGE for a negative weight or a lower threshold above the upper;
  * EINVAL for an IPv6 persistence netmask outside 1–128 or a mixed-family
  * dest that is not TUN. Dests are keyed by address+port within a service.
@@ -122,8 +123,9 @@ export class FakeIpvs implements Ipvs {
 
   async dests(key: ServiceKey): Promise<IpvsDestEntry[]> {
     this.enter('dests', [key], `listing dests of ${formatServiceKey(key)}`);
-    const s = this.svc(key, 'dests', `listing dests of ${formatServiceKey(key)}`);
-    return [...s.dests.values()].map(clone);
+    // The kernel's GET_DEST dump of a missing service ends empty, without an error.
+    const s = this.table.get(serviceKeyId(key));
+    return s ? [...s.dests.values()].map(clone) : [];
   }
 
   async addService(s: IpvsService): Promise<void> {

@@ -189,7 +189,7 @@ export interface Ipvs {
   info(): Promise<IpvsInfo>;
   /** Every virtual service (a dump). */
   services(): Promise<IpvsServiceEntry[]>;
-  /** The dests of service `key` (a dump); ESRCH when there is no such service. */
+  /** The dests of service `key` (a dump); empty when there is no such service (the kernel's dump does not fail). */
   dests(key: ServiceKey): Promise<IpvsDestEntry[]>;
   /** Adds a service; EEXIST when its key exists. */
   addService(s: IpvsService): Promise<void>;
