@@ -226,6 +226,9 @@ export class VrrpInstanceRuntime {
         this.last = t;
         if (a.to !== 'BACKUP') this.master = null;
         this.log.info(`${this.name}: ${a.from} -> ${a.to}`, { reason: a.reason, priority: t.priority });
+        // A daemon killed with -9 cannot remove its VIPs; a restart that is not
+        // master must not answer ARP for them, so clear them now (idempotent).
+        if (a.from === 'INIT' && a.to !== 'MASTER') this.changeVips(false);
         this.onTransition(t);
         break;
       }

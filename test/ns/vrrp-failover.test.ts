@@ -114,6 +114,11 @@ for (const v of variants) {
       await gone(topo, 'd1');
       const t0 = performance.now();
       await startLvsd(topo, 'd1', configs.d1, sockets.d1);
+      // kill -9 left the VIP on d1; the restarted lvsd clears it while it is BACKUP.
+      if (v.advertInt >= 1) {
+        const s1 = await lvsdStatus(topo, 'd1', sockets.d1);
+        if (s1.instances[0]!.state === 'BACKUP') assert.deepEqual(await holders(topo, D, vip), ['d2'], 'a restarted backup holds no stale VIP');
+      }
       await waitHolder(topo, D, vip, 'd1', t0, masterDown(v.version, v.advertInt, 150) + 5000);
       assert.equal((await lvsdStatus(topo, 'd2', sockets.d2)).instances[0]!.state, 'BACKUP');
       await waitFor('client ARP/ND entry back at d1', async () => (await clientNeighbour(topo, 'client', vip)) === macs.d1, { timeoutMs: 3000 });
