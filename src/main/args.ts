@@ -9,7 +9,7 @@ export const DEFAULT_CONFIG = '/etc/lvsd/lvsd.conf';
 export type LvsdCommand =
   | { kind: 'run'; config: string; dryRun: boolean; logLevel?: string }
   | { kind: 'check-config'; config: string }
-  | { kind: 'import-keepalived'; file: string; output?: string }
+  | { kind: 'import-keepalived'; file: string; output?: string; configId?: string }
   | { kind: 'help' }
   | { kind: 'version' };
 
@@ -21,7 +21,7 @@ export class UsageError extends Error {
 /** The text of `lvsd --help`: every option, kept true by a test. */
 export const HELP = `Usage: lvsd [--config FILE] [--dry-run] [--log-level LEVEL]
        lvsd --check-config [--config FILE]
-       lvsd import-keepalived FILE [--output FILE]
+       lvsd import-keepalived FILE [--output FILE] [--config-id ID]
 
 lvsd runs VRRP for the directors of a Linux Virtual Server pair, checks the
 real servers and keeps the kernel's IPVS table equal to configuration and
@@ -38,9 +38,14 @@ Options:
   -v, --version          show the version
 
 Commands:
-  import-keepalived FILE [--output FILE]
-                         translate a keepalived.conf into lvsd.conf syntax
-                         (to stdout unless --output is given)
+  import-keepalived FILE [--output FILE] [--config-id ID]
+                         translate a keepalived.conf (and its includes) into
+                         lvsd.conf syntax, to stdout unless --output is given;
+                         --config-id picks @ID conditional lines (default: the
+                         host name up to its first dot). Exit 0 when all of it
+                         was mapped, 3 when something was not (each listed as
+                         FILE:LINE: not imported: ... on stderr and as comments
+                         at the top of the output), 1 when it cannot be read
 
 Signals: SIGHUP reloads the configuration (only the difference is applied),
 SIGTERM and SIGINT stop (priority 0 advertised, VIPs removed).
@@ -53,6 +58,7 @@ export function parseArgs(argv: readonly string[]): LvsdCommand {
   let dryRun = false;
   let logLevel: string | undefined;
   let output: string | undefined;
+  let configId: string | undefined;
   const positional: string[] = [];
   const value = (i: number, flag: string): string => {
     const v = argv[i + 1];
@@ -94,6 +100,10 @@ export function parseArgs(argv: readonly string[]): LvsdCommand {
       case '--output':
         output = take();
         break;
+      case '-i':
+      case '--config-id':
+        configId = take();
+        break;
       default:
         if (a.startsWith('-')) throw new UsageError(`unknown option ${a} (see lvsd --help)`);
         positional.push(a);
@@ -101,10 +111,10 @@ export function parseArgs(argv: readonly string[]): LvsdCommand {
   }
   if (positional[0] === 'import-keepalived') {
     if (positional.length !== 2) throw new UsageError('import-keepalived takes one file: lvsd import-keepalived /etc/keepalived/keepalived.conf');
-    return { kind: 'import-keepalived', file: positional[1]!, ...(output ? { output } : {}) };
+    return { kind: 'import-keepalived', file: positional[1]!, ...(output ? { output } : {}), ...(configId ? { configId } : {}) };
   }
   if (positional.length) throw new UsageError(`unexpected argument "${positional[0]}" (see lvsd --help)`);
-  if (output) throw new UsageError('--output goes with import-keepalived');
+  if (output || configId) throw new UsageError(`${output ? '--output' : '--config-id'} goes with import-keepalived`);
   if (check) return { kind: 'check-config', config };
   return { kind: 'run', config, dryRun, ...(logLevel ? { logLevel } : {}) };
 }

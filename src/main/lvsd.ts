@@ -3,6 +3,7 @@
  * in the foreground until SIGTERM/SIGINT. Only wiring lives here.
  */
 import { formatProblems, hasErrors, loadConfig } from '../config';
+import { importKeepalived } from '../config/keepalived/import';
 import { HELP, type LvsdCommand, UsageError, parseArgs } from './args';
 import { Daemon, VERSION } from './daemon';
 
@@ -34,12 +35,9 @@ export async function main(argv: readonly string[]): Promise<void> {
       if (!process.exitCode) process.stdout.write(`${cmd.config}: configuration valid\n`);
       return;
     }
-    case 'import-keepalived': {
-      // The importer lands with the operations work (issue 5); say so plainly.
-      process.stderr.write(`lvsd: import-keepalived is not available in lvsd ${VERSION} yet; ${cmd.file} was not read\n`);
-      process.exitCode = 2;
+    case 'import-keepalived':
+      process.exitCode = await importKeepalived(cmd.file, cmd.output, cmd.configId ? { configId: cmd.configId } : {});
       return;
-    }
     case 'run':
       return runDaemon(cmd);
   }
