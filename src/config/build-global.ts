@@ -1,6 +1,7 @@
 /**
  * `[global]` and `[notify.NAME]` sections → typed objects with defaults.
  */
+import * as cron from 'node-cron';
 import { parseEndpoint, type Parsed } from './address';
 import { ProblemCode } from './errors';
 import { parseIntText, parseUser, type SectionReader } from './reader';
@@ -99,6 +100,14 @@ export function buildGlobal(r: SectionReader | undefined): GlobalConfig {
     }
     return v?.value ?? d;
   };
+  // How often the IPVS table is re-read and drift repaired: seconds, or a cron expression.
+  const audit = r.parsed('audit_interval', (t) => {
+    if (/^[0-9]+$/.test(t)) {
+      const n = Number(t);
+      return n >= 1 && n <= 86400 ? { ok: true, value: t } : { ok: false, error: `"${t}" must be 1 to 86400 seconds, or a cron expression` };
+    }
+    return cron.validate(t) ? { ok: true, value: t } : { ok: false, error: `"${t}" is neither a number of seconds nor a valid cron expression` };
+  });
   return {
     ...(routerId ? { routerId: routerId.value } : {}),
     controlSocket: path('control_socket', GLOBAL_DEFAULTS.controlSocket),
@@ -112,6 +121,7 @@ export function buildGlobal(r: SectionReader | undefined): GlobalConfig {
     lvsFlushOnstop,
     ...(metrics ? { metricsListen: { ...metrics.value, line: metrics.line } } : {}),
     stateDir: path('state_dir', GLOBAL_DEFAULTS.stateDir),
+    ...(audit ? { auditInterval: audit.value } : {}),
     pidFile: path('pid_file', GLOBAL_DEFAULTS.pidFile),
     vrrpVersion: version ?? 2,
     vrrpGarpIntervalMs: r.seconds('vrrp_garp_interval', { min: 0, max: 1 })?.value ?? 0,

@@ -59,6 +59,8 @@ export interface GlobalConfig {
   readonly metricsListen?: { readonly host: string; readonly port: number; readonly line: number };
   /** Default `/var/lib/lvsd`. */
   readonly stateDir: string;
+  /** audit_interval: seconds ("30") or a cron expression; default every minute. */
+  readonly auditInterval?: string;
   /** Default `/run/lvsd/lvsd.pid`. */
   readonly pidFile: string;
   /** Default VRRP version for instances without `version` (keepalived `vrrp_version`, default 2). */

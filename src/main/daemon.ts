@@ -9,12 +9,16 @@ import { ControlError, ControlServer, type ControlHandlers } from '../control/se
 import type { EventRecord, StatusResult } from '../control/types';
 import { type Addresses, KernelAddresses } from '../kernel/addresses';
 import { type Announcer, PacketAnnouncer } from '../kernel/arp/sender';
-import { FakeKernel } from '../kernel/fake';
 import { KernelLinks, type Links } from '../kernel/links';
 import { systemClock } from '../lib/clock';
 import { type Logger, createLogger } from '../log';
 import { NotifyFifo } from '../notify/fifo';
 import { type NotifyScripts, type NotifyVrrpState, NotifyRunner } from '../notify/scripts';
+import { Director } from '../director/director';
+import { FakeIpvs } from '../kernel/ipvs/fake';
+import { IpvsClient } from '../kernel/ipvs/client';
+import type { Ipvs } from '../kernel/ipvs/types';
+import { parseAuditInterval } from '../reconcile/audit';
 import { VrrpEngine } from '../vrrp/engine';
 import type { Transition } from '../vrrp/instance';
 
@@ -65,6 +69,8 @@ export class Daemon {
   private announcer!: Announcer;
   private engine!: VrrpEngine;
   private control: ControlServer | undefined;
+  private director: Director | undefined;
+  private ipvs: Ipvs | undefined;
   private notify!: NotifyRunner;
   private fifo: NotifyFifo | undefined;
   private readonly events: EventRecord[] = [];
@@ -91,7 +97,14 @@ export class Daemon {
     this.links = kernelLinks;
     if (this.opts.dryRun) {
       this.addresses = new DryRunAddresses(new KernelAddresses(), this.log);
-      this.announcer = new FakeKernel().announcer;
+      const log = this.log;
+      this.announcer = {
+        async announce(ifname: string, vips: readonly string[]): Promise<number> {
+          log.debug('dry run: would announce', { ifname, vips: vips.join(' ') });
+          return vips.length;
+        },
+        close(): void {},
+      };
     } else {
       this.addresses = new KernelAddresses();
       this.announcer = new PacketAnnouncer(this.links);
@@ -109,8 +122,27 @@ export class Daemon {
     });
     this.control = new ControlServer({ path: this.config.global.controlSocket, handlers: this.handlers(), logger: this.log });
     await this.control.listen();
+    // The director (checks + IPVS) starts first, so the table is warm before this node can become master.
+    if (this.config.virtualServers.size > 0 || this.config.global.lvsSyncDaemon) await this.startDirector(this.config);
     await this.engine.start(this.config);
-    this.log.info('lvsd started', { instances: this.config.vrrpInstances.size });
+    this.log.info('lvsd started', { instances: this.config.vrrpInstances.size, virtualServers: this.config.virtualServers.size });
+  }
+
+  private async startDirector(config: LvsdConfig): Promise<void> {
+    try {
+      this.ipvs = this.opts.dryRun ? new FakeIpvs() : await IpvsClient.open();
+    } catch (e) {
+      throw Object.assign(new Error(`the configuration has virtual servers but IPVS cannot be reached (${(e as Error).message}); load the ip_vs module or remove the [virtual_server.*] sections`), { code: 'EIPVS' });
+    }
+    this.director = new Director({
+      config,
+      ipvs: this.ipvs,
+      logger: this.log,
+      clock: systemClock,
+      notify: this.notify,
+      audit: parseAuditInterval(config.global.auditInterval, systemClock),
+    });
+    await this.director.start();
   }
 
   /** Stops cleanly: priority 0 adverts, VIPs removed, sockets closed. Idempotent. */
@@ -122,6 +154,12 @@ export class Daemon {
       } catch (e) {
         this.log.error('error while stopping VRRP', { error: (e as Error).message });
       }
+      try {
+        await this.director?.stop();
+      } catch (e) {
+        this.log.error('error while stopping the director', { error: (e as Error).message });
+      }
+      this.ipvs?.close();
       await this.control?.close();
       this.fifo?.close();
       this.announcer?.close();
@@ -160,6 +198,8 @@ export class Daemon {
     }
     const vrrpTouched = diff.global || [diff.vrrpInstances, diff.vrrpScripts, diff.vrrpSyncGroups].some((d) => d.added.length + d.removed.length + d.changed.length > 0);
     if (vrrpTouched) await this.engine.reload(loaded.config, diff);
+    if (this.director) changes.push(...(await this.director.reload(loaded.config)));
+    else if (loaded.config.virtualServers.size > 0 || loaded.config.global.lvsSyncDaemon) await this.startDirector(loaded.config);
     if (diff.global && loaded.config.global.logLevel !== this.config.global.logLevel && !this.opts.logLevel) {
       this.log.setLevel(loaded.config.global.logLevel);
     }
@@ -198,10 +238,33 @@ export class Daemon {
         return { events: this.events.slice(-limit) };
       },
       reload: () => this.reload(),
+      'show services': () => this.directorOrThrow().status(),
+      drain: (args) => this.override('drain', args),
+      disable: (args) => this.override('disable', args),
+      enable: (args) => this.override('enable', args),
     };
   }
 
+  private directorOrThrow(): Director {
+    if (!this.director) throw new ControlError('NO_VIRTUAL_SERVERS', 'this lvsd manages no virtual servers (no [virtual_server.*] in its configuration)');
+    return this.director;
+  }
+
+  private async override(what: 'drain' | 'disable' | 'enable', args: Readonly<Record<string, unknown>>): Promise<unknown> {
+    const vs = args.vs;
+    const rs = args.rs;
+    if (typeof vs !== 'string' || typeof rs !== 'string') throw new ControlError('BAD_ARGS', `${what} needs {"vs": NAME, "rs": NAME}`);
+    const d = this.directorOrThrow();
+    await d[what](vs, rs);
+    this.log.info(`operator: ${what} ${vs}/${rs}`);
+    return { vs, rs, override: what === 'enable' ? null : what };
+  }
+
   private transitioned(t: Transition): void {
+    if (this.director) {
+      const st = t.to as 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT';
+      this.director.onVrrpState(t.instance, st).catch((e: Error) => this.log.error('sync daemon switch failed', { error: e.message }));
+    }
     this.events.push({ at: this.wallTime(t.at), instance: t.instance, from: t.from, to: t.to, reason: t.reason });
     if (this.events.length > EVENT_HISTORY) this.events.splice(0, this.events.length - EVENT_HISTORY);
     const inst = this.config.vrrpInstances.get(t.instance);
