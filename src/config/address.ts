@@ -6,6 +6,10 @@
  * a failure is a message saying what was expected.
  */
 
+import { formatIPv6, parseIPv4Bytes, parseIPv6Bytes } from '../lib/ip';
+
+export { formatIPv6, parseIPv4Bytes, parseIPv6Bytes };
+
 /** An address family, as IP version numbers. */
 export type Family = 4 | 6;
 
@@ -31,90 +35,6 @@ export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok
 
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
 const fail = <T>(error: string): Parsed<T> => ({ ok: false, error });
-
-/** Parses a dotted-quad IPv4 address (no leading zeros, which inet_aton would read as octal). */
-export function parseIPv4Bytes(text: string): Uint8Array | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    out[i] = n;
-  }
-  return out;
-}
-
-/** Parses IPv6 text (RFC 4291 §2.2 forms, including `::` and a trailing dotted quad). No zone ids. */
-export function parseIPv6Bytes(text: string): Uint8Array | undefined {
-  if (text.length === 0 || text.includes('%')) return undefined;
-  let head = text;
-  let tail4: Uint8Array | undefined;
-  const lastColon = text.lastIndexOf(':');
-  if (lastColon >= 0 && text.indexOf('.', lastColon) > 0) {
-    tail4 = parseIPv4Bytes(text.slice(lastColon + 1));
-    if (!tail4) return undefined;
-    // Keep the colon(s) before the dotted quad; replace the quad with two placeholder groups.
-    head = text.slice(0, lastColon + 1) + '0:0';
-  }
-  const dbl = head.indexOf('::');
-  if (dbl !== head.lastIndexOf('::')) return undefined;
-  const parseGroups = (s: string): number[] | undefined => {
-    if (s === '') return [];
-    const gs = s.split(':');
-    const out: number[] = [];
-    for (const g of gs) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-      out.push(parseInt(g, 16));
-    }
-    return out;
-  };
-  let groups: number[];
-  if (dbl >= 0) {
-    const left = parseGroups(head.slice(0, dbl));
-    const right = parseGroups(head.slice(dbl + 2));
-    if (!left || !right || left.length + right.length > 7) return undefined;
-    groups = [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
-  } else {
-    const all = parseGroups(head);
-    if (!all || all.length !== 8) return undefined;
-    groups = all;
-  }
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    out[i * 2] = g >> 8;
-    out[i * 2 + 1] = g & 0xff;
-  });
-  if (tail4) out.set(tail4, 12);
-  return out;
-}
-
-/** Formats 16 bytes as RFC 5952 text (longest run of ≥2 zero groups compressed, lower case). */
-export function formatIPv6(bytes: Uint8Array): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  // RFC 5952 §4.2.2: a single zero group is not compressed.
-  if (bestLen < 2) return hex.join(':');
-  return hex.slice(0, bestStart).join(':') + '::' + hex.slice(bestStart + bestLen).join(':');
-}
 
 function fromBytes(bytes: Uint8Array, prefix?: number): IpAddress {
   const family: Family = bytes.length === 4 ? 4 : 6;

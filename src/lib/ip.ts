@@ -2,57 +2,101 @@
  * IP address text ↔ bytes, for IPv4 and IPv6 (RFC 4291 §2.2 text forms,
  * RFC 5952 canonical output). Pure; no DNS.
  */
-import { isIP } from 'node:net';
 
-/** Parses an IPv4 or IPv6 address (no prefix, no zone); undefined when invalid. */
-export function parseIp(text: string): Uint8Array | undefined {
-  const kind = isIP(text);
-  if (kind === 4) return Uint8Array.from(text.split('.').map(Number));
-  if (kind !== 6) return undefined;
-  let s = text.toLowerCase();
-  const lastColon = s.lastIndexOf(':');
-  if (s.includes('.', lastColon)) {
-    // Embedded IPv4 (::ffff:192.0.2.1) becomes its two hex groups.
-    const q = s.slice(lastColon + 1).split('.').map(Number);
-    s = `${s.slice(0, lastColon + 1)}${((q[0]! << 8) | q[1]!).toString(16)}:${((q[2]! << 8) | q[3]!).toString(16)}`;
+/** Parses a dotted-quad IPv4 address (no leading zeros, which inet_aton would read as octal). */
+export function parseIPv4Bytes(text: string): Uint8Array | undefined {
+  const parts = text.split('.');
+  if (parts.length !== 4) return undefined;
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const p = parts[i]!;
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return undefined;
+    const n = Number(p);
+    if (n > 255) return undefined;
+    out[i] = n;
   }
-  const [head, tail] = s.includes('::') ? (s.split('::') as [string, string]) : [s, undefined];
-  const h = head ? head.split(':').map((g) => parseInt(g, 16)) : [];
-  const t = tail ? tail.split(':').map((g) => parseInt(g, 16)) : [];
-  const groups = tail === undefined ? h : [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
-  if (groups.length !== 8) return undefined;
+  return out;
+}
+
+/** Parses IPv6 text (RFC 4291 §2.2 forms, including `::` and a trailing dotted quad). No zone ids. */
+export function parseIPv6Bytes(text: string): Uint8Array | undefined {
+  if (text.length === 0 || text.includes('%')) return undefined;
+  let head = text;
+  let tail4: Uint8Array | undefined;
+  const lastColon = text.lastIndexOf(':');
+  if (lastColon >= 0 && text.indexOf('.', lastColon) > 0) {
+    tail4 = parseIPv4Bytes(text.slice(lastColon + 1));
+    if (!tail4) return undefined;
+    // Keep the colon(s) before the dotted quad; replace the quad with two placeholder groups.
+    head = text.slice(0, lastColon + 1) + '0:0';
+  }
+  const dbl = head.indexOf('::');
+  if (dbl !== head.lastIndexOf('::')) return undefined;
+  const parseGroups = (s: string): number[] | undefined => {
+    if (s === '') return [];
+    const gs = s.split(':');
+    const out: number[] = [];
+    for (const g of gs) {
+      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
+      out.push(parseInt(g, 16));
+    }
+    return out;
+  };
+  let groups: number[];
+  if (dbl >= 0) {
+    const left = parseGroups(head.slice(0, dbl));
+    const right = parseGroups(head.slice(dbl + 2));
+    if (!left || !right || left.length + right.length > 7) return undefined;
+    groups = [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+  } else {
+    const all = parseGroups(head);
+    if (!all || all.length !== 8) return undefined;
+    groups = all;
+  }
   const out = new Uint8Array(16);
   groups.forEach((g, i) => {
     out[i * 2] = g >> 8;
     out[i * 2 + 1] = g & 0xff;
   });
+  if (tail4) out.set(tail4, 12);
   return out;
 }
 
-/** Formats 4 or 16 address bytes (IPv6 in RFC 5952 form). */
-export function formatIp(b: Uint8Array): string {
-  if (b.length === 4) return Array.from(b).join('.');
-  const g: number[] = [];
-  for (let i = 0; i < 16; i += 2) g.push((b[i]! << 8) | b[i + 1]!);
-  // Longest run of two or more zero groups becomes "::" (first one on a tie).
-  let best = -1;
-  let bestLen = 1;
+/** Formats 16 bytes as RFC 5952 text (longest run of ≥2 zero groups compressed, lower case). */
+export function formatIPv6(bytes: Uint8Array): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
+  let bestStart = -1;
+  let bestLen = 0;
   for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
+    if (groups[i] !== 0) {
       i++;
       continue;
     }
     let j = i;
-    while (j < 8 && g[j] === 0) j++;
+    while (j < 8 && groups[j] === 0) j++;
     if (j - i > bestLen) {
-      best = i;
+      bestStart = i;
       bestLen = j - i;
     }
     i = j;
   }
-  const hex = g.map((x) => x.toString(16));
-  if (best < 0) return hex.join(':');
-  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+  const hex = groups.map((g) => g.toString(16));
+  // RFC 5952 §4.2.2: a single zero group is not compressed.
+  if (bestLen < 2) return hex.join(':');
+  return hex.slice(0, bestStart).join(':') + '::' + hex.slice(bestStart + bestLen).join(':');
+}
+
+/** Parses an IPv4 or IPv6 address (no prefix, no zone); undefined when invalid. */
+export function parseIp(text: string): Uint8Array | undefined {
+  return parseIPv4Bytes(text) ?? parseIPv6Bytes(text);
+}
+
+/** Formats 4 or 16 address bytes (IPv6 in RFC 5952 form); throws RangeError for other lengths. */
+export function formatIp(b: Uint8Array): string {
+  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+  if (b.length !== 16) throw new RangeError(`an IP address is 4 or 16 bytes, not ${b.length}`);
+  return formatIPv6(b);
 }
 
 /** Unsigned big-endian comparison of two addresses of one family (RFC 5798 §6.4.3 tie break). */

@@ -2,82 +2,16 @@
  * Address text ↔ bytes for IPVS, and the canonical keys and labels of
  * services and dests (used in error messages, maps and logs).
  */
+import { formatIp, parseIPv4Bytes, parseIPv6Bytes } from '../../lib/ip';
 import { IpvsInvalidArgumentError } from './errors';
 import type { DestKey, Family, IpvsOp, ServiceKey } from './types';
 
 /** Parses dotted-quad IPv4 text; undefined when it is not one. */
-export function parseIPv4(text: string): Uint8Array | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > 255) return undefined;
-    out[i] = Number(p);
-  }
-  return out;
-}
-
+export const parseIPv4 = parseIPv4Bytes;
 /** Parses IPv6 text (with `::` and an optional trailing dotted quad); undefined when it is not one. */
-export function parseIPv6(text: string): Uint8Array | undefined {
-  const halves = text.split('::');
-  if (halves.length > 2) return undefined;
-  const groups = (s: string): number[] | undefined => {
-    if (s === '') return [];
-    const out: number[] = [];
-    const parts = s.split(':');
-    for (let i = 0; i < parts.length; i++) {
-      const p = parts[i]!;
-      if (i === parts.length - 1 && p.includes('.')) {
-        const v4 = parseIPv4(p);
-        if (!v4) return undefined;
-        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-      } else if (/^[0-9a-fA-F]{1,4}$/.test(p)) {
-        out.push(parseInt(p, 16));
-      } else {
-        return undefined;
-      }
-    }
-    return out;
-  };
-  const head = groups(halves[0]!);
-  const tail = halves.length === 2 ? groups(halves[1]!) : [];
-  if (!head || !tail) return undefined;
-  const fill = 8 - head.length - tail.length;
-  if (halves.length === 2 ? fill < 1 : fill !== 0) return undefined;
-  const all = [...head, ...new Array<number>(fill).fill(0), ...tail];
-  const out = new Uint8Array(16);
-  all.forEach((g, i) => {
-    out[2 * i] = g >> 8;
-    out[2 * i + 1] = g & 0xff;
-  });
-  return out;
-}
-
-/** Writes 4 or 16 address bytes as text; IPv6 in RFC 5952 form (longest zero run ≥ 2 groups compressed, lower case). */
-export function formatAddress(b: Uint8Array): string {
-  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[2 * i]! << 8) | b[2 * i + 1]!);
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (a: number[]): string => a.map((x) => x.toString(16)).join(':');
-  if (best < 0) return hex(g);
-  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
-}
+export const parseIPv6 = parseIPv6Bytes;
+/** Writes 4 or 16 address bytes as text; IPv6 in RFC 5952 form. */
+export const formatAddress = formatIp;
 
 /** Address bytes for `family` (4 or 16 bytes); throws IpvsInvalidArgumentError when `text` is not an address of that family. */
 export function addressBytes(family: Family, text: string): Uint8Array {
