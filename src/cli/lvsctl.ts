@@ -10,6 +10,8 @@ import { ControlClientError, ControlRemoteError, DEFAULT_TIMEOUT_MS, request } f
 import { ControlCommand } from '../control/types';
 import type { EventsResult, ReloadResult, StatusResult } from '../control/types';
 import { formatEvents, formatReload, formatShowVrrp, formatStatus, isEventsResult, isReloadResult, isStatusResult } from '../control/format';
+import { formatChecks, formatOverride, formatServices, isChecksResult, isOverrideResult, isServicesResult } from '../control/format-services';
+import { formatProblems, hasErrors, loadConfig } from '../config';
 
 /** lvsctl's exit codes. */
 export const ExitCode = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
@@ -33,6 +35,10 @@ export type CliCommand =
   | { readonly kind: 'reload' }
   | { readonly kind: 'events'; readonly limit?: number }
   | { readonly kind: 'show-vrrp' }
+  | { readonly kind: 'show-services' }
+  | { readonly kind: 'show-checks' }
+  | { readonly kind: 'drain' | 'disable' | 'enable'; readonly vs: string; readonly rs: string }
+  | { readonly kind: 'check-config'; readonly file?: string }
   | { readonly kind: 'help' }
   | { readonly kind: 'version' };
 
@@ -75,6 +81,17 @@ Commands:
   show vrrp       every detail of every VRRP instance
   events [N]      the last N state changes (all the daemon keeps when N is omitted)
   reload          re-read the configuration and apply only the differences
+  show services   per virtual server: service, scheduler, kind, quorum; per real
+                  server: address, weight configured/effective, health and
+                  reason, override, kernel weight, active/inactive conns, cps
+  show checks     per real server: its checks and the last reason
+  drain VS RS     weight 0: no new connections, established ones continue
+  disable VS RS   remove the real server from the table
+  enable VS RS    clear a drain or disable
+  check-config [FILE]
+                  validate FILE (default: --config, else ${DEFAULT_CONFIG})
+                  here, without the daemon: one FILE:LINE problem per line,
+                  exit 0 when valid, 1 when not
   help            show this help
   version         show lvsctl's version
 
@@ -184,10 +201,21 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       return { ...base, command: { kind: 'events', limit: Number(n) } };
     }
     case 'show': {
-      if (rest.length === 0) throw new UsageError('show what? try "show vrrp"');
-      if (rest[0] !== 'vrrp') throw new UsageError(`cannot show "${rest[0]}": try "show vrrp"`);
-      if (rest.length > 1) throw new UsageError(`show vrrp takes no more arguments (got "${rest.slice(1).join(' ')}")`);
-      return { ...base, command: { kind: 'show-vrrp' } };
+      const what = rest[0];
+      if (what === undefined) throw new UsageError('show what? try "show vrrp", "show services" or "show checks"');
+      if (what !== 'vrrp' && what !== 'services' && what !== 'checks') throw new UsageError(`cannot show "${what}": try "show vrrp", "show services" or "show checks"`);
+      if (rest.length > 1) throw new UsageError(`show ${what} takes no more arguments (got "${rest.slice(1).join(' ')}")`);
+      return { ...base, command: { kind: `show-${what}` } };
+    }
+    case 'drain':
+    case 'disable':
+    case 'enable': {
+      if (rest.length !== 2) throw new UsageError(`${cmd} takes a virtual server and a real server: lvsctl ${cmd} VS RS (names from "lvsctl show services")`);
+      return { ...base, command: { kind: cmd, vs: rest[0]!, rs: rest[1]! } };
+    }
+    case 'check-config': {
+      if (rest.length > 1) throw new UsageError(`check-config takes at most one file (got "${rest.join(' ')}")`);
+      return { ...base, command: rest.length ? { kind: 'check-config', file: rest[0]! } : { kind: 'check-config' } };
     }
     default:
       throw new UsageError(`unknown command "${cmd}"`);
@@ -273,6 +301,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     io.stdout(`lvsctl ${packageVersion()}\n`);
     return ExitCode.OK;
   }
+  if (cmd.kind === 'check-config') return checkConfig(cmd.file ?? args.config ?? DEFAULT_CONFIG, args.json, io);
   let socket: string;
   try {
     socket = resolveSocketPath(args);
@@ -319,10 +348,39 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         for (const w of r.warnings ?? []) io.stderr(`warning: ${w}\n`);
         return ExitCode.OK;
       }
+      case 'show-services':
+      case 'show-checks': {
+        const name = cmd.kind === 'show-services' ? 'show services' : 'show checks';
+        const res = await request(socket, cmd.kind === 'show-services' ? ControlCommand.SHOW_SERVICES : ControlCommand.SHOW_CHECKS, {}, args.timeoutMs);
+        if (args.json) {
+          json(res);
+          return ExitCode.OK;
+        }
+        if (cmd.kind === 'show-services') {
+          if (!isServicesResult(res)) badShape(name);
+          io.stdout(formatServices(res));
+        } else {
+          if (!isChecksResult(res)) badShape(name);
+          io.stdout(formatChecks(res));
+        }
+        return ExitCode.OK;
+      }
+      case 'drain':
+      case 'disable':
+      case 'enable': {
+        const res = await request(socket, cmd.kind, { vs: cmd.vs, rs: cmd.rs }, args.timeoutMs);
+        if (args.json) {
+          json(res);
+          return ExitCode.OK;
+        }
+        if (!isOverrideResult(res)) badShape(cmd.kind);
+        io.stdout(formatOverride(res));
+        return ExitCode.OK;
+      }
     }
   } catch (e) {
     if (e instanceof ControlRemoteError) {
-      io.stderr(`lvsctl: lvsd refused ${cmd.kind === 'show-vrrp' ? 'status' : cmd.kind} (${e.remoteCode}): ${e.message}\n`);
+      io.stderr(`lvsctl: lvsd refused ${cmd.kind === 'show-vrrp' ? 'status' : cmd.kind.replace('-', ' ')} (${e.remoteCode}): ${e.message}\n`);
       return ExitCode.FAILURE;
     }
     if (e instanceof ControlClientError || e instanceof ShapeError) {
@@ -331,4 +389,23 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     }
     throw e;
   }
+}
+
+/**
+ * `lvsctl check-config [FILE]`: runs the configuration loader here (no
+ * daemon), prints one `FILE:LINE: message` per problem, and returns 0 when
+ * the file is valid (warnings allowed), 1 when it is not. With `json`, prints
+ * `{ file, valid, problems: [{file, line, severity, code, message}] }`.
+ */
+export function checkConfig(file: string, asJson: boolean, io: CliIo): number {
+  const r = loadConfig(file);
+  const valid = r.config !== undefined && !hasErrors(r.problems);
+  if (asJson) {
+    io.stdout(JSON.stringify({ file, valid, problems: r.problems }, null, 2) + '\n');
+  } else {
+    const lines = formatProblems(r.problems);
+    if (lines.length) io.stdout(`${lines.join('\n')}\n`);
+    if (valid) io.stdout(`${file}: configuration valid\n`);
+  }
+  return valid ? ExitCode.OK : ExitCode.FAILURE;
 }

@@ -9,6 +9,11 @@ export const ControlCommand = {
   STATUS: 'status',
   RELOAD: 'reload',
   EVENTS: 'events',
+  SHOW_SERVICES: 'show services',
+  SHOW_CHECKS: 'show checks',
+  DRAIN: 'drain',
+  DISABLE: 'disable',
+  ENABLE: 'enable',
 } as const;
 /** One of {@link ControlCommand}. */
 export type ControlCommandName = (typeof ControlCommand)[keyof typeof ControlCommand];
@@ -92,4 +97,41 @@ export interface ReloadResult {
   readonly changes: readonly string[];
   /** Config warnings, `FILE:LINE: message`. */
   readonly warnings?: readonly string[];
+}
+
+/** Arguments of `drain`, `disable` and `enable`: config names of the virtual and real server. */
+export interface OverrideArgs {
+  readonly vs: string;
+  readonly rs: string;
+}
+
+/** The answer to `drain`, `disable` and `enable`: the override now in force (null after enable). */
+export interface OverrideResult {
+  readonly vs: string;
+  readonly rs: string;
+  readonly override: 'drain' | 'disable' | null;
+}
+
+/** One check of a real server in a `show checks` answer. */
+export interface CheckEntry {
+  /** The `[check.NAME]` name. */
+  readonly name: string;
+  /** Its type (`TCP_CHECK`, `HTTP_GET` ...), or `unknown` when the config no longer has it. */
+  readonly type: string;
+}
+
+/** One real server in a `show checks` answer. */
+export interface RealServerChecks {
+  readonly vs: string;
+  readonly rs: string;
+  readonly address: string;
+  readonly health: 'up' | 'down';
+  /** The deciding check's last reason (`ECONNREFUSED`, `status 200`, `no checks`). */
+  readonly reason: string;
+  readonly checks: readonly CheckEntry[];
+}
+
+/** The answer to `show checks`: one entry per real server, in config order. */
+export interface ChecksResult {
+  readonly realServers: readonly RealServerChecks[];
 }

@@ -6,7 +6,8 @@
 import { hostname } from 'node:os';
 import { type LvsdConfig, diffConfig, formatProblems, hasErrors, loadConfig } from '../config';
 import { ControlError, ControlServer, type ControlHandlers } from '../control/server';
-import type { EventRecord, StatusResult } from '../control/types';
+import type { ChecksResult, EventRecord, StatusResult } from '../control/types';
+import type { DirectorStatus } from '../director/status';
 import { type Addresses, KernelAddresses } from '../kernel/addresses';
 import { type Announcer, PacketAnnouncer } from '../kernel/arp/sender';
 import { KernelLinks, type Links } from '../kernel/links';
@@ -239,6 +240,7 @@ export class Daemon {
       },
       reload: () => this.reload(),
       'show services': () => this.directorOrThrow().status(),
+      'show checks': async () => checksOf(await this.directorOrThrow().status(), this.config),
       drain: (args) => this.override('drain', args),
       disable: (args) => this.override('disable', args),
       enable: (args) => this.override('enable', args),
@@ -305,4 +307,20 @@ export class Daemon {
     };
     void this.notify.notify({ type: 'GROUP', name, state, ...(previous ? { previousState: previous } : {}), reason }, scripts);
   }
+}
+
+/** The `show checks` answer, derived from the director's status and the config's check types. */
+export function checksOf(st: DirectorStatus, config: LvsdConfig): ChecksResult {
+  return {
+    realServers: st.virtualServers.flatMap((vs) =>
+      vs.realServers.map((rs) => ({
+        vs: vs.name,
+        rs: rs.name,
+        address: rs.address,
+        health: rs.health,
+        reason: rs.reason,
+        checks: rs.checks.map((name) => ({ name, type: config.checks.get(name)?.type ?? 'unknown' })),
+      })),
+    ),
+  };
 }

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { DEFAULT_SOCKET, parseArgs, resolveSocketPath, UsageError } from '../../src/cli/lvsctl';
 import { ControlError, ControlServer } from '../../src/control/server';
 import type { ControlHandlers } from '../../src/control/server';
-import { sampleStatus } from '../control/fixtures';
+import { sampleServices, sampleStatus } from '../control/fixtures';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const BIN = path.join(ROOT, 'bin', 'lvsctl');
@@ -121,8 +121,85 @@ describe('cli/lvsctl end to end against a ControlServer', function () {
     assert.equal(bad.stderr, 'lvsctl: lvsd refused reload (CONFIG_INVALID): /etc/lvsd/lvsd.conf:3: unknown key "prio"\n');
   });
 
+  it('show services prints the services table and one row per real server', async () => {
+    await serve({ 'show services': () => sampleServices() });
+    const r = await lvsctl('--socket', sock, 'show', 'services');
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.split('\n');
+    assert.match(lines[0]!, /^VS +SERVICE +SCHED +KIND +QUORUM$/);
+    assert.match(lines[1]!, /^web +TCP 192\.0\.2\.100:80 +wlc +NAT +up \(weight 3, quorum 1\)$/);
+    assert.equal(lines[3], 'web (TCP 192.0.2.100:80):');
+    assert.match(lines[4]!, /^ {2}REAL-SERVER +ADDRESS +WEIGHT +HEALTH +OVERRIDE +KWEIGHT +ACTIVE +INACT +CPS$/);
+    assert.match(lines[5]!, /^ {2}rs1 +198\.51\.100\.1:80 +1\/1 +up \(status 200\) +- +1 +7 +3 +2$/);
+    assert.match(lines[6]!, /^ {2}rs2 +198\.51\.100\.2:80 +2\/0 +up \(status 200\) +drain +0 +1 +0 +0$/);
+    assert.match(lines[7]!, /^ {2}rs3 +198\.51\.100\.3:80 +1\/- +down \(ECONNREFUSED\) +- +- +- +- +-$/);
+    const col = lines[4]!.indexOf('HEALTH');
+    assert.equal(lines[7]!.indexOf('down'), col, 'columns line up');
+    const j = await lvsctl('--socket', sock, '--json', 'show', 'services');
+    assert.deepEqual(JSON.parse(j.stdout), sampleServices());
+  });
+
+  it('show checks prints each real server with its checks and last reason', async () => {
+    const answer = { realServers: [
+      { vs: 'web', rs: 'rs1', address: '198.51.100.1:80', health: 'up', reason: 'status 200', checks: [{ name: 'web_health', type: 'HTTP_GET' }] },
+      { vs: 'web', rs: 'rs3', address: '198.51.100.3:80', health: 'down', reason: 'ECONNREFUSED', checks: [{ name: 'tcp', type: 'TCP_CHECK' }, { name: 'web_health', type: 'HTTP_GET' }] },
+    ] };
+    await serve({ 'show checks': () => answer });
+    const r = await lvsctl('--socket', sock, 'show', 'checks');
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.split('\n');
+    assert.match(lines[0]!, /^VS +REAL-SERVER +ADDRESS +HEALTH +CHECKS +LAST-REASON$/);
+    assert.match(lines[1]!, /^web +rs1 +198\.51\.100\.1:80 +up +web_health\(HTTP_GET\) +status 200$/);
+    assert.match(lines[2]!, /^web +rs3 +198\.51\.100\.3:80 +down +tcp\(TCP_CHECK\),web_health\(HTTP_GET\) +ECONNREFUSED$/);
+    const j = await lvsctl('--socket', sock, 'show', 'checks', '--json');
+    assert.deepEqual(JSON.parse(j.stdout), answer);
+  });
+
+  it('drain, disable and enable send VS and RS and print what is in force; a refusal exits 1', async () => {
+    const seen: Array<[string, unknown]> = [];
+    const h = (what: 'drain' | 'disable' | 'enable') => (args: Readonly<Record<string, unknown>>) => {
+      seen.push([what, args]);
+      if (args.rs === 'nope') throw new ControlError('DIRECTOR_UNKNOWN_REAL_SERVER', 'no real server "nope" in virtual server "web"');
+      return { vs: args.vs, rs: args.rs, override: what === 'enable' ? null : what };
+    };
+    await serve({ drain: h('drain'), disable: h('disable'), enable: h('enable') });
+    const d = await lvsctl('--socket', sock, 'drain', 'web', 'rs1');
+    assert.equal(d.code, 0, d.stderr);
+    assert.equal(d.stdout, 'web/rs1: drained (weight 0, established connections continue)\n');
+    const x = await lvsctl('--socket', sock, 'disable', 'web', 'rs2');
+    assert.equal(x.stdout, 'web/rs2: disabled (removed from the table)\n');
+    const e = await lvsctl('--socket', sock, '--json', 'enable', 'web', 'rs1');
+    assert.deepEqual(JSON.parse(e.stdout), { vs: 'web', rs: 'rs1', override: null });
+    assert.deepEqual(seen, [['drain', { vs: 'web', rs: 'rs1' }], ['disable', { vs: 'web', rs: 'rs2' }], ['enable', { vs: 'web', rs: 'rs1' }]]);
+    const bad = await lvsctl('--socket', sock, 'drain', 'web', 'nope');
+    assert.equal(bad.code, 1);
+    assert.equal(bad.stderr, 'lvsctl: lvsd refused drain (DIRECTOR_UNKNOWN_REAL_SERVER): no real server "nope" in virtual server "web"\n');
+  });
+
+  it('check-config validates a file locally: FILE:LINE problems and exit 1, or exit 0', async () => {
+    const good = path.join(dir, 'good.conf');
+    fs.writeFileSync(good, '[global]\nrouter_id = a\n\n[vrrp_instance.VI_1]\ninterface = lo\nvirtual_router_id = 51\npriority = 100\nvirtual_ipaddress[] = 192.0.2.100/24\n');
+    const ok = await lvsctl('check-config', good);
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, new RegExp(`${good}: configuration valid\n$`));
+    const bad = path.join(dir, 'bad.conf');
+    fs.writeFileSync(bad, '[global]\nrouter_id = a\n\n[vrrp_instance.VI_1]\ninterface = lo\nvirtual_router_id = 51\nprio = 100\n');
+    const r = await lvsctl('check-config', bad);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, new RegExp(`^${bad}:7: .*prio`, 'm'));
+    const j = await lvsctl('--json', '--config', bad, 'check-config');
+    assert.equal(j.code, 1);
+    const parsed = JSON.parse(j.stdout) as { file: string; valid: boolean; problems: Array<{ line: number; severity: string }> };
+    assert.equal(parsed.file, bad);
+    assert.equal(parsed.valid, false);
+    assert.ok(parsed.problems.some((p) => p.line === 7 && p.severity === 'error'));
+    const missing = await lvsctl('check-config', path.join(dir, 'none.conf'));
+    assert.equal(missing.code, 1);
+  });
+
   it('an unknown command or bad argument exits 2 with a usage hint, without contacting the daemon', async () => {
-    for (const args of [['frobnicate'], ['events', 'abc'], ['events', '0'], ['show'], ['show', 'ipvs'], ['status', 'extra'], ['--bogus', 'status'], ['--socket'], ['--json=yes', 'status'], []]) {
+    for (const args of [['frobnicate'], ['events', 'abc'], ['events', '0'], ['show'], ['show', 'ipvs'], ['status', 'extra'], ['--bogus', 'status'], ['--socket'], ['--json=yes', 'status'], [],
+      ['drain'], ['drain', 'web'], ['disable', 'web', 'rs1', 'rs2'], ['enable', 'web'], ['show', 'services', 'x'], ['show', 'checks', 'x'], ['check-config', 'a', 'b']]) {
       const r = await lvsctl(...args);
       assert.equal(r.code, 2, `lvsctl ${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /^lvsctl: .+\ntry 'lvsctl --help'\n$/, `lvsctl ${args.join(' ')}`);
@@ -170,7 +247,7 @@ describe('cli/lvsctl end to end against a ControlServer', function () {
   it('help lists every command and option; --version prints the package version', async () => {
     const h = await lvsctl('--help');
     assert.equal(h.code, 0);
-    for (const word of ['status', 'show vrrp', 'events [N]', 'reload', 'help', 'version', '--socket PATH', '--config FILE', '--json', '--timeout', '--help', '--version']) {
+    for (const word of ['status', 'show vrrp', 'show services', 'show checks', 'drain VS RS', 'disable VS RS', 'enable VS RS', 'check-config [FILE]', 'events [N]', 'reload', 'help', 'version', '--socket PATH', '--config FILE', '--json', '--timeout', '--help', '--version']) {
       assert.ok(h.stdout.includes(word), `help mentions ${word}`);
     }
     assert.equal((await lvsctl('help')).stdout, h.stdout);

@@ -1,0 +1,105 @@
+/**
+ * Human renderings of the director's answers (`lvsctl show services`,
+ * `show checks`, `drain`/`disable`/`enable`) and light shape checks of those
+ * answers. Pure functions over the JSON the daemon sends.
+ */
+import type { DirectorStatus, KernelDestStatus, RealServerStatus, VirtualServerStatus } from '../director/status';
+import { table } from './format';
+import type { ChecksResult, OverrideResult } from './types';
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** True when `v` has the fields {@link formatServices} reads. */
+export function isServicesResult(v: unknown): v is DirectorStatus {
+  if (!isObj(v) || !Array.isArray(v.virtualServers)) return false;
+  return v.virtualServers.every(
+    (vs: unknown) =>
+      isObj(vs) &&
+      typeof vs.name === 'string' &&
+      typeof vs.service === 'string' &&
+      isObj(vs.quorum) &&
+      Array.isArray(vs.realServers) &&
+      vs.realServers.every((rs: unknown) => isObj(rs) && typeof rs.name === 'string' && typeof rs.address === 'string' && typeof rs.health === 'string'),
+  );
+}
+
+/** True when `v` looks like a `show checks` answer. */
+export function isChecksResult(v: unknown): v is ChecksResult {
+  return isObj(v) && Array.isArray(v.realServers) && v.realServers.every((r: unknown) => isObj(r) && typeof r.rs === 'string' && Array.isArray(r.checks));
+}
+
+/** True when `v` looks like a `drain`/`disable`/`enable` answer. */
+export function isOverrideResult(v: unknown): v is OverrideResult {
+  return isObj(v) && typeof v.vs === 'string' && typeof v.rs === 'string' && (v.override === null || typeof v.override === 'string');
+}
+
+function quorumCell(vs: VirtualServerStatus): string {
+  const q = vs.quorum;
+  const sorry = vs.sorryServer?.active ? `, sorry server ${vs.sorryServer.address} active` : '';
+  return `${q.up ? 'up' : 'DOWN'} (weight ${q.weightSum}, quorum ${q.quorum})${sorry}`;
+}
+
+function kernelCells(k: KernelDestStatus | null): string[] {
+  if (!k) return ['-', '-', '-', '-'];
+  return [String(k.weight), String(k.activeConns), String(k.inactConns), String(k.cps)];
+}
+
+function rsRow(rs: RealServerStatus): string[] {
+  return [
+    rs.name,
+    rs.address,
+    `${rs.configuredWeight}/${rs.effectiveWeight === null ? '-' : rs.effectiveWeight}`,
+    rs.reason ? `${rs.health} (${rs.reason})` : rs.health,
+    rs.override ?? '-',
+    ...kernelCells(rs.kernel),
+  ];
+}
+
+/**
+ * `lvsctl show services`: one table of virtual servers (VS SERVICE SCHED
+ * KIND QUORUM), then per virtual server one row per real server (NAME
+ * ADDRESS WEIGHT(configured/effective) HEALTH OVERRIDE KWEIGHT ACTIVE INACT
+ * CPS); `-` where the kernel has no entry.
+ */
+export function formatServices(st: DirectorStatus): string {
+  if (st.virtualServers.length === 0) return 'no virtual servers configured\n';
+  let out = table([
+    ['VS', 'SERVICE', 'SCHED', 'KIND', 'QUORUM'],
+    ...st.virtualServers.map((vs) => [vs.name, vs.service + (vs.inKernel ? '' : ' (not in kernel)'), vs.scheduler, vs.lbKind, quorumCell(vs)]),
+  ]);
+  for (const vs of st.virtualServers) {
+    out += `\n${vs.name} (${vs.service}):\n`;
+    if (vs.realServers.length === 0) {
+      out += '  no real servers\n';
+      continue;
+    }
+    const rows = [['REAL-SERVER', 'ADDRESS', 'WEIGHT', 'HEALTH', 'OVERRIDE', 'KWEIGHT', 'ACTIVE', 'INACT', 'CPS'], ...vs.realServers.map(rsRow)];
+    out += table(rows.map((r) => ['', ...r]));
+  }
+  if (st.kernelError) out += `\nwarning: the kernel could not be read (${st.kernelError}); kernel columns are the last known\n`;
+  return out;
+}
+
+/** `lvsctl show checks`: VS RS ADDRESS HEALTH CHECKS LAST-REASON, one row per real server. */
+export function formatChecks(r: ChecksResult): string {
+  if (r.realServers.length === 0) return 'no real servers configured\n';
+  return table([
+    ['VS', 'REAL-SERVER', 'ADDRESS', 'HEALTH', 'CHECKS', 'LAST-REASON'],
+    ...r.realServers.map((x) => [
+      x.vs,
+      x.rs,
+      x.address,
+      x.health,
+      x.checks.length ? x.checks.map((c) => `${c.name}(${c.type})`).join(',') : 'none',
+      x.reason || '-',
+    ]),
+  ]);
+}
+
+/** `lvsctl drain|disable|enable`: one line saying what is now in force. */
+export function formatOverride(r: OverrideResult): string {
+  if (r.override === null) return `${r.vs}/${r.rs}: enabled (no override)\n`;
+  return `${r.vs}/${r.rs}: ${r.override === 'drain' ? 'drained (weight 0, established connections continue)' : 'disabled (removed from the table)'}\n`;
+}
