@@ -1,0 +1,237 @@
+# Helpers of the lvsd end-to-end scenarios (test/vm/scenarios/e2e-*.sh); source after
+# scenarios/lib.sh:
+#   . "$(dirname "$0")/lib.sh"; . "$(dirname "$0")/../e2e/lib.sh"
+# They start the real daemon (bin/lvsd from this checkout's dist/) in a director namespace,
+# wait for it with cheap polls (every exec costs 30-130 ms under emulation, so waits read
+# /proc and files with shell builtins where they can), and on failure print lvsd's log tail
+# and the director's IPVS table before stopping the scenario.
+#
+# Output convention (the mocha test on the host judges it):
+#   KEY value...          one fact per line
+#   === NAME ... === end  a multi-line block (an ipvsadm listing, a log excerpt)
+
+E2E_ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
+E2E_LVSD="$E2E_ROOT/bin/lvsd"
+E2E_LVSCTL="$E2E_ROOT/bin/lvsctl"
+E2E_DIR=$(mktemp -d /tmp/e2e.XXXXXX)
+E2E_LOG="$E2E_DIR/lvsd.log"
+E2E_SOCK="$E2E_DIR/lvsd.sock"
+E2E_NS=""
+E2E_LVSD_PID=""
+
+[ -f "$E2E_ROOT/dist/src/main/lvsd.js" ] || fail "dist/ missing in $E2E_ROOT: run npx tsc -p . on the host first"
+command -v ipvsadm >/dev/null 2>&1 || fail "ipvsadm missing (apt-get install ipvsadm on the host)"
+command -v curl >/dev/null 2>&1 || fail "curl missing (apt-get install curl on the host)"
+
+# e2e_now: sets NOW to the guest's uptime in ms (10 ms steps) without an exec.
+e2e_now() {
+	read -r _up _rest </proc/uptime
+	_c=${_up#*.}
+	_c=${_c#0}
+	NOW=$((${_up%.*} * 1000 + _c * 10))
+}
+
+# e2e_block NAME COMMAND...: print COMMAND's output framed as a block.
+e2e_block() {
+	_name=$1
+	shift
+	echo "=== $_name"
+	"$@" 2>&1
+	echo "=== end"
+}
+
+# e2e_dump: lvsd's log tail and the director's table, for a failure message.
+e2e_dump() {
+	echo "--- lvsd log tail ($E2E_LOG)"
+	tail -n 60 "$E2E_LOG" 2>/dev/null
+	if [ -n "$E2E_NS" ]; then
+		echo "--- ipvsadm -Ln in $E2E_NS"
+		ip netns exec "$E2E_NS" ipvsadm -Ln 2>&1
+	fi
+	echo "--- end of dump"
+}
+
+# e2e_fail MESSAGE: dump, then fail.
+e2e_fail() {
+	e2e_dump
+	fail "$@"
+}
+
+# e2e_ipvs [ARGS]: ipvsadm in the director namespace.
+e2e_ipvs() {
+	ip netns exec "$E2E_NS" ipvsadm "$@"
+}
+
+# e2e_table: the director's table as `ipvsadm -Sn` lines, sorted (kernel hash order is not ours).
+e2e_table() {
+	ip netns exec "$E2E_NS" ipvsadm -Sn | sort
+}
+
+# e2e_lvsd_start CONF: start lvsd in $E2E_NS with CONF; its output is appended to $E2E_LOG.
+# Waits (60 s at most) for the "lvsd started" line written after this start.
+e2e_lvsd_start() {
+	_before=$(grep -c 'lvsd started' "$E2E_LOG" 2>/dev/null)
+	_before=${_before:-0}
+	echo "### lvsd start $(date +%T.%N)" >>"$E2E_LOG"
+	ip netns exec "$E2E_NS" node "$E2E_LVSD" --config "$1" >>"$E2E_LOG" 2>&1 &
+	E2E_LVSD_PID=$!
+	VM_PIDS="$VM_PIDS $!"
+	_i=0
+	while [ "$_i" -lt 300 ]; do
+		_n=$(grep -c 'lvsd started' "$E2E_LOG")
+		[ "$_n" -gt "$_before" ] && return 0
+		kill -0 "$E2E_LVSD_PID" 2>/dev/null || e2e_fail "lvsd exited during start"
+		_i=$((_i + 1))
+		sleep 0.2
+	done
+	e2e_fail "lvsd did not log 'lvsd started' within 60 s"
+}
+
+# e2e_lvsd_stop: SIGTERM lvsd and wait for it to exit (30 s at most); sets LVSD_EXIT.
+e2e_lvsd_stop() {
+	kill -TERM "$E2E_LVSD_PID" 2>/dev/null || e2e_fail "lvsd (pid $E2E_LVSD_PID) was not running at stop"
+	_i=0
+	while kill -0 "$E2E_LVSD_PID" 2>/dev/null; do
+		_i=$((_i + 1))
+		[ "$_i" -gt 150 ] && e2e_fail "lvsd did not exit within 30 s of SIGTERM"
+		sleep 0.2
+	done
+	wait "$E2E_LVSD_PID"
+	LVSD_EXIT=$?
+}
+
+# e2e_wait_vip IF ADDR [TRIES]: wait until ADDR is on IF in $E2E_NS (VRRP master); 0.2 s steps.
+e2e_wait_vip() {
+	_i=0
+	while [ "$_i" -lt "${3:-150}" ]; do
+		ip -n "$E2E_NS" -o addr show dev "$1" | grep -q " $2/" && return 0
+		_i=$((_i + 1))
+		sleep 0.2
+	done
+	e2e_fail "VIP $2 never appeared on $1 in $E2E_NS (is lvsd master?)"
+}
+
+# e2e_wait_table EXPECTED_FILE [TRIES]: wait until e2e_table equals the file's lines (sorted);
+# 0.1 s steps. Sets WAITED_MS. Returns 1 (does not fail) when it never does.
+e2e_wait_table() {
+	e2e_now
+	_t0=$NOW
+	_i=0
+	while [ "$_i" -lt "${2:-300}" ]; do
+		if e2e_table | cmp -s - "$1"; then
+			e2e_now
+			WAITED_MS=$((NOW - _t0))
+			return 0
+		fi
+		_i=$((_i + 1))
+		sleep 0.1
+	done
+	e2e_now
+	WAITED_MS=$((NOW - _t0))
+	return 1
+}
+
+# e2e_expect FILE LINE...: write the lines, sorted, to FILE (an expected e2e_table).
+e2e_expect() {
+	_f=$1
+	shift
+	printf '%s\n' "$@" | sort >"$_f"
+}
+
+# e2e_request CLIENT_NS URL N: N requests, one `ANSWER body` line each.
+e2e_request() {
+	_i=0
+	while [ "$_i" -lt "$3" ]; do
+		_b=$(ip netns exec "$1" curl -sS --max-time 5 "$2" 2>&1) || _b="ERROR $_b"
+		echo "ANSWER $_b"
+		_i=$((_i + 1))
+	done
+}
+
+# e2e_control CMD [JSON_ARGS]: one control-socket request through dist/src/control/client.js;
+# prints the JSON answer (for commands lvsctl does not have yet).
+e2e_control() {
+	node -e '
+const { request } = require(process.argv[1]);
+request(process.argv[2], process.argv[3], JSON.parse(process.argv[4] || "{}"))
+  .then((r) => { console.log(JSON.stringify(r)); })
+  .catch((e) => { console.log("ERROR " + (e.code || "") + " " + e.message); process.exit(1); });
+' "$E2E_ROOT/dist/src/control/client.js" "$E2E_SOCK" "$1" "${2:-}"
+}
+
+# e2e_www DIR NAME: a document root answering NAME at / and /healthz.
+e2e_www() {
+	mkdir -p "$1" && echo "$2" >"$1/index.html" && echo ok >"$1/healthz"
+}
+
+# e2e_httpd NS DIR: start busybox httpd in NS (port 80) and set HTTPD_PID (the httpd's own pid:
+# ip netns exec execs it).
+e2e_httpd() {
+	ip netns exec "$1" busybox httpd -f -p 80 -h "$2" &
+	HTTPD_PID=$!
+	VM_PIDS="$VM_PIDS $!"
+}
+
+e2e_cleanup() {
+	if [ -n "$E2E_LVSD_PID" ] && kill -0 "$E2E_LVSD_PID" 2>/dev/null; then
+		kill -TERM "$E2E_LVSD_PID" 2>/dev/null
+		_i=0
+		while kill -0 "$E2E_LVSD_PID" 2>/dev/null && [ "$_i" -lt 50 ]; do
+			sleep 0.1
+			_i=$((_i + 1))
+		done
+	fi
+	vm_cleanup
+	rm -rf "$E2E_DIR"
+}
+trap e2e_cleanup EXIT
+
+# e2e_nat_topology: the NAT picture shared by several scenarios:
+#   client C 192.0.2.10 --[bridge]-- eth0 192.0.2.1 director D eth1 198.51.100.1 --[bridge]-- R1 .11, R2 .12
+# (the VIP 192.0.2.100/24 comes from lvsd's VRRP instance on D's eth0). The real servers'
+# default route is the director's inside address; each runs busybox httpd answering its name
+# (rs1, rs2) and /healthz. Sets C D R1 R2 E2E_NS WWW HTTPD1 HTTPD2.
+e2e_nat_topology() {
+	_s=$$
+	C=c$_s D=d$_s R1=ra$_s R2=rb$_s
+	E2E_NS=$D
+	vm_netns "$C"; vm_netns "$D"; vm_netns "$R1"; vm_netns "$R2"
+	vm_bridge "bc$_s"; vm_bridge "bi$_s"
+	vm_attach "$C" eth0 "bc$_s" 192.0.2.10/24
+	vm_attach "$D" eth0 "bc$_s" 192.0.2.1/24
+	vm_attach "$D" eth1 "bi$_s" 198.51.100.1/24
+	vm_attach "$R1" eth0 "bi$_s" 198.51.100.11/24
+	vm_attach "$R2" eth0 "bi$_s" 198.51.100.12/24
+	ip netns exec "$D" sysctl -qw net.ipv4.ip_forward=1 || fail "ip_forward"
+	ip -n "$R1" route add default via 198.51.100.1 || fail "rs1 default route"
+	ip -n "$R2" route add default via 198.51.100.1 || fail "rs2 default route"
+	WWW=$E2E_DIR/www
+	e2e_www "$WWW/rs1" rs1
+	e2e_www "$WWW/rs2" rs2
+	e2e_httpd "$R1" "$WWW/rs1"; HTTPD1=$HTTPD_PID
+	e2e_httpd "$R2" "$WWW/rs2"; HTTPD2=$HTTPD_PID
+	vm_wait_http "$D" http://198.51.100.11/ rs1
+	vm_wait_http "$D" http://198.51.100.12/ rs2
+}
+
+# e2e_conf_head [EXTRA_GLOBAL_LINES]: the [global] section and the VRRP instance holding the
+# client-side VIP 192.0.2.100/24 on eth0 (alone, it becomes master after its down timer).
+e2e_conf_head() {
+	cat <<CONF
+[global]
+router_id = e2e
+control_socket = $E2E_SOCK
+state_dir = $E2E_DIR/state
+log_level = info
+${1:-}
+
+[vrrp_instance.VI_1]
+state = BACKUP
+interface = eth0
+virtual_router_id = 51
+priority = 150
+advert_int = 0.2
+version = 3
+virtual_ipaddress[] = 192.0.2.100/24
+CONF
+}
