@@ -204,10 +204,18 @@ function becomeMaster(t: Step, reason: string): void {
  * Enter BACKUP from MASTER or FAULT (keepalived vrrp_state_leave_master /
  * leave_fault): VIPs removed if we were master, preempt_time cleared,
  * down timer 3 × Master_Adver_Interval + Skew_Time.
+ *
+ * A master stepping down also says so with one priority-0 advert (an lvsd
+ * addition; RFC 5798 sends it only on shutdown). After a split brain the
+ * winner may never hear another advert from the loser, so without it the
+ * winner would not know to re-announce the VIPs and clients would keep the
+ * loser's MAC until their caches expire. A master receiving priority 0
+ * re-advertises at once (§6.4.3), so no router is left waiting longer.
  */
 function enterBackup(t: Step, reason: string, keepInterval = false): void {
   const wasMaster = t.s.state === 'MASTER';
   t.cancelTimers();
+  if (wasMaster) t.act({ type: 'send-advert', priority: PRIORITY_STOP });
   t.transition('BACKUP', reason);
   if (wasMaster) t.act({ type: 'del-vips' });
   if (!keepInterval) t.set({ masterAdverInterval: t.s.config.advertInterval });
@@ -316,6 +324,9 @@ function masterAdvert(t: Step, p: VrrpPacket, src: Uint8Array, from: string): vo
   if (p.priority === PRIORITY_STOP) {
     t.act({ type: 'send-advert', priority: ours });
     t.armAdver();
+    // Another master just left (a healed split brain, or a stop): clients may
+    // still point at it, so tell them where the VIPs are.
+    t.act({ type: 'garp', reason: `priority 0 from ${from}` });
     return;
   }
   const higherAddr = compareIp(src, c.primaryAddress) > 0;

@@ -182,7 +182,9 @@ describe('split brain heals with exactly one master, which re-announces the VIP 
       return (JSON.parse(out) as Array<{ lladdr?: string }>)[0]?.lladdr;
     };
     // Read the cache without sending anything: only a gratuitous ARP can have moved it.
-    await waitFor('client ARP entry at d1 without asking', async () => (await neigh()) === macs.d1, { timeoutMs: 500, intervalMs: 20 });
+    // One advert interval (0.2 s) for the first advert to cross, plus slack for a loaded machine;
+    // without a re-announce the entry would stay at d2 until the client's cache expires (tens of seconds).
+    await waitFor('client ARP entry at d1 without asking', async () => (await neigh()) === macs.d1, { timeoutMs: 1000, intervalMs: 20 });
     console.log(`      split brain healed: client's ARP entry at the winner ${(performance.now() - t0).toFixed(0)} ms after the partition ended`);
     const st = await lvsdStatus(topo, 'd2', sock('d2'));
     assert.equal(st.instances[0]!.state, 'BACKUP');
