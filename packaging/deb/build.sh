@@ -93,11 +93,24 @@ find "$npmdir/node_modules" \( -name '.eslintrc*' -o -name '.eslintignore' -o -n
   -o -name '.gitignore' -o -name '.editorconfig' -o -name '.travis.yml' -o -name '.jshintrc' -o -name '.prettierrc*' \
   -o -name '.nycrc*' -o -name '.airtap.yml' \) -exec rm -rf {} +
 find "$npmdir/node_modules" -depth -type d \( -name .github -o -name .vscode -o -name .idea \) -exec rm -rf {} +
+# Test, example and benchmark trees at a module's top (bintrees alone ships 2 MB of them).
+find "$npmdir/node_modules" -mindepth 2 -maxdepth 3 -type d \( -name test -o -name tests -o -name example -o -name examples \
+  -o -name benchmark -o -name benchmarks -o -name coverage \) -path '*/node_modules/*' -exec rm -rf {} +
 find "$npmdir/node_modules" -type d -empty -delete
 # Nothing in it is run directly (node loads it): no executable bits.
 find "$npmdir/node_modules" -type f -exec chmod 0644 {} +
 find "$npmdir/node_modules" -type d -exec chmod 0755 {} +
 cp -a "$npmdir/node_modules" "$lib/node_modules"
+# Every production dependency still loads from the staged tree, and from there only.
+(cd "$lib/dist/src" && node -e '
+  const path = require("path");
+  const lib = path.resolve("../..");
+  for (const d of Object.keys(require(path.join(lib, "package.json")).dependencies || {})) {
+    const where = require.resolve(d);
+    if (!where.startsWith(path.join(lib, "node_modules") + path.sep)) throw new Error(`${d} resolves outside the package: ${where}`);
+    require(d);
+  }
+') || die "a production dependency does not load from the staged node_modules"
 
 # Check scripts (the example config runs /usr/lib/lvsd/checks/check_tcp).
 for c in checks/*; do
