@@ -235,3 +235,113 @@ version = 3
 virtual_ipaddress[] = 192.0.2.100/24
 CONF
 }
+
+# e2e_capture_start NS IF FILTER: tcpdump -e (link headers) in NS on IF into $E2E_DIR/cap;
+# waits until it listens. e2e_capture_stop stops it and prints `REPLY_MAC mac` per distinct
+# source MAC seen.
+e2e_capture_start() {
+	command -v tcpdump >/dev/null 2>&1 || fail "tcpdump missing (apt-get install tcpdump on the host)"
+	ip netns exec "$1" tcpdump -l -e -n -i "$2" "$3" >"$E2E_DIR/cap" 2>"$E2E_DIR/cap.err" &
+	CAP_PID=$!
+	VM_PIDS="$VM_PIDS $!"
+	_i=0
+	until grep -q 'listening on' "$E2E_DIR/cap.err" 2>/dev/null; do
+		_i=$((_i + 1))
+		[ "$_i" -gt 150 ] && fail "tcpdump did not start: $(cat "$E2E_DIR/cap.err")"
+		sleep 0.2
+	done
+}
+e2e_capture_stop() {
+	sleep 0.5
+	kill -INT "$CAP_PID" 2>/dev/null
+	wait "$CAP_PID" 2>/dev/null
+	echo "CAPTURED $(wc -l <"$E2E_DIR/cap")"
+	awk '$3 == ">" {print "REPLY_MAC " $2}' "$E2E_DIR/cap" | sort -u
+}
+
+# e2e_wait_stats PATTERN: wait (12 s at most) until `ipvsadm -Ln --stats` matches the ERE
+# (the 6.1 kernel folds per-CPU counters into the totals every 2 s).
+e2e_wait_stats() {
+	_i=0
+	while [ "$_i" -lt 40 ] && ! e2e_ipvs -Ln --stats | grep -Eq "$1"; do
+		_i=$((_i + 1))
+		sleep 0.3
+	done
+}
+
+# e2e_wait_sn present|absent ERE [TRIES]: wait until a line of `ipvsadm -Sn` matching ERE is
+# present (or absent); polls without a sleep (each ipvsadm costs ~0.1 s under emulation).
+# Sets WAITED_MS; returns 1 when TRIES polls pass first (default 400).
+e2e_wait_sn() {
+	e2e_now
+	_t0=$NOW
+	_i=0
+	while [ "$_i" -lt "${3:-400}" ]; do
+		if ip netns exec "$E2E_NS" ipvsadm -Sn | grep -Eq -- "$2"; then _hit=present; else _hit=absent; fi
+		if [ "$_hit" = "$1" ]; then
+			e2e_now
+			WAITED_MS=$((NOW - _t0))
+			return 0
+		fi
+		_i=$((_i + 1))
+	done
+	e2e_now
+	WAITED_MS=$((NOW - _t0))
+	return 1
+}
+
+# e2e_nat_conf FILE W1 W2 [EXTRA_GLOBAL_LINES]: the NAT picture's configuration, rr, no checks,
+# rs1 and rs2 with weights W1 and W2.
+e2e_nat_conf() {
+	{
+		e2e_conf_head "${4:-}"
+		cat <<CONF
+
+[virtual_server.web]
+address = 192.0.2.100:80
+protocol = TCP
+lb_algo = rr
+lb_kind = NAT
+
+[real_server.web.rs1]
+address = 198.51.100.11:80
+weight = $2
+
+[real_server.web.rs2]
+address = 198.51.100.12:80
+weight = $3
+CONF
+	} >"$1"
+}
+
+# e2e_download SIZE_BYTES RATE: put big.bin (SIZE_BYTES) on both real servers and start
+# `curl --limit-rate RATE` of it through the VIP from the client, in the background; waits
+# (30 s at most) until IPVS shows the connection ESTABLISHED. Sets DL_PID, DL_OUT, DL_CONN
+# (the ipvsadm -Lnc line, without its expiry column) and DL_RS (the real server serving it).
+e2e_download() {
+	head -c "$1" /dev/zero >"$WWW/rs1/big.bin"
+	cp "$WWW/rs1/big.bin" "$WWW/rs2/big.bin"
+	DL_OUT=$E2E_DIR/big.out
+	ip netns exec "$C" curl -sS -o "$DL_OUT" -w 'DOWNLOAD http=%{http_code} size=%{size_download}\n' \
+		--limit-rate "$2" --max-time 300 http://192.0.2.100/big.bin >"$E2E_DIR/dl.result" 2>&1 &
+	DL_PID=$!
+	VM_PIDS="$VM_PIDS $!"
+	_i=0
+	while [ "$_i" -lt 150 ]; do
+		DL_CONN=$(e2e_ipvs -Lnc | awk '$3 == "ESTABLISHED" && $5 == "192.0.2.100:80" {print $1, $3, $4, $5, $6; exit}')
+		if [ -n "$DL_CONN" ]; then
+			DL_RS=${DL_CONN##* }
+			return 0
+		fi
+		_i=$((_i + 1))
+		sleep 0.2
+	done
+	e2e_fail "the download never showed as ESTABLISHED in ipvsadm -Lnc"
+}
+
+# e2e_download_wait: wait for the download to end; prints its DOWNLOAD line and curl's status.
+e2e_download_wait() {
+	wait "$DL_PID"
+	echo "DOWNLOAD_EXIT $?"
+	cat "$E2E_DIR/dl.result"
+}

@@ -1,0 +1,39 @@
+#!/bin/sh
+# The audit repairs drift: NAT picture, rr, weights 1/1, audit_interval = 2. By hand with
+# ipvsadm: a third real server added to lvsd's service, rs1's weight set to 7, and a service
+# lvsd does not manage (192.0.2.200:80 with one real server). lvsd must restore its own service
+# and leave the other alone. Prints blocks `Sn drifted` and `Sn repaired`, REPAIR_MS (drift made
+# → table back to want) or REPAIR_NEVER, and the log.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../e2e/lib.sh"
+
+e2e_nat_topology
+conf=$E2E_DIR/lvsd.conf
+e2e_nat_conf "$conf" 1 1 'audit_interval = 2'
+e2e_lvsd_start "$conf"
+e2e_wait_vip eth0 192.0.2.100
+e2e_expect "$E2E_DIR/want" \
+	'-A -t 192.0.2.100:80 -s rr' \
+	'-a -t 192.0.2.100:80 -r 198.51.100.11:80 -m -w 1' \
+	'-a -t 192.0.2.100:80 -r 198.51.100.12:80 -m -w 1'
+e2e_wait_table "$E2E_DIR/want" 100 || e2e_fail "the table never matched the configuration at start"
+
+ip netns exec "$E2E_NS" sh -c '
+	ipvsadm -a -t 192.0.2.100:80 -r 198.51.100.13:80 -m -w 1 &&
+	ipvsadm -e -t 192.0.2.100:80 -r 198.51.100.11:80 -m -w 7 &&
+	ipvsadm -A -t 192.0.2.200:80 -s rr &&
+	ipvsadm -a -t 192.0.2.200:80 -r 198.51.100.11:80 -m -w 3' || e2e_fail "making drift with ipvsadm"
+e2e_now; t0=$NOW
+e2e_block 'Sn drifted' e2e_table
+e2e_expect "$E2E_DIR/want2" \
+	'-A -t 192.0.2.100:80 -s rr' \
+	'-a -t 192.0.2.100:80 -r 198.51.100.11:80 -m -w 1' \
+	'-a -t 192.0.2.100:80 -r 198.51.100.12:80 -m -w 1' \
+	'-A -t 192.0.2.200:80 -s rr' \
+	'-a -t 192.0.2.200:80 -r 198.51.100.11:80 -m -w 3'
+if e2e_wait_table "$E2E_DIR/want2" 150; then e2e_now; echo "REPAIR_MS $((NOW - t0))"; else echo "REPAIR_NEVER $WAITED_MS"; fi
+e2e_block 'Sn repaired' e2e_table
+# One more audit period: the unmanaged service must still be untouched.
+sleep 3
+e2e_block 'Sn later' e2e_table
+e2e_block 'lvsd log' cat "$E2E_LOG"
