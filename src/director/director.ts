@@ -11,6 +11,7 @@
  * check set (unchanged checks keep their state) and applies only the
  * difference; untouched real servers keep their health.
  */
+import { type CronScheduler, MaintenanceWindows } from './maintenance';
 import { diffConfig } from '../config/diff';
 import type { LvsdConfig, RealServer, VirtualServer } from '../config/types';
 import { destKeyId, formatDestKey, formatServiceKey, serviceKeyId } from '../kernel/ipvs/addr';
@@ -44,6 +45,8 @@ export interface DirectorOptions {
   readonly audit?: AuditSchedule;
   /** Where director.json lives; default `config.global.stateDir`. */
   readonly stateDir?: string;
+  /** Runs the maintenance windows' cron expressions; default node-cron (tests inject their own). */
+  readonly cron?: CronScheduler;
 }
 
 /** Failure codes of {@link DirectorError}. */
@@ -90,6 +93,7 @@ export class Director {
   private savedManaged = '';
   private started = false;
   private stopped = false;
+  private readonly maintenance: MaintenanceWindows;
 
   constructor(opts: DirectorOptions) {
     this.config = opts.config;
@@ -102,6 +106,9 @@ export class Director {
     this.auditSchedule = opts.audit ?? parseAuditInterval(undefined, this.clock);
     this.stateDir = opts.stateDir ?? this.config.global.stateDir;
     this.reconciler = new Reconciler({ ipvs: this.ipvs, logger: this.logger.child({ role: 'reconciler' }), clock: this.clock });
+    this.maintenance = new MaintenanceWindows(this.clock, this.logger, () => {
+      if (this.started && !this.stopped) void this.reconcile();
+    }, opts.cron);
     this.health.onStates((states) => this.onHealth(states));
     this.health.onChange((ev) => this.onHealth([ev]));
   }
@@ -134,6 +141,7 @@ export class Director {
       await this.sync.start();
     }
     const result = await this.reconcile('start');
+    this.maintenance.set(this.config);
     this.reconciler.startAudit(this.auditSchedule);
     return result;
   }
@@ -201,6 +209,7 @@ export class Director {
     await this.reloadSync(next);
     if (this.started && !this.stopped) {
       this.health.set(checkSetOf(next));
+      this.maintenance.set(next);
       await this.reconcile();
     }
     this.logger.info('director reloaded', { changes: changes.length });
@@ -236,6 +245,7 @@ export class Director {
           reason: h.reason ?? '',
           checks: [...rs.checks],
           override: this.overrides.get(rsId(vs.name, rs.name)) ?? null,
+          maintenance: this.maintenance.active().has(rsId(vs.name, rs.name)),
           disposition: r.disposition,
           kernel: kernelDestStatus(dests.get(destKeyId(dest))),
         };
@@ -271,6 +281,7 @@ export class Director {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.maintenance.stop();
     await this.reconciler.stop();
     await this.health.stop();
     await this.sync?.stop();
@@ -338,8 +349,17 @@ export class Director {
     void this.notifier.notify({ type: 'RS', realServer, virtualServer, state, previousState: h.up ? 'DOWN' : 'UP', ...(h.reason ? { reason: h.reason } : {}) }, scripts);
   }
 
+  /** The operator's overrides, plus a drain for each open maintenance window (an operator's disable wins). */
+  private effectiveOverrides(): ReadonlyMap<string, OverrideName> {
+    const open = this.maintenance.active();
+    if (open.size === 0) return this.overrides;
+    const merged = new Map(this.overrides);
+    for (const id of open) if (!merged.has(id)) merged.set(id, Override.DRAIN);
+    return merged;
+  }
+
   private recompute(): void {
-    const next = desiredState({ config: this.config, health: this.reports, overrides: this.overrides, quorum: this.quorum });
+    const next = desiredState({ config: this.config, health: this.reports, overrides: this.effectiveOverrides(), quorum: this.quorum });
     for (const svc of next.services) {
       const before = this.quorum.get(svc.vs);
       if (before !== undefined && before !== svc.quorumUp) {

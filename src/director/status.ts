@@ -38,6 +38,8 @@ export interface RealServerStatus {
   /** The checks it runs (config names). */
   readonly checks: readonly string[];
   readonly override: OverrideName | null;
+  /** Inside a scheduled maintenance window now (drained unless an override says more). */
+  readonly maintenance?: boolean;
   readonly disposition: RsDisposition;
   /** What the kernel has now; null = not in the table. */
   readonly kernel: KernelDestStatus | null;
