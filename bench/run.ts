@@ -4,11 +4,13 @@
  * and, last, one JSON line with the figures.
  */
 import { failover } from './failover';
+import { jitter } from './jitter';
 import { BenchUsageError, type BenchOptions, parseBenchOptions } from './options';
 
 /** The benchmarks, by name. */
-export const BENCHMARKS: Record<string, (o: BenchOptions) => Promise<void>> = {
+export const BENCHMARKS: Record<string, (o: BenchOptions, argv: readonly string[]) => Promise<void>> = {
   failover,
+  jitter,
 };
 
 const USAGE = `usage: npm run bench -- NAME [--runs N] [--adverts 1,0.1] [--only lvsd|keepalived] [--servers 0,1000] [--seconds N] [--host] [--verbose]
@@ -36,7 +38,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     console.error('benchmarks build network namespaces: run them as root');
     process.exit(1);
   }
-  await bench(opts);
+  await bench(opts, rest);
 }
 
 if (require.main === module) {
