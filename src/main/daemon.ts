@@ -21,6 +21,11 @@ import { IpvsClient } from '../kernel/ipvs/client';
 import type { Ipvs } from '../kernel/ipvs/types';
 import { parseAuditInterval } from '../reconcile/audit';
 import { VrrpEngine } from '../vrrp/engine';
+import { createMetrics } from '../metrics/registry';
+import type { ChildRoleName, ResumeHint, TransitionMessage } from './ipc';
+import { ResumeGuard, resumeMasters } from './resume';
+import { MetricsServer } from '../metrics/server';
+import { WebhookNotifier, WebhookNotifyRunner } from '../notify/webhook';
 import type { Transition } from '../vrrp/instance';
 
 /** lvsd's version, from package.json. */
@@ -34,6 +39,16 @@ export interface DaemonOptions {
   configFile: string;
   dryRun: boolean;
   logLevel?: string;
+  /**
+   * What this process runs: `all` (VRRP and director in one process, with the
+   * control socket and metrics), or one child role of the supervisor (no
+   * control socket, no metrics: the parent owns them). Default `all`.
+   */
+  role?: 'all' | ChildRoleName;
+  /** VRRP role: called for every transition to report (the parent records and forwards it). */
+  onTransition?: (t: TransitionMessage) => void;
+  /** VRRP role, after a restart: which instances were MASTER and when the previous process died. */
+  resume?: ResumeHint;
 }
 
 /** Addresses that read the real kernel but only log changes (--dry-run). */
@@ -73,14 +88,25 @@ export class Daemon {
   private director: Director | undefined;
   private ipvs: Ipvs | undefined;
   private notify!: NotifyRunner;
+  private webhooks: WebhookNotifier | undefined;
   private fifo: NotifyFifo | undefined;
   private readonly events: EventRecord[] = [];
   /** The state each sync group was last notified in. */
   private readonly groupStates = new Map<string, string>();
+  /** Transitions since start, instance → state entered → count (for metrics). */
+  private readonly transitionCounts: Record<string, Record<string, number>> = {};
+  private metricsServer: MetricsServer | undefined;
   private readonly startedAt = new Date();
   private stopping: Promise<void> | undefined;
+  /** Instances whose startup transitions are not reported (a resumed master). */
+  private readonly quietStartup = new Set<string>();
+  private guard: ResumeGuard | undefined;
 
   constructor(private readonly opts: DaemonOptions) {}
+
+  private get role(): 'all' | ChildRoleName {
+    return this.opts.role ?? 'all';
+  }
 
   /** Loads the configuration and starts everything; throws with a message an operator can act on. */
   async start(): Promise<void> {
@@ -90,7 +116,7 @@ export class Daemon {
     }
     this.config = loaded.config;
     const level = (this.opts.logLevel ?? this.config.global.logLevel) as 'info';
-    this.log = createLogger({ level });
+    this.log = this.role === 'all' ? createLogger({ level }) : createLogger({ level }).child({ process: this.role });
     for (const w of formatProblems(loaded.problems)) this.log.warn(w);
     this.log.info('lvsd starting', { version: VERSION, config: this.opts.configFile, pid: process.pid, dryRun: this.opts.dryRun });
 
@@ -110,8 +136,15 @@ export class Daemon {
       this.addresses = new KernelAddresses();
       this.announcer = new PacketAnnouncer(this.links);
     }
+    if (this.opts.resume && this.role === 'vrrp') {
+      // A resumed master's VIPs must survive the startup's stale-VIP cleanup (see resume.ts).
+      this.guard = new ResumeGuard(this.addresses, this.log);
+      this.addresses = this.guard;
+    }
     this.fifo = this.config.global.notifyFifo ? new NotifyFifo({ path: this.config.global.notifyFifo, create: true, logger: this.log }) : undefined;
-    this.notify = new NotifyRunner({ logger: this.log, scriptSecurity: this.config.global.enableScriptSecurity, ...(this.fifo ? { fifo: this.fifo } : {}) });
+    this.webhooks = new WebhookNotifier(this.config.notifiers.values(), { logger: this.log.child({ role: 'webhook' }), hostname: hostname(), routerId: this.config.global.routerId ?? hostname() });
+    // Webhooks ride on the notify runner, so the director's real-server events reach them too.
+    this.notify = new WebhookNotifyRunner({ logger: this.log, scriptSecurity: this.config.global.enableScriptSecurity, ...(this.fifo ? { fifo: this.fifo } : {}) }, this.webhooks);
 
     this.engine = new VrrpEngine({
       clock: systemClock,
@@ -121,11 +154,33 @@ export class Daemon {
       announcer: this.announcer,
       onTransition: (t) => this.transitioned(t),
     });
-    this.control = new ControlServer({ path: this.config.global.controlSocket, handlers: this.handlers(), logger: this.log });
-    await this.control.listen();
+    if (this.role === 'all') {
+      this.control = new ControlServer({ path: this.config.global.controlSocket, handlers: this.handlers(), logger: this.log });
+      await this.control.listen();
+      await this.startMetrics();
+    }
     // The director (checks + IPVS) starts first, so the table is warm before this node can become master.
-    if (this.config.virtualServers.size > 0 || this.config.global.lvsSyncDaemon) await this.startDirector(this.config);
-    await this.engine.start(this.config);
+    if (this.role !== 'vrrp' && (this.config.virtualServers.size > 0 || this.config.global.lvsSyncDaemon)) await this.startDirector(this.config);
+    if (this.role !== 'director') {
+      if (this.guard && this.opts.resume) {
+        for (const name of this.opts.resume.masters) if (this.config.vrrpInstances.has(name)) this.quietStartup.add(name);
+        this.guard.hold(this.config, [...this.quietStartup], (name) => this.engine.instance(name)?.state);
+      }
+      await this.engine.start(this.config);
+      if (this.guard && this.opts.resume) {
+        const resumed = await resumeMasters(this.engine, this.config, this.opts.resume, this.addresses, this.log);
+        this.quietStartup.clear();
+        for (const name of this.opts.resume.masters) {
+          if (resumed.includes(name)) this.guard.resumed(name);
+          else {
+            this.guard.release(name);
+            const r = this.engine.instance(name);
+            // The parent last heard MASTER; tell it (and the hooks) where the instance stands now.
+            if (r) this.transitioned({ instance: name, from: 'MASTER', to: r.state, reason: 'VRRP process restarted and did not resume as master', priority: r.status().effectivePriority, at: performance.now(), bySync: false });
+          }
+        }
+      }
+    }
     this.log.info('lvsd started', { instances: this.config.vrrpInstances.size, virtualServers: this.config.virtualServers.size });
   }
 
@@ -146,6 +201,21 @@ export class Daemon {
     await this.director.start();
   }
 
+  /** Serves /metrics when `metrics_listen` is set; a reload does not move it (restart to change it). */
+  private async startMetrics(): Promise<void> {
+    const at = this.config.global.metricsListen;
+    if (!at) return;
+    const metrics = createMetrics({
+      info: () => ({ version: VERSION, routerId: this.config.global.routerId ?? hostname() }),
+      vrrp: () => this.engine.status(),
+      director: () => this.director?.status(),
+      transitions: () => this.transitionCounts,
+    });
+    this.metricsServer = new MetricsServer(metrics, this.log);
+    const bound = await this.metricsServer.listen(at.host, at.port);
+    this.log.info('metrics served', { address: `${bound.address}:${bound.port}`, path: '/metrics' });
+  }
+
   /** Stops cleanly: priority 0 adverts, VIPs removed, sockets closed. Idempotent. */
   stop(why: string): Promise<void> {
     this.stopping ??= (async () => {
@@ -161,7 +231,11 @@ export class Daemon {
         this.log.error('error while stopping the director', { error: (e as Error).message });
       }
       this.ipvs?.close();
+      // STOP events get a moment to leave, but a dead receiver never holds the stop up.
+      if (this.webhooks) await Promise.race([this.webhooks.idle(), new Promise((r) => setTimeout(r, 1000).unref())]);
+      await this.webhooks?.close();
       await this.control?.close();
+      await this.metricsServer?.close();
       this.fifo?.close();
       this.announcer?.close();
       this.addresses?.close();
@@ -198,13 +272,17 @@ export class Daemon {
       return { changes: [], warnings: formatProblems(loaded.problems) };
     }
     const vrrpTouched = diff.global || [diff.vrrpInstances, diff.vrrpScripts, diff.vrrpSyncGroups].some((d) => d.added.length + d.removed.length + d.changed.length > 0);
-    if (vrrpTouched) await this.engine.reload(loaded.config, diff);
-    if (this.director) changes.push(...(await this.director.reload(loaded.config)));
+    if (vrrpTouched && this.role !== 'director') await this.engine.reload(loaded.config, diff);
+    if (this.role === 'vrrp') {
+      /* the director process applies its part */
+    } else if (this.director) changes.push(...(await this.director.reload(loaded.config)));
     else if (loaded.config.virtualServers.size > 0 || loaded.config.global.lvsSyncDaemon) await this.startDirector(loaded.config);
     if (diff.global && loaded.config.global.logLevel !== this.config.global.logLevel && !this.opts.logLevel) {
       this.log.setLevel(loaded.config.global.logLevel);
     }
     this.config = loaded.config;
+    this.webhooks?.setNotifiers(loaded.config.notifiers.values());
+    this.webhooks?.setIdentity(hostname(), loaded.config.global.routerId ?? hostname());
     this.log.info('reload applied', { changes: changes.join('; ') });
     return { changes, warnings: formatProblems(loaded.problems) };
   }
@@ -230,7 +308,13 @@ export class Daemon {
     return new Date(Date.now() - (performance.now() - monotonic)).toISOString();
   }
 
-  private handlers(): ControlHandlers {
+  /** The director role's hook: a VRRP instance (in the VRRP process) changed state. */
+  vrrpState(instance: string, state: 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT'): void {
+    this.director?.onVrrpState(instance, state).catch((e: Error) => this.log.error('sync daemon switch failed', { error: e.message }));
+  }
+
+  /** The control commands this process answers (the socket's in `all`, the parent's requests in a child). */
+  handlers(): ControlHandlers {
     return {
       status: () => this.status(),
       'show vrrp': () => this.status(),
@@ -263,11 +347,19 @@ export class Daemon {
   }
 
   private transitioned(t: Transition): void {
+    // A resumed master's startup (INIT -> BACKUP -> MASTER within one tick) is not news: it was and is MASTER.
+    if (this.quietStartup.has(t.instance)) {
+      this.log.info(`${t.instance}: startup transition not reported (resuming as master)`, { from: t.from, to: t.to });
+      return;
+    }
+    this.opts.onTransition?.({ instance: t.instance, from: t.from, to: t.to, reason: t.reason, priority: t.priority, at: this.wallTime(t.at) });
     if (this.director) {
       const st = t.to as 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT';
       this.director.onVrrpState(t.instance, st).catch((e: Error) => this.log.error('sync daemon switch failed', { error: e.message }));
     }
     this.events.push({ at: this.wallTime(t.at), instance: t.instance, from: t.from, to: t.to, reason: t.reason });
+    const counts = (this.transitionCounts[t.instance] ??= {});
+    counts[t.to] = (counts[t.to] ?? 0) + 1;
     if (this.events.length > EVENT_HISTORY) this.events.splice(0, this.events.length - EVENT_HISTORY);
     const inst = this.config.vrrpInstances.get(t.instance);
     if (!inst) return;

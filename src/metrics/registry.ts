@@ -1,0 +1,259 @@
+/**
+ * lvsd's Prometheus metrics, built with prom-client over a {@link MetricsSource}.
+ *
+ * Every value is read when Prometheus scrapes (each metric's `collect()`),
+ * never on a timer: one scrape asks the source once for the VRRP status and
+ * once for the director status (the collect callbacks of one scrape share the
+ * in-flight answers), so a scrape costs one kernel read.
+ *
+ * Not exported: health-check durations (the director's status does not carry
+ * them), and per-real-server packet and byte counters until the director's
+ * `KernelDestStatus` carries `inpkts`/`outpkts`/`inbytes`/`outbytes` (they are
+ * exported as soon as those fields appear).
+ */
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { DirectorStatus } from '../director/status';
+
+/** A VRRP instance as the metrics read it: the fields of the status answer they need, plus the runtime's counters. */
+export interface VrrpInstanceView {
+  readonly name: string;
+  readonly state: string;
+  readonly basePriority: number;
+  readonly effectivePriority: number;
+  readonly drops: Readonly<Record<string, number>>;
+  readonly counters?: { readonly advertsSent: number; readonly advertsReceived: number };
+}
+
+/** The VRRP part of a scrape. */
+export interface VrrpView {
+  readonly instances: readonly VrrpInstanceView[];
+  /** Drops no instance owns, by reason. */
+  readonly drops: Readonly<Record<string, number>>;
+}
+
+/** Where the metrics come from; every method is called on scrape only. */
+export interface MetricsSource {
+  /** lvsd's version and router_id (for `lvsd_info`). */
+  info(): { readonly version: string; readonly routerId: string };
+  /** The VRRP status; undefined when no VRRP runs or it cannot be had now. */
+  vrrp(): Promise<VrrpView | undefined> | VrrpView | undefined;
+  /** The director's status; undefined when lvsd manages no virtual servers or it cannot be had now. */
+  director(): Promise<DirectorStatus | undefined> | DirectorStatus | undefined;
+  /** Transitions since start: instance → state entered → count. */
+  transitions(): Readonly<Record<string, Readonly<Record<string, number>>>>;
+}
+
+/** The VRRP states a `lvsd_vrrp_state` series exists for (keepalived's FAULT included). */
+export const VRRP_STATES = ['INIT', 'BACKUP', 'MASTER', 'FAULT'] as const;
+
+/** One call shared by the collect callbacks of one scrape; `clear()` between scrapes. */
+function shared<T>(fetch: () => Promise<T> | T): { get: () => Promise<T | undefined>; clear: () => void } {
+  let inflight: Promise<T | undefined> | undefined;
+  return {
+    get: () => (inflight ??= Promise.resolve().then(fetch).catch(() => undefined)),
+    clear: () => (inflight = undefined),
+  };
+}
+
+/** The registry and what built it. */
+export interface LvsdMetrics {
+  readonly registry: Registry;
+  /** One scrape: the text exposition, as served on /metrics (the sources are asked once each). */
+  metrics(): Promise<string>;
+}
+
+/** Builds lvsd's registry over `source`. Metric names and labels are the contract with dashboards. */
+export function createMetrics(source: MetricsSource): LvsdMetrics {
+  const registry = new Registry();
+  const vrrpShared = shared(() => source.vrrp());
+  const directorShared = shared(() => source.director());
+  const vrrp = vrrpShared.get;
+  const director = directorShared.get;
+  const registers = [registry];
+
+  new Gauge({
+    name: 'lvsd_info',
+    help: 'Always 1; the labels say which lvsd this is.',
+    labelNames: ['version', 'router_id'],
+    registers,
+    collect() {
+      this.reset();
+      const i = source.info();
+      this.set({ version: i.version, router_id: i.routerId }, 1);
+    },
+  });
+
+  // --- VRRP (RFC 5798 §6.4 states; keepalived's FAULT) ---
+  new Gauge({
+    name: 'lvsd_vrrp_state',
+    help: 'VRRP instance state: 1 for the state the instance is in, 0 for the others.',
+    labelNames: ['instance', 'state'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const i of (await vrrp())?.instances ?? []) for (const s of VRRP_STATES) this.set({ instance: i.name, state: s }, i.state === s ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'lvsd_vrrp_transitions_total',
+    help: 'VRRP state changes since lvsd started, by the state entered.',
+    labelNames: ['instance', 'state'],
+    registers,
+    collect() {
+      this.reset();
+      for (const [instance, byState] of Object.entries(source.transitions())) for (const [state, n] of Object.entries(byState)) this.inc({ instance, state }, n);
+    },
+  });
+  new Counter({
+    name: 'lvsd_vrrp_adverts_sent_total',
+    help: 'VRRP advertisements sent.',
+    labelNames: ['instance'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const i of (await vrrp())?.instances ?? []) if (i.counters) this.inc({ instance: i.name }, i.counters.advertsSent);
+    },
+  });
+  new Counter({
+    name: 'lvsd_vrrp_adverts_received_total',
+    help: 'VRRP advertisements received for the instance (before the state machine judged them).',
+    labelNames: ['instance'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const i of (await vrrp())?.instances ?? []) if (i.counters) this.inc({ instance: i.name }, i.counters.advertsReceived);
+    },
+  });
+  new Counter({
+    name: 'lvsd_vrrp_drops_total',
+    help: 'Received VRRP packets dropped, by reason; instance="" for drops no instance owns (e.g. unknown VRID).',
+    labelNames: ['instance', 'reason'],
+    registers,
+    async collect() {
+      this.reset();
+      const v = await vrrp();
+      if (!v) return;
+      for (const [reason, n] of Object.entries(v.drops)) this.inc({ instance: '', reason }, n);
+      for (const i of v.instances) for (const [reason, n] of Object.entries(i.drops)) this.inc({ instance: i.name, reason }, n);
+    },
+  });
+  new Gauge({
+    name: 'lvsd_vrrp_priority',
+    help: 'Effective VRRP priority (after tracking weights): what the instance advertises.',
+    labelNames: ['instance'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const i of (await vrrp())?.instances ?? []) this.set({ instance: i.name }, i.effectivePriority);
+    },
+  });
+  new Gauge({
+    name: 'lvsd_vrrp_base_priority',
+    help: 'Configured VRRP priority.',
+    labelNames: ['instance'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const i of (await vrrp())?.instances ?? []) this.set({ instance: i.name }, i.basePriority);
+    },
+  });
+
+  // --- Real servers (the director's judgement) ---
+  const rsLabels = ['virtual_server', 'real_server', 'address'] as const;
+  new Gauge({
+    name: 'lvsd_real_server_up',
+    help: 'Real server health as its checks judge it: 1 up, 0 down.',
+    labelNames: rsLabels,
+    registers,
+    async collect() {
+      this.reset();
+      for (const vs of (await director())?.virtualServers ?? []) for (const rs of vs.realServers) this.set({ virtual_server: vs.name, real_server: rs.name, address: rs.address }, rs.health === 'up' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'lvsd_real_server_weight',
+    help: 'The weight lvsd wants in the kernel for the real server; no series while lvsd wants it out of the table.',
+    labelNames: rsLabels,
+    registers,
+    async collect() {
+      this.reset();
+      for (const vs of (await director())?.virtualServers ?? []) {
+        for (const rs of vs.realServers) if (rs.effectiveWeight !== null) this.set({ virtual_server: vs.name, real_server: rs.name, address: rs.address }, rs.effectiveWeight);
+      }
+    },
+  });
+  new Gauge({
+    name: 'lvsd_virtual_server_quorum_up',
+    help: 'Virtual server quorum: 1 when the healthy weight reaches quorum, 0 when the sorry server (or nothing) serves.',
+    labelNames: ['virtual_server', 'service'],
+    registers,
+    async collect() {
+      this.reset();
+      for (const vs of (await director())?.virtualServers ?? []) this.set({ virtual_server: vs.name, service: vs.service }, vs.quorum.up ? 1 : 0);
+    },
+  });
+
+  // --- IPVS counters, as the kernel reports them ---
+  const svcCounter = (name: string, help: string, field: 'conns' | 'inpkts' | 'outpkts' | 'inbytes' | 'outbytes'): void => {
+    new Counter({
+      name,
+      help,
+      labelNames: ['virtual_server', 'service'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const vs of (await director())?.virtualServers ?? []) if (vs.stats) this.inc({ virtual_server: vs.name, service: vs.service }, vs.stats[field]);
+      },
+    });
+  };
+  svcCounter('lvsd_ipvs_service_connections_total', 'Connections the IPVS service scheduled since it was added.', 'conns');
+  svcCounter('lvsd_ipvs_service_in_packets_total', 'Incoming packets of the IPVS service.', 'inpkts');
+  svcCounter('lvsd_ipvs_service_out_packets_total', 'Outgoing packets of the IPVS service.', 'outpkts');
+  svcCounter('lvsd_ipvs_service_in_bytes_total', 'Incoming bytes of the IPVS service.', 'inbytes');
+  svcCounter('lvsd_ipvs_service_out_bytes_total', 'Outgoing bytes of the IPVS service.', 'outbytes');
+
+  type DestField = 'activeConns' | 'inactConns' | 'conns' | 'inpkts' | 'outpkts' | 'inbytes' | 'outbytes' | 'weight';
+  const destMetric = (kind: 'gauge' | 'counter', name: string, help: string, field: DestField): void => {
+    const Ctor = kind === 'gauge' ? Gauge : Counter;
+    new Ctor({
+      name,
+      help,
+      labelNames: rsLabels,
+      registers,
+      async collect(this: Gauge<(typeof rsLabels)[number]> | Counter<(typeof rsLabels)[number]>) {
+        this.reset();
+        for (const vs of (await director())?.virtualServers ?? []) {
+          for (const rs of vs.realServers) {
+            const v = (rs.kernel as Record<string, unknown> | null)?.[field];
+            if (typeof v !== 'number') continue;
+            const labels = { virtual_server: vs.name, real_server: rs.name, address: rs.address };
+            if (this instanceof Gauge) this.set(labels, v);
+            else this.inc(labels, v);
+          }
+        }
+      },
+    });
+  };
+  destMetric('gauge', 'lvsd_ipvs_real_server_weight', 'The real server weight in the kernel table (no series while it is not in the table).', 'weight');
+  destMetric('gauge', 'lvsd_ipvs_real_server_active_connections', 'Active connections to the real server (the kernel).', 'activeConns');
+  destMetric('gauge', 'lvsd_ipvs_real_server_inactive_connections', 'Inactive connections to the real server (the kernel).', 'inactConns');
+  destMetric('counter', 'lvsd_ipvs_real_server_connections_total', 'Connections scheduled to the real server since it was added.', 'conns');
+  destMetric('counter', 'lvsd_ipvs_real_server_in_packets_total', 'Incoming packets to the real server.', 'inpkts');
+  destMetric('counter', 'lvsd_ipvs_real_server_out_packets_total', 'Outgoing packets from the real server.', 'outpkts');
+  destMetric('counter', 'lvsd_ipvs_real_server_in_bytes_total', 'Incoming bytes to the real server.', 'inbytes');
+  destMetric('counter', 'lvsd_ipvs_real_server_out_bytes_total', 'Outgoing bytes from the real server.', 'outbytes');
+
+  return {
+    registry,
+    async metrics() {
+      vrrpShared.clear();
+      directorShared.clear();
+      try {
+        return await registry.metrics();
+      } finally {
+        vrrpShared.clear();
+        directorShared.clear();
+      }
+    },
+  };
+}
