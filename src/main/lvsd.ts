@@ -5,7 +5,8 @@
 import { formatProblems, hasErrors, loadConfig } from '../config';
 import { importKeepalived } from '../config/keepalived/import';
 import { HELP, type LvsdCommand, UsageError, parseArgs } from './args';
-import { Daemon, VERSION } from './daemon';
+import { VERSION } from './daemon';
+import { Supervisor } from './supervisor';
 
 /** Runs lvsd with `argv` (without node and script); sets process.exitCode. */
 export async function main(argv: readonly string[]): Promise<void> {
@@ -44,7 +45,8 @@ export async function main(argv: readonly string[]): Promise<void> {
 }
 
 async function runDaemon(cmd: Extract<LvsdCommand, { kind: 'run' }>): Promise<void> {
-  const daemon = new Daemon({ configFile: cmd.config, dryRun: cmd.dryRun, ...(cmd.logLevel ? { logLevel: cmd.logLevel } : {}) });
+  // The parent: VRRP and the director run in child processes it restarts (supervisor.ts).
+  const daemon = new Supervisor({ configFile: cmd.config, dryRun: cmd.dryRun, ...(cmd.logLevel ? { logLevel: cmd.logLevel } : {}) });
   const stop = (why: string, code: number): void => {
     void daemon.stop(why).then(() => {
       process.exitCode = code;
@@ -59,7 +61,9 @@ async function runDaemon(cmd: Extract<LvsdCommand, { kind: 'run' }>): Promise<vo
       /* logged by reload; the running configuration stays */
     });
   });
-  process.on('SIGUSR1', () => process.stdout.write(`${JSON.stringify(daemon.status())}\n`));
+  process.on('SIGUSR1', () => {
+    daemon.status().then((s) => process.stdout.write(`${JSON.stringify({ ...s, processes: daemon.childPids() })}\n`), () => undefined);
+  });
   try {
     await daemon.start();
   } catch (e) {
