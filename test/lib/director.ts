@@ -51,7 +51,10 @@ export interface InstanceSpec {
 
 /** An lvsd.conf holding `instances`. */
 export function lvsdConfig(routerId: string, socket: string, instances: InstanceSpec[], global: string[] = []): string {
-  const lines = ['[global]', `router_id = ${routerId}`, `control_socket = ${socket}`, 'log_level = debug', ...global, ''];
+  // Each test daemon gets its own pid file: namespaces do not separate /run.
+  const pid = `${socket.replace(/\.sock$/, '')}.pid`;
+  const own = global.some((l) => /^\s*pid_file\s*=/.test(l)) ? [] : [`pid_file = ${pid}`];
+  const lines = ['[global]', `router_id = ${routerId}`, `control_socket = ${socket}`, ...own, 'log_level = debug', ...global, ''];
   instances.forEach((i, n) => {
     lines.push(`[vrrp_instance.${i.name ?? `VI_${n + 1}`}]`);
     lines.push(`state = ${i.state ?? 'BACKUP'}`, `interface = ${i.interface ?? 'eth0'}`);

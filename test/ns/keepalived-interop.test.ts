@@ -82,6 +82,8 @@ for (const c of cases) {
         startKeepalived(topo, kaHost, scratch, keepalivedConfig(`ka-${kaHost}`, [spec(c, kaHost as 'd1' | 'd2', prio(kaHost))]));
         await startLvsd(topo, lvsdHost, scratch.file('lvsd.conf', lvsdConfig(`lvs-${lvsdHost}`, socket(), [spec(c, lvsdHost as 'd1' | 'd2', prio(lvsdHost))])), socket());
         await waitHolder(topo, D, VIP, 'd1', t0, 12_000);
+        // A backup knows its master from the next advert it hears.
+        if (!lvsdIsMaster) await waitFor('lvsd to see the master', async () => (await lvsdStatus(topo, lvsdHost, socket())).instances[0]!.master !== null, { timeoutMs: 3000 });
         const st = (await lvsdStatus(topo, lvsdHost, socket())).instances[0]!;
         assert.equal(st.state, lvsdIsMaster ? 'MASTER' : 'BACKUP');
         if (!lvsdIsMaster) assert.equal(st.master?.address, '192.0.2.11', 'lvsd sees keepalived as the master');

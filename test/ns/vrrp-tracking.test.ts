@@ -27,7 +27,7 @@ describe('tracking, FAULT, sync groups, notify hooks and bad packets (two lvsd d
   function config(h: 'd1' | 'd2', prio: number): string {
     const n = h === 'd1' ? 11 : 12;
     return [
-      '[global]', `router_id = ${h}`, `control_socket = ${sock(h)}`, 'log_level = debug', '',
+      '[global]', `router_id = ${h}`, `control_socket = ${sock(h)}`, `pid_file = ${scratch.path(`${h}.pid`)}`, 'log_level = debug', '',
       '[vrrp_script.chk_ok]', `script = /usr/bin/test -e ${okFile(h)}`, 'interval = 1', 'timeout = 1', 'rise = 1', 'fall = 1', 'weight = -60', '',
       '[vrrp_script.chk_grp]', `script = /usr/bin/test -e ${grpFile(h)}`, 'interval = 1', 'timeout = 1', 'rise = 1', 'fall = 1', 'weight = -60', '',
       '[vrrp_sync_group.G1]', 'group[] = VI_1', 'group[] = VI_2', `notify = ${scratch.path('notify.sh')} ${notes(h)}`, '',
@@ -161,7 +161,7 @@ describe('split brain heals with exactly one master, which re-announces the VIP 
 
   it('the winner takes the client back within half a second of the heal', async () => {
     const conf = (h: string, prio: number): string => [
-      '[global]', `control_socket = ${sock(h)}`, 'log_level = debug', '',
+      '[global]', `control_socket = ${sock(h)}`, `pid_file = ${scratch.path(`${h}.pid`)}`, 'log_level = debug', '',
       '[vrrp_instance.VI_1]', 'interface = eth0', 'virtual_router_id = 51', `priority = ${prio}`, 'advert_int = 0.2', 'version = 3',
       `virtual_ipaddress[] = ${VIP1}/24`, 'garp_master_delay = 1', '',
     ].join('\n');
