@@ -127,7 +127,6 @@ ip netns exec "$C" curl -sS --max-time 150 -o "$PAIR_W/dl" -w '%{http_code}\n' "
 	>"$PAIR_W/curl.out" 2>&1 &
 CURL=$!
 VM_PIDS="$VM_PIDS $CURL"
-pair_http_loop "$C" "http://$VIP/" "$PAIR_W/loop"
 pair_wait "$C" 20 "the download to start" "[ \$(wc -c <$PAIR_W/dl 2>/dev/null || echo 0) -gt 100000 ]"
 pair_t downloading
 pair_wait "$D2" 20 "the download's connection in d2's table" \
@@ -137,7 +136,9 @@ echo "--- d1 ipvsadm -Lnc (master)"
 ip netns exec "$D1" ipvsadm -Lnc | head -n 12
 echo "--- d2 ipvsadm -Lnc (backup)"
 ip netns exec "$D2" ipvsadm -Lnc | head -n 12
-sleep 1
+# The request loop starts after the sync check, so the connection seen there is the download's.
+pair_http_loop "$C" "http://$VIP/" "$PAIR_W/loop"
+sleep 3
 
 pair_crash d1 "$D1" eth0
 t0=$PAIR_CRASH_T0
