@@ -12,6 +12,7 @@
  * (an invalid file changes nothing). A child that exits 0 on its own was
  * stopped by an operator's signal: the whole lvsd stops with it.
  */
+import { SdNotify } from '../kernel/sdnotify';
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -65,6 +66,8 @@ export class Supervisor {
   private readonly startedAt = new Date();
   private stopping: Promise<void> | undefined;
   private pidWritten = false;
+  /** systemd's readiness protocol; a no-op when not started by systemd with Type=notify. */
+  private readonly sd = new SdNotify();
 
   constructor(private readonly opts: SupervisorOptions) {}
 
@@ -86,6 +89,13 @@ export class Supervisor {
     if (this.wantsDirector(this.config)) await this.spawn(ChildRole.DIRECTOR, true);
     await this.spawn(ChildRole.VRRP, true);
     this.log.info('lvsd started', { vrrpPid: this.slots.get(ChildRole.VRRP)?.child?.pid, directorPid: this.slots.get(ChildRole.DIRECTOR)?.child?.pid });
+    // READY only now: VRRP is running and, when configured, the reconciler has made its first pass.
+    this.sd.ready(this.readyStatus());
+  }
+
+  private readyStatus(): string {
+    const c = this.config;
+    return `${c.vrrpInstances.size} VRRP instance(s), ${c.virtualServers.size} virtual server(s)`;
   }
 
   private wantsDirector(c: LvsdConfig): boolean {
@@ -242,18 +252,27 @@ export class Supervisor {
     }
     const changes: string[] = [];
     const warnings = formatProblems(loaded.problems);
+    this.sd.reloading();
+    try {
+      await this.applyReload(loaded.config, changes);
+    } finally {
+      this.sd.ready(this.readyStatus());
+    }
+    this.log.info('reload applied', { changes: changes.join('; ') });
+    return { changes, warnings };
+  }
+
+  private async applyReload(next: LvsdConfig, changes: string[]): Promise<void> {
     const v = (await this.request(ChildRole.VRRP, 'reload')) as { changes: string[] };
     changes.push(...v.changes);
     if (this.slots.has(ChildRole.DIRECTOR)) {
       const d = (await this.request(ChildRole.DIRECTOR, 'reload')) as { changes: string[] };
       for (const c of d.changes) if (!changes.includes(c)) changes.push(c);
-    } else if (this.wantsDirector(loaded.config)) {
+    } else if (this.wantsDirector(next)) {
       await this.spawn(ChildRole.DIRECTOR, true);
       changes.push('director process started');
     }
-    this.config = loaded.config;
-    this.log.info('reload applied', { changes: changes.join('; ') });
-    return { changes, warnings };
+    this.config = next;
   }
 
   private handlers(): ControlHandlers {
@@ -296,6 +315,7 @@ export class Supervisor {
   stop(why: string): Promise<void> {
     this.stopping ??= (async () => {
       this.log?.info('lvsd stopping', { why });
+      this.sd.stopping();
       for (const s of this.slots.values()) if (s.restartTimer) clearTimeout(s.restartTimer);
       for (const role of [ChildRole.VRRP, ChildRole.DIRECTOR]) {
         const c = this.slots.get(role)?.child;

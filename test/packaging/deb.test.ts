@@ -316,7 +316,9 @@ describe('packaging/deb: the Debian package', function () {
       assert.equal(keys.get(k)?.length, 1, `${k} should be set once`);
       return keys.get(k)![0];
     };
-    assert.equal(one('Type'), 'simple');
+    assert.equal(one('Type'), 'notify');
+    assert.equal(one('NotifyAccess'), 'main');
+    assert.equal(one('WatchdogSec'), '30s');
     assert.equal(one('ExecStart'), '/usr/sbin/lvsd --config /etc/lvsd/lvsd.conf');
     assert.equal(one('ExecStartPre'), '/usr/sbin/lvsd --check-config --config /etc/lvsd/lvsd.conf');
     assert.deepEqual(keys.get('ExecReload'), ['/usr/sbin/lvsd --check-config --config /etc/lvsd/lvsd.conf', '/bin/kill -HUP $MAINPID']);
