@@ -114,7 +114,7 @@ export async function resumeMasters(engine: VrrpEngine, config: LvsdConfig, hint
       log.warn(`${name}: not resuming as master after the VRRP process restart`, { sinceDeathMs: Math.round(sinceDeathMs), limitMs: 2 * advertIntervalMs, vipsPresent });
       continue;
     }
-    runtime.sync('MASTER', `resumed as master ${Math.round(sinceDeathMs)} ms after the VRRP process died (under 2 x advert_int, VIPs present)`);
+    runtime.resume(`resumed as master ${Math.round(sinceDeathMs)} ms after the VRRP process died (under 2 x advert_int, VIPs present)`);
     if (runtime.state === 'MASTER') {
       resumed.push(name);
       log.info(`${name}: resumed as MASTER after the VRRP process restart`, { sinceDeathMs: Math.round(sinceDeathMs) });

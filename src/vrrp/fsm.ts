@@ -407,6 +407,9 @@ export function step(state: VrrpState, input: VrrpInput): VrrpStepResult {
       else if (input.to === 'BACKUP' && st !== 'BACKUP') enterBackup(t, reason);
       break;
     }
+    case 'resume':
+      if (st === 'BACKUP' && !state.faulted && !state.syncFault) becomeMaster(t, input.reason);
+      break;
     case 'shutdown':
       if (st === 'INIT') break;
       t.cancelTimers();

@@ -163,6 +163,11 @@ export class VrrpInstanceRuntime {
     this.feed({ kind: 'fault', now: this.clock.now(), active, reason });
   }
 
+  /** A restarted VRRP process resumes mastership (see the 'resume' input). */
+  resume(reason: string): void {
+    this.feed({ kind: 'resume', now: this.clock.now(), reason });
+  }
+
   /** A sync group moves this instance. */
   sync(to: 'MASTER' | 'BACKUP' | 'FAULT', reason: string): void {
     this.bySyncNext = true;

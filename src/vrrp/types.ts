@@ -92,6 +92,12 @@ export type VrrpInput =
   | { readonly kind: 'fault'; readonly now: number; readonly active: boolean; readonly reason: string }
   /** A sync group moves this instance. */
   | { readonly kind: 'sync'; readonly now: number; readonly to: 'MASTER' | 'BACKUP' | 'FAULT'; readonly reason: string }
+  /**
+   * A restarted VRRP process takes mastership straight back (the caller has
+   * checked that this node was master moments ago and still holds the VIPs,
+   * well inside any peer's Master_Down_Interval). Only from BACKUP, unfaulted.
+   */
+  | { readonly kind: 'resume'; readonly now: number; readonly reason: string }
   /** Stop the instance (back to INIT). */
   | { readonly kind: 'shutdown'; readonly now: number };
 
