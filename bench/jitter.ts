@@ -8,7 +8,8 @@
  * br1, where namespace rs runs one node process listening on ports 20000…
  * of 198.51.100.10 and counting accepted connections (so the checks per
  * second actually done are measured, not assumed). The adverts are captured
- * by tcpdump in b (kernel receive timestamps); lateness = inter-arrival −
+ * by tcpdump in an observer namespace on b's bridge (kernel receive
+ * timestamps: what b receives, without b's processes in the way); lateness = inter-arrival −
  * advert_int for consecutive adverts of a within the measuring window.
  * CPU seconds and peak RSS of a's processes (VRRP and checker apart) are
  * read from /proc over the same window.
@@ -24,7 +25,7 @@ import { keepalivedConfig, LVSD, lvsdConfig, Scratch } from '../test/lib/directo
 import { type NsProcess, Topology, waitFor } from '../test/lib/netns';
 import { Capture, type CaptureEvent } from './lib/capture';
 import { DAEMONS, type Daemon, killAll, sleep, waitEmpty } from './lib/pair';
-import { childrenOf, cmdline, cpuSeconds, peakRssMb } from './lib/proc';
+import { cpuOfAll, cpuSeconds, lvsdRoles, peakRssMb } from './lib/proc';
 import { printTable, ratio, summarize, type Summary } from './lib/stats';
 import { ipvsHere, runBenchInVm } from './lib/vm';
 import type { BenchOptions } from './options';
@@ -44,7 +45,8 @@ export interface JitterFigures {
   /** Gaps longer than two intervals (an advert missing or very late). */
   gaps: number;
   checksPerSec: number;
-  cpu: { vrrp: number; checker: number };
+  /** CPU seconds per second: the VRRP process, the checker process, every process of the daemon in a. */
+  cpu: { vrrp: number; checker: number; all: number };
   rssMb: { vrrp: number; checker: number };
 }
 
@@ -76,7 +78,9 @@ export async function jitter(opts: BenchOptions, argv: readonly string[] = []): 
     await topo.addHost('rs', [`${RS_ADDR}/24`], { bridge: 'br1' });
     const listener = startListener(topo, Math.max(...servers, 1));
     await waitFor('the real servers listening', () => listener.output().includes('listening'), { timeoutMs: 120_000, intervalMs: 200 });
-    const cap = await Capture.start(topo, 'b', 'ip proto 112');
+    // The capture runs in an observer on b's bridge (b's own processes are killed between windows).
+    await topo.addHost('obs', []);
+    const cap = await Capture.start(topo, 'obs', 'ip proto 112');
     for (const n of servers) {
       for (const d of daemons) {
         try {
@@ -150,11 +154,7 @@ function keepalivedServers(n: number): string {
 /** The VRRP process and the checker process of the daemon in a. */
 function rolesOf(d: Daemon, top: NsProcess, scratch: Scratch): { vrrp?: number; checker?: number } {
   const pid = top.child.pid!;
-  if (d === 'lvsd') {
-    // lvsd: VRRP runs in the main process; the checker is its forked worker.js.
-    const checker = childrenOf(pid).find((c) => cmdline(c).includes('worker.js'));
-    return { vrrp: pid, ...(checker ? { checker } : {}) };
-  }
+  if (d === 'lvsd') return lvsdRoles(pid);
   const read = (f: string): number | undefined => {
     try {
       return Number(execFileSync('cat', [scratch.path(f)]).toString().trim()) || undefined;
@@ -196,7 +196,8 @@ async function oneWindow(topo: Topology, scratch: Scratch, cap: Capture, listene
   await sleep(5000);
   const roles = rolesOf(d, top, scratch);
   if (n > 0 && !roles.checker) throw new Error(`${d}: no checker process found in a`);
-  const cpu0 = { vrrp: cpuSeconds(roles.vrrp ?? -1), checker: cpuSeconds(roles.checker ?? -1) };
+  const pidsA = await topo.pidsOf('a');
+  const cpu0 = { vrrp: cpuSeconds(roles.vrrp ?? -1), checker: cpuSeconds(roles.checker ?? -1), all: cpuOfAll(pidsA) };
   const acc0 = acceptedSoFar(listener);
   const t0 = performance.timeOrigin + performance.now();
   const p0 = performance.now();
@@ -204,7 +205,7 @@ async function oneWindow(topo: Topology, scratch: Scratch, cap: Capture, listene
   const elapsed = (performance.now() - p0) / 1000;
   const t1 = performance.timeOrigin + performance.now();
   const acc1 = acceptedSoFar(listener);
-  const cpu1 = { vrrp: cpuSeconds(roles.vrrp ?? -1), checker: cpuSeconds(roles.checker ?? -1) };
+  const cpu1 = { vrrp: cpuSeconds(roles.vrrp ?? -1), checker: cpuSeconds(roles.checker ?? -1), all: cpuOfAll(pidsA) };
   const ts = fromA().filter((e) => e.t >= t0 && e.t <= t1).map((e) => e.t);
   const late: number[] = [];
   let gaps = 0;
@@ -213,7 +214,7 @@ async function oneWindow(topo: Topology, scratch: Scratch, cap: Capture, listene
     late.push(dt - ADVERT * 1000);
     if (dt > 2 * ADVERT * 1000) gaps++;
   }
-  const r1 = (x: number): number => Number(x.toFixed(2));
+  const r1 = (x: number): number => Number(x.toFixed(3));
   return {
     servers: n,
     lateness: summarize(late, 2),
@@ -221,7 +222,7 @@ async function oneWindow(topo: Topology, scratch: Scratch, cap: Capture, listene
     gaps,
     // The listener prints every 500 ms: the count is good to about ±1 % over 30 s.
     checksPerSec: Math.round((acc1 - acc0) / elapsed),
-    cpu: { vrrp: r1((cpu1.vrrp - cpu0.vrrp) / elapsed), checker: r1((cpu1.checker - cpu0.checker) / elapsed) },
+    cpu: { vrrp: r1((cpu1.vrrp - cpu0.vrrp) / elapsed), checker: r1((cpu1.checker - cpu0.checker) / elapsed), all: r1((cpu1.all - cpu0.all) / elapsed) },
     rssMb: { vrrp: peakRssMb(roles.vrrp ?? -1), checker: peakRssMb(roles.checker ?? -1) },
   };
 }
@@ -234,13 +235,13 @@ function report(results: Record<Daemon, JitterFigures[]>, daemons: readonly Daem
     for (const d of daemons) {
       const f = results[d].find((x) => x.servers === n);
       if (!f) {
-        rows.push([n, d, 'failed', '', '', '', '', '', '', '', '', '']);
+        rows.push([n, d, 'failed', '', '', '', '', '', '', '', '', '', '']);
         continue;
       }
-      rows.push([n, d, f.adverts, f.lateness.p50, f.lateness.p99, f.lateness.max, f.gaps, f.checksPerSec, f.cpu.vrrp, f.cpu.checker, f.rssMb.vrrp, f.rssMb.checker]);
+      rows.push([n, d, f.adverts, f.lateness.p50, f.lateness.p99, f.lateness.max, f.gaps, f.checksPerSec, f.cpu.vrrp, f.cpu.checker, f.cpu.all, f.rssMb.vrrp, f.rssMb.checker]);
     }
   }
-  printTable(['servers', 'daemon', 'adverts', 'late p50', 'late p99', 'late max', 'gaps', 'checks/s', 'cpu vrrp', 'cpu check', 'rss vrrp MB', 'rss check MB'], rows);
+  printTable(['servers', 'daemon', 'adverts', 'late p50', 'late p99', 'late max', 'gaps', 'checks/s', 'cpu vrrp', 'cpu check', 'cpu all', 'rss vrrp MB', 'rss check MB'], rows);
   const ratios: Record<string, { p50: number; p99: number; max: number; checkerCpuPer1000: number }> = {};
   if (daemons.length === 2) {
     const rrows: Array<Array<string | number>> = [];

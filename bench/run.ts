@@ -4,6 +4,7 @@
  * and, last, one JSON line with the figures.
  */
 import { failover } from './failover';
+import { instancesBench } from './instances';
 import { jitter } from './jitter';
 import { BenchUsageError, type BenchOptions, parseBenchOptions } from './options';
 
@@ -11,6 +12,7 @@ import { BenchUsageError, type BenchOptions, parseBenchOptions } from './options
 export const BENCHMARKS: Record<string, (o: BenchOptions, argv: readonly string[]) => Promise<void>> = {
   failover,
   jitter,
+  instances: instancesBench,
 };
 
 const USAGE = `usage: npm run bench -- NAME [--runs N] [--adverts 1,0.1] [--only lvsd|keepalived] [--servers 0,1000] [--seconds N] [--host] [--verbose]

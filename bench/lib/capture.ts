@@ -24,7 +24,7 @@ export function parseTcpdumpLine(line: string): CaptureEvent | undefined {
   const arp = /Request who-has (\S+)(?: \([0-9a-f:]+\))? tell (\S+),/.exec(line);
   // A gratuitous ARP is a request whose sender and target address are both the VIP.
   if (arp && arp[1] === arp[2]) return { kind: 'garp', t, srcMac, ip: arp[1]! };
-  const v = /(\S+) > 224\.0\.0\.18: VRRPv(\d), Advertisement, vrid (\d+), prio (\d+), intvl (\d+)(cs|s)/.exec(line);
+  const v = /(\S+) > (?:224\.0\.0\.18|ff02::12): VRRPv(\d), Advertisement, vrid (\d+), prio (\d+), intvl (\d+)(cs|s)/.exec(line);
   if (v) {
     const n = Number(v[5]);
     return { kind: 'vrrp', t, srcMac, src: v[1]!, version: Number(v[2]), vrid: Number(v[3]), prio: Number(v[4]), intervalCs: v[6] === 's' ? n * 100 : n };

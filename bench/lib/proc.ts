@@ -47,3 +47,28 @@ export function cmdline(pid: number): string {
     return '';
   }
 }
+
+/** `pid` and all its descendants. */
+export function treeOf(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...childrenOf(out[i]!));
+  return out;
+}
+
+/**
+ * The VRRP and checker processes of lvsd started as `top`: lvsd runs a
+ * supervisor with a `child.js vrrp` and a `child.js director` child, the
+ * director forking the checker (`worker.js`); an lvsd without the supervisor
+ * runs VRRP in `top` itself. Found by command line, whatever the depth.
+ */
+export function lvsdRoles(top: number): { vrrp: number; checker?: number } {
+  const tree = treeOf(top);
+  const find = (s: string): number | undefined => tree.find((p) => cmdline(p).includes(s));
+  const checker = find('worker.js') ?? find('child.js director');
+  return { vrrp: find('child.js vrrp') ?? top, ...(checker !== undefined ? { checker } : {}) };
+}
+
+/** CPU seconds of every pid in `pids` (NaN ones skipped). */
+export function cpuOfAll(pids: readonly number[]): number {
+  return pids.map(cpuSeconds).filter(Number.isFinite).reduce((a, b) => a + b, 0);
+}
