@@ -3,9 +3,23 @@
  * out.
  */
 
-/** Forwarding methods `--mode` will choose once IPVS exists. */
-export const DemoMode = { NAT: 'nat', DR: 'dr', TUN: 'tun' } as const;
+/**
+ * What `--mode` chooses: an IPVS forwarding method (lvsd drives the kernel's
+ * IPVS; LVS-NAT, LVS-DR, LVS-TUN), or `proxy`, a stand-in HTTP proxy on each
+ * director that needs no IPVS and no VM.
+ */
+export const DemoMode = { NAT: 'nat', DR: 'dr', TUN: 'tun', PROXY: 'proxy' } as const;
 export type DemoMode = (typeof DemoMode)[keyof typeof DemoMode];
+
+/** The IPVS forwarding methods, in the order `--mode all` runs them. */
+export const IPVS_MODES = [DemoMode.NAT, DemoMode.DR, DemoMode.TUN] as const;
+/** One of {@link IPVS_MODES}. */
+export type IpvsMode = (typeof IPVS_MODES)[number];
+
+/** True when `m` is an IPVS forwarding method. */
+export function isIpvsMode(m: DemoMode): m is IpvsMode {
+  return (IPVS_MODES as readonly string[]).includes(m);
+}
 
 /** What the demo was asked to do. */
 export interface DemoOptions {
@@ -13,8 +27,11 @@ export interface DemoOptions {
   readonly advertInt: number;
   /** Leave the topology up after the story, until Ctrl-C. */
   readonly keep: boolean;
-  /** Reserved: the IPVS forwarding method, unused while the stand-in proxy serves. */
-  readonly mode: DemoMode | undefined;
+  /**
+   * What to show, in order: one mode, or with `--mode all` the three IPVS
+   * methods one after the other (one VM boot when the VM is needed).
+   */
+  readonly modes: readonly DemoMode[];
   /** How long each calm phase (steady traffic) lasts, in ms. */
   readonly calmMs: number;
   readonly help: boolean;
@@ -27,17 +44,32 @@ export class DemoUsageError extends Error {
 }
 
 /** The text of `--help`. */
-export const DEMO_USAGE = `usage: npm run demo -- [--advert-int SEC] [--calm SEC] [--keep] [--mode nat|dr|tun]
+export const DEMO_USAGE = `usage: npm run demo -- [--mode nat|dr|tun|all|proxy] [--advert-int SEC] [--calm SEC] [--keep]
 
-Builds a client, two lvsd directors and two real servers in network
-namespaces, kills the master director and brings it back, with a live line
-of requests to the VIP. Needs root. Cleans up on exit, Ctrl-C and errors.
+Builds a client, two lvsd directors (priorities 150 and 100) and three real
+servers in network namespaces and tells a story with a live line per request
+to the VIP: requests spread over the real servers, one real server fails and
+its health check takes it out of the IPVS table, the master director dies
+(kill -9) and the backup takes over, then the failover timeline from
+lvsctl events of both directors. Needs root. Cleans up on exit, Ctrl-C and
+errors.
 
+On a kernel without IPVS (CONFIG_IP_VS) the story runs inside the VM test
+bed (test/vm: Debian's kernel under qemu, one boot per run) and its console
+streams here; the VM powers off at the end.
+
+  --mode MODE       nat (default): LVS-NAT, a sync group of the client VIP and
+                      the real servers' gateway VIP
+                    dr: direct routing, real servers set up by lvs-realserver
+                    tun: IPIP tunnelling, replies through a plain router
+                    all: nat, dr and tun one after the other
+                    proxy: no IPVS and no VM: two real servers behind a small
+                      HTTP proxy on each director; the master dies and comes
+                      back (preemption)
   --advert-int SEC  VRRP advertisement interval (default 1; 0.5 is quicker)
   --calm SEC        steady traffic shown between the acts (default 2)
-  --keep            leave the topology up after the story until Ctrl-C
-  --mode MODE       reserved for IPVS (nat, dr, tun); the host kernel has no
-                    IPVS, so a stand-in proxy on each director serves the VIP
+  --keep            leave the topology up after the story until Ctrl-C (not
+                    in the VM)
   -h, --help        show this help
 `;
 
@@ -47,7 +79,7 @@ export function parseDemoArgs(argv: readonly string[]): DemoOptions {
   let calmMs = 2000;
   let keep = false;
   let help = false;
-  let mode: DemoMode | undefined;
+  let modes: readonly DemoMode[] = [DemoMode.NAT];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {
@@ -77,8 +109,9 @@ export function parseDemoArgs(argv: readonly string[]): DemoOptions {
         break;
       case '--mode': {
         const v = value();
-        if (!(Object.values(DemoMode) as string[]).includes(v)) throw new DemoUsageError(`--mode takes nat, dr or tun, not "${v}"`);
-        mode = v as DemoMode;
+        if (v === 'all') modes = IPVS_MODES;
+        else if ((Object.values(DemoMode) as string[]).includes(v)) modes = [v as DemoMode];
+        else throw new DemoUsageError(`--mode takes nat, dr, tun, all or proxy, not "${v}"`);
         break;
       }
       case '-h':
@@ -89,7 +122,8 @@ export function parseDemoArgs(argv: readonly string[]): DemoOptions {
         throw new DemoUsageError(`unknown argument "${a}"`);
     }
   }
-  return { advertInt, keep, mode, calmMs, help };
+  if (keep && modes.length > 1) throw new DemoUsageError('--keep needs a single mode, not all');
+  return { advertInt, keep, modes, calmMs, help };
 }
 
 /**

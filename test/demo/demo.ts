@@ -1,293 +1,25 @@
 /**
- * `npm run demo`: a director pair failing over, live, on this machine.
+ * `npm run demo`: lvsd's whole product, live: a director pair driving IPVS
+ * in front of three real servers, a real server failing, the master dying.
  *
- * Builds a client, two lvsd directors and two real servers in network
- * namespaces ({@link DemoCluster}), lets the directors elect a master, sends
- * a request to the VIP every 250 ms and prints each answer (which director,
- * which real server) as it comes, kills the master with -9, measures how
- * long the client goes without an answer, restarts the old master (it
- * preempts back) and prints the failover timeline from `lvsctl events` of
- * both directors. Cleans up on every exit: success, error, Ctrl-C, SIGTERM.
+ *   --mode nat|dr|tun|all  the IPVS story (ipvs.ts); on a kernel without
+ *                          IPVS it runs inside the VM test bed (vm-launch.ts)
+ *   --mode proxy           the quick look without IPVS and without the VM
+ *                          (proxy.ts)
  *
- * The host kernel has no IPVS, so each director serves the VIP with a small
- * HTTP proxy (standin.ts) forwarding round-robin to the real servers.
- *
- * Exit status: 0 when the whole story happened, 1 when a step did not
- * (the message says which), 2 for a usage error, 128+N on signal N.
+ * Exit status: 0 when the whole story happened, 1 when a step did not (the
+ * message says which), 2 for a usage error, 128+N on signal N.
  */
-import { createInterface } from 'node:readline';
-import * as path from 'node:path';
-import type { EventRecord } from '../../src/control/types';
-import { clientNeighbour, holders, lvsdStatus } from '../lib/director';
-import type { NsProcess } from '../lib/netns';
-import { DEMO_USAGE, DemoUsageError, type DemoOptions, masterDownMs, parseDemoArgs } from './args';
-import type { ClientResult } from './client';
-import { ADDR, DIRECTORS, type DirectorName, DemoCluster, PORT, PRIORITY, REALS, VRID } from './cluster';
-import type { StandinAnswer } from './standin';
+import { DEMO_USAGE, DemoUsageError, type DemoOptions, type IpvsMode, isIpvsMode, parseDemoArgs } from './args';
+import { kernelHasIpvs } from './ipvs-cluster';
+import { runIpvsDemo } from './ipvs';
+import { out } from './output';
+import { runProxyDemo } from './proxy';
+import { runDemoInVm } from './vm-launch';
 
-/** How often the client sends a request. */
-const REQUEST_INTERVAL_MS = 250;
-/** How often the VIP's holders are looked up for the narrative. */
-const HOLDER_POLL_MS = 250;
-
-/** Set when stdout's reader went away (e.g. `| head`): stop writing, clean up, exit. */
-let stdoutGone = false;
-const out = (line = ''): void => {
-  if (!stdoutGone) process.stdout.write(line + '\n');
-};
-
-/** A step of the story that did not happen in time. */
-export class DemoStepError extends Error {
-  /** Stable error code. */
-  readonly code = 'DEMO_STEP';
-}
-
-/** What the client saw, tallied for the summary. */
-interface Tally {
-  sent: number;
-  noAnswer: number;
-  byDirector: Record<string, number>;
-  byReal: Record<string, number>;
-}
-
-/** A marker the demo itself puts on the timeline. */
-interface Marker {
-  readonly at: string;
-  readonly text: string;
-}
-
-/** The running story: the clock, the live client and what it has seen. */
-class Story {
-  readonly t0 = performance.now();
-  readonly wall0 = Date.now();
-  readonly tally: Tally = { sent: 0, noAnswer: 0, byDirector: {}, byReal: {} };
-  readonly markers: Marker[] = [];
-  private waiters: Array<{ director: string; since: number; resolve: (at: number) => void }> = [];
-  private holderText = '';
-  private watching = false;
-  private client: NsProcess | undefined;
-  private clientStopped = false;
-
-  constructor(private readonly cluster: DemoCluster) {}
-
-  /** Seconds since the story began, as printed in the left column. */
-  stamp(t = performance.now()): string {
-    return `+${((t - this.t0) / 1000).toFixed(2).padStart(6)}s`;
-  }
-
-  /** Prints a narrative line, stamped. */
-  say(text: string): void {
-    out(`${this.stamp()}  ${text}`);
-  }
-
-  /** Notes a moment on the failover timeline, and says it. */
-  mark(text: string, t = performance.now()): void {
-    this.markers.push({ at: new Date(this.wall0 + (t - this.t0)).toISOString(), text });
-    out(`${this.stamp(t)}  ${text}`);
-  }
-
-  /** Starts the client in its namespace; each result is printed as it arrives. */
-  startClient(): void {
-    const url = `http://${ADDR.vip}:${PORT}/`;
-    const p = this.cluster.topo.spawn('client', [process.execPath, path.join(__dirname, 'client.js'), url, String(REQUEST_INTERVAL_MS)]);
-    this.client = p;
-    createInterface({ input: p.child.stdout! }).on('line', (line) => {
-      let r: ClientResult;
-      try {
-        r = JSON.parse(line) as ClientResult;
-      } catch {
-        return;
-      }
-      this.onResult(r, performance.now());
-    });
-  }
-
-  private onResult(r: ClientResult, at: number): void {
-    if (this.clientStopped) return;
-    this.tally.sent++;
-    const seq = `#${String(r.seq).padStart(3, '0')}`;
-    const a = r.answer as StandinAnswer | undefined;
-    if (r.error !== undefined || !a || typeof a.director !== 'string') {
-      this.tally.noAnswer++;
-      const why = r.error ?? `HTTP ${r.status}`;
-      out(`${this.stamp(at)}  ${seq}  no answer           (${why}, ${r.ms} ms)`);
-      return;
-    }
-    this.tally.byDirector[a.director] = (this.tally.byDirector[a.director] ?? 0) + 1;
-    const real = a.real ? `${a.real.server} (${a.real.addr})` : `no real server (${a.error ?? 'error'})`;
-    if (a.real) this.tally.byReal[a.real.server] = (this.tally.byReal[a.real.server] ?? 0) + 1;
-    out(`${this.stamp(at)}  ${seq}  answered by ${a.director} · served by ${real}  ${r.ms} ms`);
-    this.waiters = this.waiters.filter((w) => {
-      if (w.director !== a.director || at < w.since) return true;
-      w.resolve(at);
-      return false;
-    });
-  }
-
-  /** Stops the client; answers still in flight are not counted. */
-  async stopClient(): Promise<void> {
-    const p = this.client;
-    if (!p) return;
-    this.clientStopped = true;
-    p.child.kill('SIGTERM');
-    await p.exited;
-  }
-
-  /** Resolves with performance.now() of the first answer from `director` after `since`. */
-  firstAnswerFrom(director: DirectorName, since: number, timeoutMs: number, what: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new DemoStepError(`no answer from ${director} within ${timeoutMs} ms: ${what}`)), timeoutMs);
-      this.waiters.push({ director, since, resolve: (at) => (clearTimeout(timer), resolve(at)) });
-    });
-  }
-
-  /** Prints a line whenever the set of directors holding the VIP changes. */
-  watchHolders(): void {
-    this.watching = true;
-    const poll = async (): Promise<void> => {
-      while (this.watching) {
-        try {
-          const h = (await holders(this.cluster.topo, DIRECTORS, ADDR.vip)).join(' + ') || 'nobody';
-          if (h !== this.holderText) {
-            this.holderText = h;
-            if (this.watching) this.say(`── VIP ${ADDR.vip} is now on: ${h}`);
-          }
-        } catch {
-          /* a namespace going away during cleanup */
-        }
-        await new Promise((r) => setTimeout(r, HOLDER_POLL_MS));
-      }
-    };
-    void poll();
-  }
-
-  stopWatching(): void {
-    this.watching = false;
-  }
-
-  /** Lets the live line run for `ms`. */
-  calm(ms: number): Promise<void> {
-    return new Promise((r) => setTimeout(r, ms));
-  }
-
-  /** The client's ARP entry for the VIP, with the owner of that MAC. */
-  async clientArp(): Promise<string> {
-    const mac = await clientNeighbour(this.cluster.topo, 'client', ADDR.vip);
-    return `${mac ?? 'none'}${mac ? ` (${this.cluster.ownerOf(mac) ?? 'unknown'}'s eth0)` : ''}`;
-  }
-}
-
-function topologySummary(cluster: DemoCluster, opts: DemoOptions): void {
-  const md = (d: DirectorName): string => (masterDownMs(opts.advertInt, PRIORITY[d]) / 1000).toFixed(2);
-  out(`  client ${ADDR.client} ──┐ br0 (front, 192.0.2.0/24)          br1 (inside, 198.51.100.0/24)`);
-  out(`                        ├── d1 eth0 ${ADDR.d1}  prio ${PRIORITY.d1}  eth1 ${ADDR.d1Inside} ──┬── rs1 ${ADDR.rs1}:${PORT}`);
-  out(`                        └── d2 eth0 ${ADDR.d2}  prio ${PRIORITY.d2}  eth1 ${ADDR.d2Inside} ──┴── rs2 ${ADDR.rs2}:${PORT}`);
-  out();
-  out(`  VRRP: version 3, VRID ${VRID}, advert_int ${opts.advertInt} s, multicast 224.0.0.18 on eth0, both start as BACKUP;`);
-  out(`        VIP ${ADDR.vip}/24; Master_Down_Interval d1 ${md('d1')} s, d2 ${md('d2')} s (3 × advert_int + Skew_Time)`);
-  out('  Service: the host kernel has no IPVS yet, so each director serves the VIP with a small HTTP');
-  out(`        proxy (node http) that forwards round-robin to rs1/rs2 over eth1 — a stand-in for IPVS.`);
-  if (opts.mode) out(`        (--mode ${opts.mode} is reserved for when IPVS exists; it changes nothing yet)`);
-  out(`  Client: GET http://${ADDR.vip}:${PORT}/ every ${REQUEST_INTERVAL_MS} ms, a new connection each, 1 s deadline.`);
-  out(`  Namespaces: ${cluster.namespaces().join(' ')}`);
-  out();
-}
-
-/** Merges both directors' events and the demo's markers into one printed timeline. */
-function printTimeline(story: Story, events: Array<{ host: string; e: EventRecord }>): void {
-  const rows = [
-    ...events.map(({ host, e }) => ({ at: e.at, text: `${host}  ${e.instance}  ${e.from.padEnd(6)} → ${e.to.padEnd(6)}  ${e.reason}` })),
-    ...story.markers.map((m) => ({ at: m.at, text: `──  ${m.text}` })),
-  ].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
-  out('failover timeline (lvsctl --json events of d1 and d2, and the demo\'s own actions):');
-  for (const r of rows) {
-    const t = (Date.parse(r.at) - story.wall0) / 1000;
-    out(`  +${t.toFixed(3).padStart(7)}s  ${r.text}`);
-  }
-  out();
-}
-
-/** The whole story; throws {@link DemoStepError} when a step does not happen. */
-async function tell(cluster: DemoCluster, opts: DemoOptions): Promise<void> {
-  const start = performance.now();
-  out('lvsd demo: a director pair failing over, in network namespaces on this machine');
-  out('building the topology (6 namespaces, 2 bridges)…');
-  out();
-  await cluster.build();
-  topologySummary(cluster, opts);
-  await cluster.startRealServers();
-  for (const d of DIRECTORS) await cluster.startStandin(d);
-  out(`real servers and stand-ins up after ${((performance.now() - start) / 1000).toFixed(1)} s; the story begins (times are since now)`);
-  out();
-
-  const story = new Story(cluster);
-  story.startClient();
-  story.watchHolders();
-  const mdD1 = masterDownMs(opts.advertInt, PRIORITY.d1);
-  const mdD2 = masterDownMs(opts.advertInt, PRIORITY.d2);
-
-  // Act 1: election. Both start as BACKUP; d1's shorter Master_Down_Interval
-  // (RFC 5798 §6.4.2) makes it master, and nobody holds the VIP until then.
-  story.mark('starting lvsd on d1 and d2: electing…');
-  story.say('(until a master adds the VIP, nobody answers ARP for it and requests fail)');
-  const tStart = performance.now();
-  await Promise.all(DIRECTORS.map((d) => cluster.startLvsd(d)));
-  await story.firstAnswerFrom('d1', tStart, mdD1 * 2 + 10_000, 'the election');
-  const s1 = await lvsdStatus(cluster.topo, 'd1', cluster.socket('d1'));
-  const s2 = await lvsdStatus(cluster.topo, 'd2', cluster.socket('d2'));
-  story.say(`elected: d1 is ${s1.instances[0]!.state} (priority ${s1.instances[0]!.effectivePriority}), d2 is ${s2.instances[0]!.state} (priority ${s2.instances[0]!.effectivePriority}); client's ARP for the VIP: ${await story.clientArp()}`);
-  await story.calm(opts.calmMs);
-
-  // Act 2: the master crashes. Its events are read first: a killed daemon's
-  // history dies with it.
-  const d1Before = await cluster.events('d1');
-  story.say('killing the master d1 (kill -9 of lvsd and of its stand-in, as if the box had crashed)…');
-  const tKill = await cluster.crash('d1');
-  story.mark('d1 killed (SIGKILL)', tKill);
-  const noAnswerBefore = story.tally.noAnswer;
-  const tTakeover = await story.firstAnswerFrom('d2', tKill, mdD2 * 2 + 5000, 'the takeover');
-  const gap = tTakeover - tKill;
-  story.say(`takeover: first answer from d2 ${gap.toFixed(0)} ms after the kill (d2's Master_Down_Interval is ${mdD2.toFixed(0)} ms); ${story.tally.noAnswer - noAnswerBefore} requests got no answer meanwhile`);
-  story.say(`client's ARP for the VIP now: ${await story.clientArp()} (d2's gratuitous ARP moved it; d1's kernel still has the address: kill -9 left it there)`);
-  await story.calm(opts.calmMs);
-
-  // Act 3: the old master returns and preempts (RFC 5798 §6.4.2: a backup
-  // with preempt ignores adverts of lower priority and takes over when its
-  // Master_Down_Interval runs out).
-  story.mark('restarting the old master d1 (stand-in, then lvsd)…');
-  const tRestart = performance.now();
-  const noAnswerBeforeRestart = story.tally.noAnswer;
-  await cluster.startStandin('d1');
-  await cluster.startLvsd('d1');
-  const tBack = await story.firstAnswerFrom('d1', tRestart, mdD1 * 2 + 10_000, 'the preemption');
-  story.say(`preempted: d1 answers again ${(tBack - tRestart).toFixed(0)} ms after the restart (lvsd start-up + d1's Master_Down_Interval ${mdD1.toFixed(0)} ms); ${story.tally.noAnswer - noAnswerBeforeRestart} requests got no answer meanwhile`);
-  const s2b = await lvsdStatus(cluster.topo, 'd2', cluster.socket('d2'));
-  story.say(`d2 is ${s2b.instances[0]!.state} again; client's ARP for the VIP: ${await story.clientArp()}`);
-  await story.calm(Math.min(opts.calmMs, 1500));
-  story.stopWatching();
-  await story.stopClient();
-
-  const events = [
-    ...d1Before.map((e) => ({ host: 'd1', e })),
-    ...(await cluster.events('d2')).map((e) => ({ host: 'd2', e })),
-    ...(await cluster.events('d1')).map((e) => ({ host: 'd1', e })),
-  ];
-  const t = story.tally;
-  out();
-  printTimeline(story, events);
-  const per = (o: Record<string, number>, keys: readonly string[]): string => keys.map((k) => `${k} ${o[k] ?? 0}`).join(', ');
-  out(`requests: ${t.sent} — answered by ${per(t.byDirector, DIRECTORS)}; served by ${per(t.byReal, REALS)}; no answer ${t.noAnswer}`);
-  out(`failover gap (kill -9 → first answer from d2): ${gap.toFixed(0)} ms`);
-  out(`story told in ${((performance.now() - start) / 1000).toFixed(1)} s`);
-}
-
-function keepHints(cluster: DemoCluster): void {
-  const ns = (h: string): string => cluster.topo.ns(h);
-  out();
-  out('--keep: the topology stays up until Ctrl-C. Try:');
-  out(`  ip netns exec ${ns('client')} curl -s http://${ADDR.vip}/`);
-  for (const d of DIRECTORS) out(`  ip netns exec ${ns(d)} ${process.execPath} ${path.resolve(__dirname, '../../../bin/lvsctl')} --socket ${cluster.socket(d)} status`);
-  out(`  ip netns exec ${ns('d1')} tcpdump -vv -n -i eth0 proto 112`);
+function usage(message: string): number {
+  process.stderr.write(`demo: ${message}\n${DEMO_USAGE}`);
+  return 2;
 }
 
 /** Runs the demo with `argv` (without node and script); resolves with the exit status. */
@@ -297,64 +29,29 @@ export async function main(argv: readonly string[]): Promise<number> {
     opts = parseDemoArgs(argv);
   } catch (e) {
     if (!(e instanceof DemoUsageError)) throw e;
-    process.stderr.write(`demo: ${e.message}\n${DEMO_USAGE}`);
-    return 2;
+    return usage(e.message);
   }
   if (opts.help) {
     out(DEMO_USAGE);
     return 0;
   }
-  const cluster = new DemoCluster(opts.advertInt);
-  let cleaning: Promise<void> | undefined;
-  let signalled = false;
-  const cleanup = (): Promise<void> =>
-    (cleaning ??= (async () => {
-      out('cleaning up: stopping every process, deleting the namespaces…');
-      await cluster.destroy();
-      out('cleaned up');
-    })());
-  const onSignal = (sig: NodeJS.Signals, n: number): void => {
-    signalled = true;
-    out(`\n${sig}: stopping`);
-    void cleanup().finally(() => process.exit(128 + n));
-  };
-  process.on('SIGINT', () => onSignal('SIGINT', 2));
-  process.on('SIGTERM', () => onSignal('SIGTERM', 15));
-  process.on('SIGHUP', () => onSignal('SIGHUP', 1));
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    stdoutGone = true;
-    signalled = true;
-    if (e.code !== 'EPIPE') process.stderr.write(`demo: stdout: ${e.message}\n`);
-    void cleanup().finally(() => process.exit(1));
-  });
-  process.on('uncaughtException', (e) => {
-    process.stderr.write(`demo: ${e.stack ?? e.message}\n`);
-    void cleanup().finally(() => process.exit(1));
-  });
-
-  let status = 0;
-  try {
-    await tell(cluster, opts);
-    if (opts.keep) {
-      keepHints(cluster);
-      // Only a signal ends this; the timer keeps the event loop alive.
-      setInterval(() => undefined, 1 << 30);
-      await new Promise<never>(() => undefined);
+  if (opts.modes.length === 1 && opts.modes[0] === 'proxy') return runProxyDemo(opts);
+  const modes = opts.modes.filter(isIpvsMode);
+  if (await kernelHasIpvs()) {
+    const where = process.env.LVSD_VM === '1' ? `inside the VM (kernel ${process.env.LVSD_VM_KERNEL ?? 'unknown'})` : 'on this machine';
+    let status = 0;
+    for (const m of modes) {
+      status = Math.max(status, await runIpvsDemo(opts, m, where));
+      if (m !== modes[modes.length - 1]) out();
     }
-  } catch (e) {
-    status = 1;
-    // After a signal the story collapses as cleanup kills its processes: not news.
-    if (signalled) return status;
-    process.stderr.write(`demo: ${(e as Error).message}\n`);
-    try {
-      process.stderr.write(`${cluster.topo.diagnostics().slice(-6000)}\n`);
-    } catch {
-      /* not built */
-    }
-  } finally {
-    await cleanup();
+    return status;
   }
-  return status;
+  if (process.env.LVSD_VM === '1') {
+    process.stderr.write('demo: this guest kernel has no IPVS (/proc/net/ip_vs is missing): the VM test bed did not load ip_vs\n');
+    return 1;
+  }
+  if (opts.keep) return usage('--keep leaves a topology up on this machine, but here the story runs in the VM, which powers off; use --mode proxy');
+  return runDemoInVm(opts, modes as IpvsMode[]);
 }
 
 if (require.main === module) {

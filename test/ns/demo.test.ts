@@ -1,6 +1,7 @@
 /**
- * `npm run demo` end to end: runs dist/test/demo/demo.js as a child process
- * (advert_int 0.5 s to keep it short) and checks its story from what it
+ * `npm run demo -- --mode proxy` end to end (the quick look without IPVS and
+ * without the VM; the IPVS modes are test/vm/demo-modes.test.ts): runs
+ * dist/test/demo/demo.js as a child process (advert_int 0.5 s to keep it short) and checks its story from what it
  * prints: both directors answered, the backup took over within
  * Master_Down_Interval + 2 s of the kill, the old master preempted back, the
  * timeline lists the MASTER transitions, and no namespace is left behind.
@@ -56,13 +57,13 @@ async function leftOver(names: readonly string[]): Promise<string[]> {
   return names.filter((n) => present.has(n));
 }
 
-describe('npm run demo (director pair failover in namespaces)', function () {
+describe('npm run demo -- --mode proxy (director pair failover in namespaces, no IPVS)', function () {
   this.timeout(150_000);
   before(() => requireTestbed(['ip']));
 
   it('tells the whole story: election, kill -9 takeover, preemption, timeline, cleanup', async () => {
     const t0 = performance.now();
-    const r = await runDemo(['--advert-int', String(ADVERT_INT), '--calm', '1'], 120_000);
+    const r = await runDemo(['--mode', 'proxy', '--advert-int', String(ADVERT_INT), '--calm', '1'], 120_000);
     const took = performance.now() - t0;
     const why = `\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
     assert.equal(r.code, 0, `the demo exits 0${why}`);
@@ -110,7 +111,7 @@ describe('npm run demo (director pair failover in namespaces)', function () {
 
   it('cleans up when stopped with SIGTERM in the middle of the story', async () => {
     let sent = false;
-    const r = await runDemo(['--advert-int', String(ADVERT_INT)], 60_000, (text, kill) => {
+    const r = await runDemo(['--mode', 'proxy', '--advert-int', String(ADVERT_INT)], 60_000, (text, kill) => {
       // Mid-story: the directors run and the client is sending.
       if (!sent && /#\d+ {2}answered by d1/.test(text)) {
         sent = true;
