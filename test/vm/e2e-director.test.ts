@@ -16,13 +16,13 @@ const SCENARIOS = ['e2e-nat', 'e2e-dr', 'e2e-tun', 'e2e-health', 'e2e-reload', '
 const SLACK_MS = 3000;
 
 describe('VM end to end: lvsd as one director on a real IPVS kernel', function () {
-  this.timeout(2_700_000);
+  this.timeout(4_000_000);
   let run: ScenariosRunResult | undefined;
   let runError: unknown;
 
   before(async function () {
     try {
-      run = await runScenariosInVm(SCENARIOS, { timeoutMs: 2_400_000, scenarioTimeoutS: 480 });
+      run = await runScenariosInVm(SCENARIOS, { timeoutMs: 3_600_000, scenarioTimeoutS: 600 });
       process.stdout.write(`      (kernel ${run.kernelVersion}: boot ${run.bootMs} ms, whole run ${run.totalMs} ms; ` +
         `${run.scenarios.map((s) => `${s.name} ${s.ms} ms`).join(', ')})\n`);
       const cold = run.output.split('\n').find((l) => l.startsWith('cold-program ms:'));
@@ -268,9 +268,9 @@ describe('VM end to end: lvsd as one director on a real IPVS kernel', function (
   describe('the audit repairs drift (e2e-audit.sh, audit_interval = 2)', () => {
     it('removes a hand-added real server and restores a hand-edited weight within two audit periods', () => {
       const s = scenario('e2e-audit');
-      const drifted = block(s, 'Sn drifted');
-      assert.ok(drifted.includes('-a -t 192.0.2.100:80 -r 198.51.100.13:80 -m -w 1'), why(s, 'the drift was not made'));
-      assert.ok(drifted.includes('-a -t 192.0.2.100:80 -r 198.51.100.11:80 -m -w 7'), why(s, 'the drift was not made'));
+      // The hand-made service shows ipvsadm -R ran; whether the listing caught the drift before
+      // an audit did is a race, so the repair log lines (next test) are the proof lvsd saw it.
+      assert.ok(block(s, 'Sn drifted').includes('-A -t 192.0.2.200:80 -s rr'), why(s, 'the drift was not made'));
       assert.deepEqual(values(s, 'REPAIR_NEVER'), [], why(s, 'the table was never repaired'));
       const t = ms(s, 'REPAIR_MS');
       process.stdout.write(`      (drift → repaired in ${t} ms)\n`);

@@ -322,6 +322,11 @@ e2e_download() {
 	head -c "$1" /dev/zero >"$WWW/rs1/big.bin"
 	cp "$WWW/rs1/big.bin" "$WWW/rs2/big.bin"
 	DL_OUT=$E2E_DIR/big.out
+	# Small socket buffers: otherwise the server pushes the whole file into them at once and
+	# closes, and IPVS sees FIN long before curl has read it at its limited rate.
+	ip netns exec "$C" sysctl -qw net.ipv4.tcp_rmem='4096 16384 32768' || fail "client tcp_rmem"
+	ip netns exec "$R1" sysctl -qw net.ipv4.tcp_wmem='4096 16384 32768' || fail "rs1 tcp_wmem"
+	ip netns exec "$R2" sysctl -qw net.ipv4.tcp_wmem='4096 16384 32768' || fail "rs2 tcp_wmem"
 	ip netns exec "$C" curl -sS -o "$DL_OUT" -w 'DOWNLOAD http=%{http_code} size=%{size_download}\n' \
 		--limit-rate "$2" --max-time 300 http://192.0.2.100/big.bin >"$E2E_DIR/dl.result" 2>&1 &
 	DL_PID=$!
@@ -336,6 +341,8 @@ e2e_download() {
 		_i=$((_i + 1))
 		sleep 0.2
 	done
+	echo "--- curl: $(cat "$E2E_DIR/dl.result" 2>&1)"
+	e2e_ipvs -Lnc
 	e2e_fail "the download never showed as ESTABLISHED in ipvsadm -Lnc"
 }
 
