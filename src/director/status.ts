@@ -14,8 +14,12 @@ export interface KernelDestStatus {
   readonly activeConns: number;
   readonly inactConns: number;
   readonly persistConns: number;
-  /** Total connections since added. */
+  /** Total connections, packets and bytes since added. */
   readonly conns: number;
+  readonly inpkts: number;
+  readonly outpkts: number;
+  readonly inbytes: number;
+  readonly outbytes: number;
   /** Rates: connections, packets and bytes per second (the kernel's estimator). */
   readonly cps: number;
   readonly inpps: number;
@@ -82,6 +86,10 @@ export function kernelDestStatus(d: IpvsDestEntry | undefined): KernelDestStatus
     inactConns: s?.inactConns ?? 0,
     persistConns: s?.persistConns ?? 0,
     conns: s?.conns ?? 0,
+    inpkts: s?.inpkts ?? 0,
+    outpkts: s?.outpkts ?? 0,
+    inbytes: s?.inbytes ?? 0,
+    outbytes: s?.outbytes ?? 0,
     cps: s?.cps ?? 0,
     inpps: s?.inpps ?? 0,
     outpps: s?.outpps ?? 0,

@@ -7,9 +7,7 @@
  * in-flight answers), so a scrape costs one kernel read.
  *
  * Not exported: health-check durations (the director's status does not carry
- * them), and per-real-server packet and byte counters until the director's
- * `KernelDestStatus` carries `inpkts`/`outpkts`/`inbytes`/`outbytes` (they are
- * exported as soon as those fields appear).
+ * them).
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { DirectorStatus } from '../director/status';

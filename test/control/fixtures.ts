@@ -56,7 +56,7 @@ export function sampleStatus(now: Date): StatusResult {
 /** A canned director status: one NAT service with an up, a drained and a down real server. */
 export function sampleServices(): DirectorStatus {
   const k = (weight: number, active: number, inact: number, cps: number): KernelDestStatus => ({
-    weight, fwdMethod: 'NAT', activeConns: active, inactConns: inact, persistConns: 0, conns: active + inact + 10, cps, inpps: 5, outpps: 4, inbps: 500, outbps: 4000,
+    weight, fwdMethod: 'NAT', activeConns: active, inactConns: inact, persistConns: 0, conns: active + inact + 10, inpkts: 50, outpkts: 40, inbytes: 5000, outbytes: 40000, cps, inpps: 5, outpps: 4, inbps: 500, outbps: 4000,
   });
   return {
     virtualServers: [

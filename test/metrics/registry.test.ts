@@ -78,6 +78,8 @@ describe('metrics registry over a fake source', () => {
     assert.equal(value(text, 'lvsd_ipvs_real_server_active_connections', rs('rs1', '198.51.100.1:80')), 7);
     assert.equal(value(text, 'lvsd_ipvs_real_server_inactive_connections', rs('rs1', '198.51.100.1:80')), 3);
     assert.equal(value(text, 'lvsd_ipvs_real_server_connections_total', rs('rs1', '198.51.100.1:80')), 20);
+    assert.equal(value(text, 'lvsd_ipvs_real_server_in_packets_total', rs('rs1', '198.51.100.1:80')), 50);
+    assert.equal(value(text, 'lvsd_ipvs_real_server_out_bytes_total', rs('rs1', '198.51.100.1:80')), 40000);
     assert.equal(value(text, 'lvsd_ipvs_real_server_weight', rs('rs1', '198.51.100.1:80')), 1);
     assert.equal(value(text, 'lvsd_ipvs_real_server_active_connections', rs('rs3', '198.51.100.3:80')), undefined, 'not in the kernel: no series');
   });
