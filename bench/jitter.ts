@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- jitter`: how late a master's VRRP adverts are while its
+* `npm run bench -- jitter`: how late a master's VRRP adverts are while its
  * director health-checks 0, 1,000 and 10,000 real servers (TCP_CHECK,
  * delay_loop 1, so N checks per second), lvsd beside keepalived.
  *
@@ -39,7 +39,10 @@ const PER_VS = 1000;
 
 /** What one window measured for one daemon and one server count. */
 export interface JitterFigures {
+  check: CheckType;
   servers: number;
+  /** CPU seconds of the checker process per 1,000 checks done (= per second at 1,000 checks/s). */
+  checkerCpuPer1000: number;
   lateness: Summary;
   adverts: number;
   /** Gaps longer than two intervals (an advert missing or very late). */
@@ -52,10 +55,22 @@ export interface JitterFigures {
 
 /** Runs the benchmark (in the VM when this kernel has no IPVS). */
 export async function jitter(opts: BenchOptions, argv: readonly string[] = []): Promise<void> {
+  await checksBench('jitter', 'TCP_CHECK', opts, argv);
+}
+
+/** The health-check types the check benchmarks compare. */
+export type CheckType = 'TCP_CHECK' | 'HTTP_GET';
+
+/**
+ * The jitter and checker-cost benchmarks: one window per (check type,
+ * server count, daemon). `name` picks the default server counts and titles.
+ */
+export async function checksBench(name: 'jitter' | 'checker-cost', types: CheckType | CheckType[], opts: BenchOptions, argv: readonly string[]): Promise<void> {
   if (!ipvsHere() && !opts.host) {
-    await runBenchInVm('jitter', argv, 1_800_000);
+    await runBenchInVm(name, argv, 2_400_000);
     return;
   }
+  const checkTypes = Array.isArray(types) ? types : [types];
   const dryRun = !ipvsHere();
   const daemons = dryRun ? (['lvsd'] as Daemon[]) : (opts.daemons ?? DAEMONS);
   if (dryRun) console.error('jitter --host: no IPVS here, lvsd alone with --dry-run (keepalived\'s checker cannot start without IPVS)');
@@ -66,7 +81,7 @@ export async function jitter(opts: BenchOptions, argv: readonly string[] = []): 
   } catch {
     execFileSync('sh', ['-c', `prlimit --pid ${process.pid} --nofile=$(ulimit -Hn):$(ulimit -Hn)`], { stdio: 'ignore' });
   }
-  const servers = opts.servers ?? [0, 1000, 10000];
+  const servers = opts.servers ?? (name === 'jitter' ? [0, 1000, 10000] : [1000, 3000]);
   const seconds = opts.seconds ?? 30;
   const topo = await Topology.create('bji');
   const scratch = new Scratch();
@@ -81,10 +96,10 @@ export async function jitter(opts: BenchOptions, argv: readonly string[] = []): 
     // The capture runs in an observer on b's bridge (b's own processes are killed between windows).
     await topo.addHost('obs', []);
     const cap = await Capture.start(topo, 'obs', 'ip proto 112');
-    for (const n of servers) {
+    for (const type of checkTypes) for (const n of servers) {
       for (const d of daemons) {
         try {
-          const f = await oneWindow(topo, scratch, cap, listener, d, n, seconds, dryRun);
+          const f = await oneWindow(topo, scratch, cap, listener, d, n, seconds, dryRun, type);
           results[d].push(f);
           if (opts.verbose) console.error(`${d} ${n} servers: ${JSON.stringify(f)}`);
         } catch (e) {
@@ -102,7 +117,7 @@ export async function jitter(opts: BenchOptions, argv: readonly string[] = []): 
     await topo.destroy();
     scratch.remove();
   }
-  report(results, daemons, seconds, dryRun);
+  report(name, results, daemons, seconds, dryRun);
 }
 
 /** One node process in rs listening on `count` ports; prints "accepted N" every 500 ms. */
@@ -111,7 +126,8 @@ function startListener(topo: Topology, count: number): NsProcess {
 const net = require('net');
 let accepted = 0, up = 0;
 for (let i = 0; i < ${count}; i++) {
-  const s = net.createServer((c) => { accepted++; c.on('error', () => {}); c.destroy(); });
+  // A TCP check closes at once; an HTTP check sends a request and gets a 200 with a short body.
+  const s = net.createServer((c) => { accepted++; c.on('error', () => {}); c.once('data', () => c.end('HTTP/1.0 200 OK\\r\\nContent-Length: 2\\r\\nConnection: close\\r\\n\\r\\nok')); c.setTimeout(3000, () => c.destroy()); });
   s.on('error', (e) => { console.error('listen ' + (${RS_PORT0} + i) + ': ' + e.message); process.exit(1); });
   s.listen({ port: ${RS_PORT0} + i, host: '${RS_ADDR}', backlog: 4096 }, () => { if (++up === ${count}) console.log('listening'); });
 }
@@ -125,10 +141,11 @@ function acceptedSoFar(listener: NsProcess): number {
   return all.length ? Number(all[all.length - 1]![1]) : 0;
 }
 
-/** lvsd.conf sections for `n` real servers under TCP_CHECK with delay_loop 1. */
-function lvsdServers(n: number): string {
+/** lvsd.conf sections for `n` real servers under `type` with delay_loop 1. */
+function lvsdServers(n: number, type: CheckType): string {
   if (n === 0) return '';
-  const out = ['[check.tcp1]', 'type = TCP_CHECK', 'connect_timeout = 2', 'delay_loop = 1', 'retry = 1', 'delay_before_retry = 1', ''];
+  const http = type === 'HTTP_GET' ? ['url_path = /', 'status_code = 200'] : [];
+  const out = ['[check.tcp1]', `type = ${type}`, ...http, 'connect_timeout = 2', 'delay_loop = 1', 'retry = 1', 'delay_before_retry = 1', ''];
   for (let v = 0; v * PER_VS < n; v++) {
     out.push(`[virtual_server.vs${v}]`, `address = 192.0.2.100:${8000 + v}`, 'protocol = TCP', 'lb_algo = rr', 'lb_kind = NAT', 'check = tcp1', '');
     for (let i = v * PER_VS; i < Math.min(n, (v + 1) * PER_VS); i++) {
@@ -139,12 +156,15 @@ function lvsdServers(n: number): string {
 }
 
 /** The same real servers in keepalived.conf syntax. */
-function keepalivedServers(n: number): string {
+function keepalivedServers(n: number, type: CheckType): string {
+  const check = type === 'HTTP_GET'
+    ? ['    HTTP_GET {', '      url {', '        path /', '        status_code 200', '      }', '      connect_timeout 2', '      retry 1', '      delay_before_retry 1', '    }']
+    : ['    TCP_CHECK {', '      connect_timeout 2', '      retry 1', '      delay_before_retry 1', '    }'];
   const out: string[] = [];
   for (let v = 0; v * PER_VS < n; v++) {
     out.push(`virtual_server 192.0.2.100 ${8000 + v} {`, '  delay_loop 1', '  lb_algo rr', '  lb_kind NAT', '  protocol TCP');
     for (let i = v * PER_VS; i < Math.min(n, (v + 1) * PER_VS); i++) {
-      out.push(`  real_server ${RS_ADDR} ${RS_PORT0 + i} {`, '    weight 1', '    TCP_CHECK {', '      connect_timeout 2', '      retry 1', '      delay_before_retry 1', '    }', '  }');
+      out.push(`  real_server ${RS_ADDR} ${RS_PORT0 + i} {`, '    weight 1', ...check, '  }');
     }
     out.push('}');
   }
@@ -167,17 +187,17 @@ function rolesOf(d: Daemon, top: NsProcess, scratch: Scratch): { vrrp?: number; 
   return { ...(vrrp ? { vrrp } : {}), ...(checker ? { checker } : {}) };
 }
 
-async function oneWindow(topo: Topology, scratch: Scratch, cap: Capture, listener: NsProcess, d: Daemon, n: number, seconds: number, dryRun: boolean): Promise<JitterFigures> {
+async function oneWindow(topo: Topology, scratch: Scratch, cap: Capture, listener: NsProcess, d: Daemon, n: number, seconds: number, dryRun: boolean, type: CheckType): Promise<JitterFigures> {
   const inst = (priority: number, state: 'MASTER' | 'BACKUP') => ({ vrid: VRID, version: 3 as const, advertInt: ADVERT, vips: ['192.0.2.100/24'], priority, state });
   let top: NsProcess;
   if (d === 'lvsd') {
-    const confA = scratch.file('a-lvsd.conf', lvsdConfig('a', scratch.path('a.sock'), [inst(150, 'MASTER')]) + lvsdServers(n));
+    const confA = scratch.file('a-lvsd.conf', lvsdConfig('a', scratch.path('a.sock'), [inst(150, 'MASTER')]) + lvsdServers(n, type));
     const confB = scratch.file('b-lvsd.conf', lvsdConfig('b', scratch.path('b.sock'), [inst(100, 'BACKUP')]));
     const extra = ['--log-level', 'info', ...(dryRun ? ['--dry-run'] : [])];
     top = topo.spawn('a', [process.execPath, LVSD, '--config', confA, ...extra]);
     topo.spawn('b', [process.execPath, LVSD, '--config', confB, ...extra]);
   } else {
-    const confA = scratch.file('a-keepalived.conf', keepalivedConfig('a', [inst(150, 'MASTER')]) + keepalivedServers(n));
+    const confA = scratch.file('a-keepalived.conf', keepalivedConfig('a', [inst(150, 'MASTER')]) + keepalivedServers(n, type));
     const confB = scratch.file('b-keepalived.conf', keepalivedConfig('b', [inst(100, 'BACKUP')]));
     for (const h of ['a', 'b']) execFileSync('rm', ['-f', ...['keepalived', 'vrrp', 'check'].map((r) => scratch.path(`${h}-${r}.pid`))]);
     // As test/lib/director.ts runs it, but with the checker too (no --vrrp) and its pid file.
@@ -215,46 +235,51 @@ async function oneWindow(topo: Topology, scratch: Scratch, cap: Capture, listene
     if (dt > 2 * ADVERT * 1000) gaps++;
   }
   const r1 = (x: number): number => Number(x.toFixed(3));
+  const checksPerSec = Math.round((acc1 - acc0) / elapsed);
+  const checkerCpu = (cpu1.checker - cpu0.checker) / elapsed;
   return {
+    check: type,
     servers: n,
+    checkerCpuPer1000: checksPerSec > 0 ? r1((checkerCpu * 1000) / checksPerSec) : NaN,
     lateness: summarize(late, 2),
     adverts: ts.length,
     gaps,
     // The listener prints every 500 ms: the count is good to about ±1 % over 30 s.
-    checksPerSec: Math.round((acc1 - acc0) / elapsed),
+    checksPerSec,
     cpu: { vrrp: r1((cpu1.vrrp - cpu0.vrrp) / elapsed), checker: r1((cpu1.checker - cpu0.checker) / elapsed), all: r1((cpu1.all - cpu0.all) / elapsed) },
     rssMb: { vrrp: peakRssMb(roles.vrrp ?? -1), checker: peakRssMb(roles.checker ?? -1) },
   };
 }
 
-function report(results: Record<Daemon, JitterFigures[]>, daemons: readonly Daemon[], seconds: number, dryRun: boolean): void {
-  console.log(`jitter: lateness of the master's adverts at advert_int ${ADVERT} s seen by the backup (ms), ${seconds} s windows${dryRun ? ', lvsd --dry-run (no IPVS)' : ''}`);
+function report(name: string, results: Record<Daemon, JitterFigures[]>, daemons: readonly Daemon[], seconds: number, dryRun: boolean): void {
+  console.log(`${name}: master's advert lateness at advert_int ${ADVERT} s seen on the backup's bridge (ms); CPU seconds per second and peak RSS of a's processes; ${seconds} s windows${dryRun ? '; lvsd --dry-run (no IPVS)' : ''}`);
   const rows: Array<Array<string | number>> = [];
-  const counts = [...new Set(daemons.flatMap((d) => results[d].map((f) => f.servers)))];
-  for (const n of counts) {
+  const keys = [...new Set(daemons.flatMap((d) => results[d].map((f) => `${f.check} ${f.servers}`)))];
+  const find = (d: Daemon, k: string): JitterFigures | undefined => results[d].find((x) => `${x.check} ${x.servers}` === k);
+  for (const k of keys) {
     for (const d of daemons) {
-      const f = results[d].find((x) => x.servers === n);
+      const f = find(d, k);
       if (!f) {
-        rows.push([n, d, 'failed', '', '', '', '', '', '', '', '', '', '']);
+        rows.push([k, d, 'failed', '', '', '', '', '', '', '', '', '', '', '']);
         continue;
       }
-      rows.push([n, d, f.adverts, f.lateness.p50, f.lateness.p99, f.lateness.max, f.gaps, f.checksPerSec, f.cpu.vrrp, f.cpu.checker, f.cpu.all, f.rssMb.vrrp, f.rssMb.checker]);
+      rows.push([k, d, f.adverts, f.lateness.p50, f.lateness.p99, f.lateness.max, f.gaps, f.checksPerSec, f.cpu.vrrp, f.cpu.checker, f.cpu.all, f.checkerCpuPer1000, f.rssMb.vrrp, f.rssMb.checker]);
     }
   }
-  printTable(['servers', 'daemon', 'adverts', 'late p50', 'late p99', 'late max', 'gaps', 'checks/s', 'cpu vrrp', 'cpu check', 'cpu all', 'rss vrrp MB', 'rss check MB'], rows);
-  const ratios: Record<string, { p50: number; p99: number; max: number; checkerCpuPer1000: number }> = {};
+  printTable(['check servers', 'daemon', 'adverts', 'late p50', 'late p99', 'late max', 'gaps', 'checks/s', 'cpu vrrp', 'cpu check', 'cpu all', 'chk cpu/1000', 'rss vrrp MB', 'rss check MB'], rows);
+  const ratios: Record<string, { p50: number; p99: number; max: number; checkerCpuPer1000: number; checkerRss: number }> = {};
   if (daemons.length === 2) {
     const rrows: Array<Array<string | number>> = [];
-    for (const n of counts) {
-      const l = results.lvsd.find((x) => x.servers === n);
-      const k = results.keepalived.find((x) => x.servers === n);
-      if (!l || !k) continue;
-      const per1000 = (f: JitterFigures): number => (f.checksPerSec > 0 ? (f.cpu.checker * 1000) / f.checksPerSec : NaN);
-      ratios[String(n)] = { p50: ratio(l.lateness.p50, k.lateness.p50), p99: ratio(l.lateness.p99, k.lateness.p99), max: ratio(l.lateness.max, k.lateness.max), checkerCpuPer1000: ratio(per1000(l), per1000(k)) };
-      rrows.push([n, ratios[String(n)]!.p50, ratios[String(n)]!.p99, ratios[String(n)]!.max, ratios[String(n)]!.checkerCpuPer1000]);
+    for (const k of keys) {
+      const l = find('lvsd', k);
+      const ka = find('keepalived', k);
+      if (!l || !ka) continue;
+      const r = { p50: ratio(l.lateness.p50, ka.lateness.p50), p99: ratio(l.lateness.p99, ka.lateness.p99), max: ratio(l.lateness.max, ka.lateness.max), checkerCpuPer1000: ratio(l.checkerCpuPer1000, ka.checkerCpuPer1000), checkerRss: ratio(l.rssMb.checker, ka.rssMb.checker) };
+      ratios[k] = r;
+      rrows.push([k, r.p50, r.p99, r.max, r.checkerCpuPer1000, r.checkerRss]);
     }
     console.log('\nratios lvsd / keepalived (< 1 means lvsd is better)');
-    printTable(['servers', 'late p50', 'late p99', 'late max', 'checker cpu per 1000 checks/s'], rrows);
+    printTable(['check servers', 'late p50', 'late p99', 'late max', 'checker cpu per 1000 checks', 'checker peak rss'], rrows);
   }
-  console.log(JSON.stringify({ bench: 'jitter', advertInt: ADVERT, seconds, unit: 'ms', lvsd: results.lvsd, keepalived: results.keepalived, ratios }));
+  console.log(JSON.stringify({ bench: name, advertInt: ADVERT, seconds, unit: 'ms', lvsd: results.lvsd, keepalived: results.keepalived, ratios }));
 }

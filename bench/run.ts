@@ -5,7 +5,7 @@
  */
 import { failover } from './failover';
 import { instancesBench } from './instances';
-import { jitter } from './jitter';
+import { checksBench, jitter } from './jitter';
 import { BenchUsageError, type BenchOptions, parseBenchOptions } from './options';
 
 /** The benchmarks, by name. */
@@ -13,6 +13,7 @@ export const BENCHMARKS: Record<string, (o: BenchOptions, argv: readonly string[
   failover,
   jitter,
   instances: instancesBench,
+  'checker-cost': (o, argv) => checksBench('checker-cost', ['TCP_CHECK', 'HTTP_GET'], o, argv),
 };
 
 const USAGE = `usage: npm run bench -- NAME [--runs N] [--adverts 1,0.1] [--only lvsd|keepalived] [--servers 0,1000] [--seconds N] [--host] [--verbose]
