@@ -28,7 +28,7 @@
 import { holders, Scratch } from '../test/lib/director';
 import { Topology, waitFor } from '../test/lib/netns';
 import { Capture, realtimeMs, type CaptureEvent } from './lib/capture';
-import { DAEMONS, type Daemon, dropAddresses, killAll, sleep, startDaemon, waitEmpty } from './lib/pair';
+import { DAEMONS, type Daemon, dropAddresses, killAll, signalAll, sleep, startDaemon, waitEmpty } from './lib/pair';
 import { printTable, ratio, summarize, type Summary } from './lib/stats';
 import type { BenchOptions } from './options';
 
@@ -117,8 +117,9 @@ async function oneRun(topo: Topology, scratch: Scratch, cap: Capture, d: Daemon,
   // Steady state: b has heard a for a while (three intervals, at least 300 ms).
   await sleep(Math.max(300, 3000 * adv));
   if ((await topo.pidsOf('b')).length === 0) throw new Error(`${d} in b is not running`);
+  const pidsA = await topo.pidsOf('a');
   const tKill = realtimeMs();
-  if (stop === 'SIGKILL') await killAll(topo, 'a', true);
+  if (stop === 'SIGKILL') signalAll(pidsA, true);
   else pa.child.kill('SIGTERM');
   const garp = await waitFor(`first GARP of b after ${stop} (${d})`, () =>
     cap.events.find((e): e is Extract<CaptureEvent, { kind: 'garp' }> => e.kind === 'garp' && e.srcMac === macB && e.ip === VIP && e.t >= tKill),
