@@ -30,7 +30,7 @@ const REQUEST_INTERVAL_MS = 250;
 /** How often the directors' VRRP states are read for the narrative. */
 const STATE_POLL_MS = 250;
 /** Generous limits: under the VM's software emulation a node start alone takes seconds. */
-const START_TIMEOUT_MS = 120_000;
+const START_TIMEOUT_MS = 300_000;
 
 /** What the client saw, tallied for the summary. */
 interface Tally {
@@ -233,7 +233,7 @@ async function tell(cluster: IpvsCluster, opts: DemoOptions, where: string): Pro
     await waitFor(`lvsd on ${d} to answer on its control socket`, async () => {
       await cluster.status(d);
       return true;
-    }, { timeoutMs: START_TIMEOUT_MS, intervalMs: 200 }).catch((e: Error) => {
+    }, { timeoutMs: START_TIMEOUT_MS, intervalMs: 1000 }).catch((e: Error) => {
       throw new DemoStepError(e.message);
     });
   }

@@ -111,9 +111,9 @@ export async function runDemoInVm(opts: DemoOptions, modes: readonly IpvsMode[])
     announceCleanup: false,
     body: async () => {
       pending = runScenariosInVm(modes.map(demoScenario), {
-        // Boot (4-40 s) plus about 60-200 s per story depending on the machine's load.
-        timeoutMs: 180_000 + modes.length * 300_000,
-        scenarioTimeoutS: 300,
+        // Boot (4-40 s) plus 60-90 s per story on an idle machine; several minutes under heavy load.
+        timeoutMs: 240_000 + modes.length * 600_000,
+        scenarioTimeoutS: 600,
         env: { DEMO_ARGS: guestArgs(opts) },
         onConsole: (chunk) => relay.push(chunk),
       });

@@ -107,13 +107,13 @@ function section(lines: readonly string[], from: RegExp, to?: RegExp): string[] 
 }
 
 describe('npm run demo --mode nat|dr|tun (lvsd driving IPVS, in the VM test bed)', function () {
-  this.timeout(1_500_000);
+  this.timeout(2_400_000);
   let run: DemoRun;
   let why: string;
 
   before(async function () {
     if (process.getuid?.() !== 0) throw new Error('the VM demo needs root (CI runs as root)');
-    run = await runDemo(['--mode', 'all'], 1_400_000);
+    run = await runDemo(['--mode', 'all'], 2_200_000);
     why = `\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
     const timing = /^vm: powered off\. (.*)$/m.exec(run.stdout)?.[1] ?? 'no timing line';
     process.stdout.write(`      (demo --mode all: ${(run.ms / 1000).toFixed(1)} s on the host; ${timing})\n`);
