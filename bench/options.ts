@@ -17,6 +17,8 @@ export interface BenchOptions {
   seconds?: number;
   /** Run on the host even where the VM would be used (`--host`). */
   host: boolean;
+  /** lvsd with --dry-run (in-memory IPVS) even where the kernel has IPVS (`--dry-run`). */
+  dryRun: boolean;
   /** Per-sample lines on stderr (`--verbose`). */
   verbose: boolean;
 }
@@ -34,7 +36,7 @@ const list = (v: string | undefined, flag: string): number[] => {
 
 /** Parses the options after the benchmark's name. */
 export function parseBenchOptions(argv: readonly string[]): BenchOptions {
-  const o: BenchOptions = { runs: 20, host: false, verbose: false };
+  const o: BenchOptions = { runs: 20, host: false, dryRun: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = (): string | undefined => argv[++i];
@@ -62,6 +64,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions {
       }
       case '--host':
         o.host = true;
+        break;
+      case '--dry-run':
+        o.dryRun = true;
         break;
       case '--verbose':
       case '-v':

@@ -16,7 +16,7 @@ export const BENCHMARKS: Record<string, (o: BenchOptions, argv: readonly string[
   'checker-cost': (o, argv) => checksBench('checker-cost', ['TCP_CHECK', 'HTTP_GET'], o, argv),
 };
 
-const USAGE = `usage: npm run bench -- NAME [--runs N] [--adverts 1,0.1] [--only lvsd|keepalived] [--servers 0,1000] [--seconds N] [--host] [--verbose]
+const USAGE = `usage: npm run bench -- NAME [--runs N] [--adverts 1,0.1] [--only lvsd|keepalived] [--servers 0,1000] [--seconds N] [--host] [--dry-run] [--verbose]
 benchmarks: ${Object.keys(BENCHMARKS).join(', ')}`;
 
 /** Entry point; exits 2 on a usage error, 1 when a benchmark fails. */
