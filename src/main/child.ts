@@ -12,8 +12,12 @@ import { Daemon } from './daemon';
 import { ChildRole, type ChildRoleName, RESUME_ENV, type ResumeHint, type ToChild, type ToParent } from './ipc';
 
 function send(m: ToParent): void {
+  // A closed channel is reported through the callback (or an 'error' event
+  // without one), never thrown: a child whose parent died must still reach
+  // its clean stop (priority 0, VIPs removed), not crash on a transition.
+  if (!process.connected) return;
   try {
-    process.send?.(m);
+    process.send?.(m, undefined, {}, () => undefined);
   } catch {
     /* the parent is gone; 'disconnect' stops us */
   }

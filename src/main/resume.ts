@@ -35,7 +35,7 @@ export class ResumeGuard implements Addresses {
       const inst = config.vrrpInstances.get(name);
       if (!inst) continue;
       this.pending.add(name);
-      for (const v of inst.virtualIpaddress) this.owners.set(`${inst.interface}|${v.address}/${v.prefix}`, name);
+      for (const v of [...inst.virtualIpaddress, ...inst.virtualIpaddressExcluded]) this.owners.set(`${inst.interface}|${v.address}/${v.prefix}`, name);
     }
   }
 
@@ -105,7 +105,7 @@ export async function resumeMasters(engine: VrrpEngine, config: LvsdConfig, hint
     } catch {
       present = new Set();
     }
-    const vipsPresent = inst.virtualIpaddress.every((v) => present.has(`${v.address}/${v.prefix}`));
+    const vipsPresent = [...inst.virtualIpaddress, ...inst.virtualIpaddressExcluded].every((v) => present.has(`${v.address}/${v.prefix}`));
     // performance.now() counts from this process's start: the time since the fork.
     const sinceDeathMs = hint.diedAgoMs + performance.now();
     const advertIntervalMs = inst.advertIntCs * 10;

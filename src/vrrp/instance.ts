@@ -192,7 +192,7 @@ export class VrrpInstanceRuntime {
       advertIntervalMs: this.fsm.masterAdverInterval * 10,
       master: this.fsm.state === 'MASTER' ? { address: formatIp(this.source), priority: this.fsm.effectivePriority } : this.master,
       lastTransition: this.last && { from: this.last.from, to: this.last.to, reason: this.last.reason, at: this.last.at },
-      vips: c.virtualIpaddress.map((v) => `${v.address}/${v.prefix}`),
+      vips: this.held().map((v) => `${v.address}/${v.prefix}`),
       drops: Object.fromEntries(this.drops),
       peerChecksumForm: this.peerForm,
       syncGroup: c.syncGroup ?? null,
@@ -284,10 +284,19 @@ export class VrrpInstanceRuntime {
     }
   }
 
+  /**
+   * Every address the master holds: the advertised VIPs and the excluded ones
+   * (virtual_ipaddress_excluded, and VIPs of the other family), which move
+   * with the instance but are not listed in its adverts (keepalived's rule).
+   */
+  private held(): ReadonlyArray<{ address: string; prefix: number }> {
+    return [...this.config.virtualIpaddress, ...this.config.virtualIpaddressExcluded];
+  }
+
   private changeVips(add: boolean): void {
     if (add) this.vipsHeld = true;
     const c = this.config;
-    const cidrs = c.virtualIpaddress.map((v) => `${v.address}/${v.prefix}`);
+    const cidrs = this.held().map((v) => `${v.address}/${v.prefix}`);
     this.vipChain = this.vipChain.then(async () => {
       for (const cidr of cidrs) {
         try {
@@ -313,7 +322,7 @@ export class VrrpInstanceRuntime {
   private announce(count: number, why: string): void {
     if (this.fsm.state !== 'MASTER') return;
     const c = this.config;
-    const addrs = c.virtualIpaddress.map((v) => v.address);
+    const addrs = this.held().map((v) => v.address);
     this.effects.announce(c.interface, addrs, count).catch((e: Error) => {
       this.log.warn(`${this.name}: cannot announce VIPs`, { why, error: e.message });
     });

@@ -125,4 +125,21 @@ describe('supervisor: parent + VRRP and director child processes', function () {
     for (const pid of Object.values(kids)) assert.throws(() => process.kill(pid!, 0), 'child gone');
     await waitFor('d2 takes over', async () => (await holders(topo, D, VIP)).join() === 'd2', { timeoutMs: 5000 });
   });
+
+  it('kill -9 of the parent: the VRRP child still stops cleanly (priority 0, VIP removed) instead of crashing', async () => {
+    const parent = procs.d2!.child.pid!;
+    const kids = await children(parent);
+    assert.ok(kids.vrrp, 'a VRRP child runs');
+    process.kill(parent, 'SIGKILL');
+    await waitFor('the orphaned VRRP child to remove the VIP and exit', async () => {
+      if ((await holders(topo, ['d2'], VIP)).length) return false;
+      try {
+        process.kill(kids.vrrp!, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, { timeoutMs: 5000, intervalMs: 50 });
+    assert.doesNotMatch(procs.d2!.output(), /ERR_IPC_CHANNEL_CLOSED/);
+  });
 });

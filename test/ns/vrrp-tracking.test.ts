@@ -33,6 +33,8 @@ describe('tracking, FAULT, sync groups, notify hooks and bad packets (two lvsd d
       '[vrrp_sync_group.G1]', 'group[] = VI_1', 'group[] = VI_2', `notify = ${scratch.path('notify.sh')} ${notes(h)}`, '',
       '[vrrp_instance.VI_1]', 'state = BACKUP', 'interface = eth0', 'virtual_router_id = 51', `priority = ${prio}`,
       'advert_int = 0.2', 'version = 3', `virtual_ipaddress[] = ${VIP1}/24`, 'track_script[] = chk_grp',
+      // Moves with the instance, not listed in its adverts.
+      'virtual_ipaddress_excluded[] = 192.0.2.150/24',
       `notify = ${scratch.path('notify.sh')} ${notes(h)}`,
       `notify_master = ${scratch.path('master.sh')} ${notes(h)}`, '',
       '[vrrp_instance.VI_2]', 'state = BACKUP', 'interface = eth1', 'virtual_router_id = 52', `priority = ${prio}`,
@@ -69,10 +71,11 @@ describe('tracking, FAULT, sync groups, notify hooks and bad packets (two lvsd d
   });
 
   async function both(host: string): Promise<void> {
-    await waitFor(`both VIPs on ${host} alone`, async () => {
+    await waitFor(`both VIPs (and VI_1's excluded address) on ${host} alone`, async () => {
       const a = await holders(topo, D, VIP1);
       const b = await holders(topo, D, VIP2);
-      return a.length === 1 && a[0] === host && b.length === 1 && b[0] === host;
+      const x = await holders(topo, D, '192.0.2.150');
+      return a.join() === host && b.join() === host && x.join() === host;
     }, { timeoutMs: 8000, intervalMs: 25 });
   }
 
