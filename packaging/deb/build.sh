@@ -10,6 +10,8 @@
 #                                       resolves the main script's real path, so the
 #                                       bin scripts find ../dist next to them)
 #   /etc/lvsd/lvsd.conf                 conffile (the commented example)
+#   /etc/lvsd/notify.sh                 conffile (the sample notify hook)
+#   /usr/sbin/lvs-realserver            DR/TUN real-server setup
 #   /lib/systemd/system/lvsd.service
 #   /usr/share/man/man{5,8}/*.gz, /usr/share/doc/lvsd/{copyright,changelog.gz,checks.md}
 #
@@ -122,6 +124,10 @@ done
 
 # --- configuration, unit, man pages ------------------------------------------------
 install -m 0644 etc/lvsd.conf "$root/etc/lvsd/lvsd.conf"
+# The sample hook the example config names (notify = /etc/lvsd/notify.sh).
+install -m 0755 etc/notify.sh "$root/etc/lvsd/notify.sh"
+# Real-server side of DR and TUN (VIP on lo/tunl0, ARP and rp_filter sysctls).
+install -m 0755 packaging/realserver/lvs-realserver "$root/usr/sbin/lvs-realserver"
 install -m 0644 packaging/systemd/lvsd.service "$root/lib/systemd/system/lvsd.service"
 gzip -9n <packaging/man/lvsd.8 >"$root/usr/share/man/man8/lvsd.8.gz"
 gzip -9n <packaging/man/lvsctl.8 >"$root/usr/share/man/man8/lvsctl.8.gz"
@@ -218,7 +224,7 @@ Description: VRRP and IPVS director for Linux Virtual Server
 EOF
 cp packaging/deb/postinst packaging/deb/prerm packaging/deb/postrm "$root/DEBIAN/"
 chmod 0755 "$root/DEBIAN/postinst" "$root/DEBIAN/prerm" "$root/DEBIAN/postrm"
-printf '/etc/lvsd/lvsd.conf\n' >"$root/DEBIAN/conffiles"
+printf '/etc/lvsd/lvsd.conf\n/etc/lvsd/notify.sh\n' >"$root/DEBIAN/conffiles"
 (cd "$root" && find . -path ./DEBIAN -prune -o -path ./etc -prune -o -type f -print0 | sort -z | xargs -0 md5sum | sed 's|  \./|  |') >"$root/DEBIAN/md5sums"
 chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/conffiles" "$root/DEBIAN/md5sums"
 

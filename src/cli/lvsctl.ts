@@ -79,7 +79,7 @@ Talk to a running lvsd over its control socket.
 Commands:
   status          one line per VRRP instance: state, priorities, master, last change
   show vrrp       every detail of every VRRP instance
-  events [N]      the last N state changes (all the daemon keeps when N is omitted)
+  events [N]      the last N state changes (default 50; the daemon keeps 1000)
   reload          re-read the configuration and apply only the differences
   show services   per virtual server: service, scheduler, kind, quorum; per real
                   server: address, weight configured/effective, health and

@@ -64,6 +64,15 @@ async function runDaemon(cmd: Extract<LvsdCommand, { kind: 'run' }>): Promise<vo
   process.on('SIGUSR1', () => {
     daemon.status().then((s) => process.stdout.write(`${JSON.stringify({ ...s, processes: daemon.childPids() })}\n`), () => undefined);
   });
+  // keepalived's SIGUSR2: statistics. One JSON line per instance: adverts, errors, drops.
+  process.on('SIGUSR2', () => {
+    daemon.status().then((s) => {
+      for (const i of s.instances) {
+        const c = (i as { counters?: unknown }).counters;
+        process.stdout.write(`${JSON.stringify({ statistics: i.name, state: i.state, counters: c ?? null, drops: i.drops })}\n`);
+      }
+    }, () => undefined);
+  });
   try {
     await daemon.start();
   } catch (e) {

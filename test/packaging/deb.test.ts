@@ -99,8 +99,8 @@ describe('packaging/deb: the Debian package', function () {
     assert.match(field('Installed-Size'), /^[0-9]+$/);
   });
 
-  it('marks /etc/lvsd/lvsd.conf as its only conffile and has sound maintainer scripts', () => {
-    assert.equal(fs.readFileSync(path.join(control, 'conffiles'), 'utf8'), '/etc/lvsd/lvsd.conf\n');
+  it('marks /etc/lvsd/lvsd.conf and the sample hook as its conffiles and has sound maintainer scripts', () => {
+    assert.equal(fs.readFileSync(path.join(control, 'conffiles'), 'utf8'), '/etc/lvsd/lvsd.conf\n/etc/lvsd/notify.sh\n');
     for (const s of ['postinst', 'prerm', 'postrm']) {
       const f = path.join(control, s);
       assert.equal(fs.statSync(f).mode & 0o777, 0o755, `${s} must be 0755`);
@@ -133,6 +133,8 @@ describe('packaging/deb: the Debian package', function () {
       'usr/sbin/lvsd': /^lrwxrwxrwx -> \.\.\/lib\/lvsd\/bin\/lvsd$/,
       'usr/sbin/lvsctl': /^lrwxrwxrwx -> \.\.\/lib\/lvsd\/bin\/lvsctl$/,
       'etc/lvsd/lvsd.conf': /^-rw-r--r--$/,
+      'etc/lvsd/notify.sh': /^-rwxr-xr-x$/,
+      'usr/sbin/lvs-realserver': /^-rwxr-xr-x$/,
       'lib/systemd/system/lvsd.service': /^-rw-r--r--$/,
       'usr/share/man/man8/lvsd.8.gz': /^-rw-r--r--$/,
       'usr/share/man/man8/lvsctl.8.gz': /^-rw-r--r--$/,
