@@ -276,6 +276,7 @@ async function tell(cluster: IpvsCluster, opts: DemoOptions, where: string): Pro
   await cluster.crash('d1');
   // Answers from here on came through d2: d1's links are down.
   const tDead = performance.now();
+  story.say(`d1 is dead: frozen, links down and killed within ${(tDead - tKill).toFixed(0)} ms; d2 hears no more adverts`);
   const tMaster = await story.state('d2', 'MASTER', mdD2 * 3 + 20_000, 'd2 becoming MASTER');
   const tTakeover = await story.answer(tDead, mdD2 * 3 + 20_000, 'the first answer after the takeover', (r) => r !== 'rs3');
   story.mark(`takeover: d2 MASTER ${(tMaster - tKill).toFixed(0)} ms after the kill, first answer through d2 ${(tTakeover - tKill).toFixed(0)} ms after it (d2's Master_Down_Interval is ${mdD2.toFixed(0)} ms); ${story.tally.noAnswer - noAnswerBefore} requests got no answer meanwhile`, tTakeover);
