@@ -89,6 +89,7 @@ describe('VM: lvsd director pairs (NAT and DR failover with connection sync) and
       const s = scenario(name);
       const size = num(s, 'SIZE');
       const partial = num(s, 'PARTIAL_AT_KILL');
+      assert.match(one(s, 'CRASHED'), /^d1 [1-9]\d* processes$/, s.output);
       assert.ok(partial > 0 && partial < size, `the crash must come mid-download: ${partial} of ${size} bytes\n${s.output}`);
       assert.equal(one(s, 'DOWNLOAD'), `0 ${size} same 200`, s.output);
       process.stdout.write(`      (${name}: ${partial} of ${size} bytes before the crash; done ${one(s, 'DOWNLOAD_DONE_MS')} ms after it)\n`);
@@ -124,7 +125,7 @@ describe('VM: lvsd director pairs (NAT and DR failover with connection sync) and
       });
       const before = reqs.filter((r) => r.t < 0);
       const after = reqs.filter((r) => r.t >= 0);
-      assert.ok(before.length >= 2 && after.length >= 5, `too few requests: ${before.length} before, ${after.length} after\n${s.output}`);
+      assert.ok(before.length >= 2 && after.length >= 3, `too few requests: ${before.length} before, ${after.length} after\n${s.output}`);
       for (const r of reqs) assert.match(r.body, /^(r1|r2|FAIL)$/);
       assert.ok(before.every((r) => r.body !== 'FAIL'), `a request failed before the crash\n${s.output}`);
       const lastOk = before[before.length - 1]!.t;
@@ -133,7 +134,7 @@ describe('VM: lvsd director pairs (NAT and DR failover with connection sync) and
       // Once answered again, answered always: no flapping between the directors.
       const fromThere = after.slice(after.indexOf(firstOkAfter));
       assert.ok(fromThere.every((r) => r.body !== 'FAIL'), `failures after the recovery\n${s.output}`);
-      assert.ok(fromThere.length >= 3, s.output);
+      assert.ok(fromThere.length >= 2, s.output);
       process.stdout.write(`      (pair-dr: requests unanswered from ${lastOk} ms to ${firstOkAfter.t} ms around the crash; ` +
         `${after.filter((r) => r.body === 'FAIL').length} of ${after.length} failed after it)\n`);
       assert.ok(firstOkAfter.t < 20_000, `outage until ${firstOkAfter.t} ms\n${s.output}`);

@@ -52,17 +52,22 @@ pair_holds() {
 	ip -n "$1" -4 -o addr show 2>/dev/null | grep -c " $2/"
 }
 
-# pair_crash NAME NS IFACE...: the director dies as a machine does. lvsd is frozen first (a
-# live lvsd would see its links go and resign with a priority-0 advert, which a dead machine
-# cannot send), then its links go down, then kill -9. Sets PAIR_CRASH_T0 (ms) to the start.
+# pair_crash NAME NS IFACE...: the director dies as a machine does. Every process in NS (lvsd
+# is a supervisor with VRRP and director children) is frozen first, since a live VRRP process
+# would see its links go and resign with a priority-0 advert, which a dead machine cannot
+# send; then the links go down, then kill -9 of them all. Sets PAIR_CRASH_T0 (ms) to the start.
 pair_crash() {
 	PAIR_CRASH_T0=$(now_ms)
-	pid=$(eval echo "\$PID_$1")
-	kill -STOP "$pid"
+	name=$1
 	n=$2
+	pids=$(ip netns pids "$n")
+	# shellcheck disable=SC2086
+	kill -STOP $pids
 	shift 2
 	for i in "$@"; do ip -n "$n" link set "$i" down; done
-	kill -9 "$pid"
+	# shellcheck disable=SC2086
+	kill -9 $pids
+	echo "CRASHED $name $(echo $pids | wc -w) processes"
 }
 
 # pair_http_loop NS URL OUT: request URL from NS about every 200 ms until $PAIR_W/stop-loop
@@ -113,6 +118,11 @@ pair_exit() {
 	st=$?
 	pair_t "exit $st"
 	[ -n "$PAIR_DIRECTORS" ] && pair_diag
+	# lvsd's children too: scenarios of one boot share the machine.
+	for d in $PAIR_DIRECTORS; do
+		# shellcheck disable=SC2046
+		kill $(ip netns pids "${d#*:}") 2>/dev/null
+	done
 	vm_cleanup
 	rm -rf "$PAIR_W"
 	exit "$st"

@@ -150,7 +150,7 @@ ip netns exec "$C" sh -c "
 	until curl -s --max-time 1 http://$VIP/ >/dev/null; do [ \$(date +%s) -ge \$end ] && exit 1; done" ||
 	fail "no new request answered within 20 s of the takeover"
 echo "FIRST_NEW_MS $(($(now_ms) - t0))"
-sleep 3 # the loop keeps going a while on d2
+sleep 6 # the loop keeps going a while on d2
 touch "$PAIR_W/stop-loop"
 wait "$PAIR_LOOP_PID"
 awk -v t0="$t0" '$1 == "REQ" { print "REQ", $2 - t0, $3 }' "$PAIR_W/loop"
