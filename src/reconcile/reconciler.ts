@@ -18,11 +18,22 @@
  * applied, so a restart keeps the connections of healthy real servers.
  */
 import { formatDestKey, formatServiceKey, serviceKeyId } from '../kernel/ipvs/addr';
-import type { Ipvs, IpvsDest, IpvsOp, IpvsService, ServiceKey } from '../kernel/ipvs/types';
+import type { Ipvs, IpvsDest, IpvsOp, IpvsOpResult, IpvsService, ServiceKey } from '../kernel/ipvs/types';
 import type { Clock, TimerHandle } from '../lib/clock';
 import type { Logger } from '../log';
 import type { AuditSchedule } from './audit';
 import { diffIpvs, type DesiredServiceLike, type ObservedService } from './diff';
+
+/** Kernel answers that mean the op's goal holds already (keepalived's tolerances). */
+const TOLERATED: Readonly<Record<IpvsOp['op'], readonly string[]>> = {
+  addService: ['EEXIST'],
+  editService: [],
+  delService: ['ESRCH', 'ENOENT'],
+  addDest: ['EEXIST'],
+  editDest: [],
+  delDest: ['ENOENT', 'ESRCH'],
+};
+
 
 /** Why a pass ran, for logs. */
 export type PassReason = 'change' | 'audit' | 'retry' | 'start';
@@ -167,9 +178,9 @@ export class Reconciler {
   async observe(): Promise<ObservedService[]> {
     const services = await this.ipvs.services();
     const out: ObservedService[] = [];
+    // One dump at a time: the kernel runs one netlink dump per socket (EBUSY otherwise).
     for (const service of services) {
-      const id = serviceKeyId(service.key);
-      if (!this.managed.has(id)) {
+      if (!this.managed.has(serviceKeyId(service.key))) {
         out.push({ service, dests: [] });
         continue;
       }
@@ -219,18 +230,48 @@ export class Reconciler {
     if (ops.length > 0 && reason === 'audit') {
       this.logger.warn('ipvs audit found drift; repairing', { ops: ops.length });
     }
-    for (const op of ops) {
-      const err = await this.applyOne(op);
-      if (err) {
-        errors.push(err);
-        this.fail(err);
-        continue;
-      }
+    // One batch through the client's windowed apply (thousands of objects in
+    // seconds), then keepalived's tolerances on the per-op results.
+    const done = (op: IpvsOp): void => {
       applied++;
       if (op.op === 'delService') this.managed.delete(serviceKeyId(op.key));
       const fields = { reason };
       if (reason === 'audit') this.logger.warn(`ipvs repaired: ${describeOp(op)}`, fields);
       else this.logger.info(`ipvs: ${describeOp(op)}`, fields);
+    };
+    const failed = (op: IpvsOp, e: unknown): void => {
+      const err = `${describeOp(op)}: ${(e as Error).message}`;
+      errors.push(err);
+      this.fail(err);
+    };
+    let results: IpvsOpResult[];
+    try {
+      results = ops.length ? await this.ipvs.apply(ops) : [];
+    } catch (e) {
+      // The socket itself failed: nothing is known of these ops; the retry re-reads the kernel.
+      const msg = `applying ${ops.length} IPVS change(s): ${(e as Error).message}`;
+      this.fail(msg);
+      return { reason, ops, applied: 0, errors: [msg] };
+    }
+    const second: IpvsOp[] = [];
+    ops.forEach((op, i) => {
+      const r = results[i];
+      if (!r || r.ok) return r ? done(op) : failed(op, new Error('no answer'));
+      const c = code(r.error);
+      if (TOLERATED[op.op].includes(c ?? '')) return done(op);
+      // An edit of something that vanished becomes an add.
+      if (op.op === 'editService' && c === 'ESRCH') return void second.push({ op: 'addService', service: op.service });
+      if (op.op === 'editDest' && c === 'ENOENT') return void second.push({ op: 'addDest', key: op.key, dest: op.dest });
+      failed(op, r.error);
+    });
+    if (second.length) {
+      for (const op of second) {
+        const err = await this.applyOne(op);
+        if (err) {
+          errors.push(err);
+          this.fail(err);
+        } else done(op);
+      }
     }
     this.counters.opsApplied += applied;
     if (reason === 'audit') this.counters.driftRepaired += applied;
