@@ -117,27 +117,25 @@ describe('VM: lvsd director pairs (NAT and DR failover with connection sync) and
       assert.equal(one(s, 'RS_ARP'), '0', 'a real server answered ARP for the VIP');
     });
 
-    it('the client\'s request loop is answered before and after the crash, with one outage no longer than the takeover allows', () => {
+    it('the client\'s request loop is answered before and after the crash, failing only until the backup has taken over', () => {
       const s = scenario('pair-dr');
       const reqs = values(s, 'REQ').map((v) => {
         const [t, body] = v.split(' ');
         return { t: Number(t), body: body! };
       });
       const before = reqs.filter((r) => r.t < 0);
-      const after = reqs.filter((r) => r.t >= 0);
-      assert.ok(before.length >= 2 && after.length >= 3, `too few requests: ${before.length} before, ${after.length} after\n${s.output}`);
+      const firstNew = num(s, 'FIRST_NEW_MS');
+      const recovered = reqs.filter((r) => r.t > firstNew);
       for (const r of reqs) assert.match(r.body, /^(r1|r2|FAIL)$/);
+      assert.ok(before.length >= 2 && recovered.length >= 2, `too few requests: ${before.length} before the crash, ${recovered.length} after the recovery\n${s.output}`);
       assert.ok(before.every((r) => r.body !== 'FAIL'), `a request failed before the crash\n${s.output}`);
-      const lastOk = before[before.length - 1]!.t;
-      const firstOkAfter = after.find((r) => r.body !== 'FAIL');
-      assert.ok(firstOkAfter, `no request answered after the crash\n${s.output}`);
-      // Once answered again, answered always: no flapping between the directors.
-      const fromThere = after.slice(after.indexOf(firstOkAfter));
-      assert.ok(fromThere.every((r) => r.body !== 'FAIL'), `failures after the recovery\n${s.output}`);
-      assert.ok(fromThere.length >= 2, s.output);
-      process.stdout.write(`      (pair-dr: requests unanswered from ${lastOk} ms to ${firstOkAfter.t} ms around the crash; ` +
-        `${after.filter((r) => r.body === 'FAIL').length} of ${after.length} failed after it)\n`);
-      assert.ok(firstOkAfter.t < 20_000, `outage until ${firstOkAfter.t} ms\n${s.output}`);
+      // Once the backup answers, it answers always: no flapping between the directors.
+      assert.ok(recovered.every((r) => r.body !== 'FAIL'), `failures after the recovery\n${s.output}`);
+      // Failures only in the outage: a request that fails ends at most 1 s (curl --max-time) after it began.
+      const fails = reqs.filter((r) => r.body === 'FAIL');
+      assert.ok(fails.every((r) => r.t >= 0 && r.t <= firstNew + 1000), `a failure outside the outage\n${s.output}`);
+      process.stdout.write(`      (pair-dr: ${fails.length} of ${reqs.length - before.length} requests failed after the crash, ` +
+        `at ${fails.map((r) => `${r.t} ms`).join(', ') || 'none'}; answered again by ${firstNew} ms)\n`);
     });
   });
 
