@@ -5,6 +5,7 @@
  */
 import { failover } from './failover';
 import { instancesBench } from './instances';
+import { reload } from './reload';
 import { checksBench, jitter } from './jitter';
 import { BenchUsageError, type BenchOptions, parseBenchOptions } from './options';
 
@@ -13,6 +14,7 @@ export const BENCHMARKS: Record<string, (o: BenchOptions, argv: readonly string[
   failover,
   jitter,
   instances: instancesBench,
+  reload,
   'checker-cost': (o, argv) => checksBench('checker-cost', ['TCP_CHECK', 'HTTP_GET'], o, argv),
 };
 
