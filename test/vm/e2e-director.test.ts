@@ -116,8 +116,8 @@ describe('VM end to end: lvsd as one director on a real IPVS kernel', function (
     it('holds the VIP through its own VRRP election (BACKUP → MASTER on the down timer)', () => {
       const s = scenario('e2e-nat');
       const log = block(s, 'lvsd log').join('\n');
-      assert.match(log, /VI_1: INIT -> BACKUP/, why(s, 'no INIT -> BACKUP'));
-      assert.match(log, /VI_1: BACKUP -> MASTER reason="master down timer expired/, why(s, 'no BACKUP -> MASTER'));
+      assert.match(log, /VI_1: INIT -> BACKUP /, why(s, 'no INIT -> BACKUP'));
+      assert.match(log, /VI_1: BACKUP -> MASTER .*reason="master down timer expired/, why(s, 'no BACKUP -> MASTER'));
     });
 
     it('answers requests through the VIP from both real servers in the weights\' ratio (2 and 6 of 8), as the kernel counted', () => {
@@ -200,7 +200,7 @@ describe('VM end to end: lvsd as one director on a real IPVS kernel', function (
       assert.deepEqual(block(s, 'table rs1 down'), sorted([svc, rs2(1)]), why(s, 'table while rs1 is down'));
       const a = answers(s, 'rs1-down');
       assert.deepEqual(a, ['rs2', 'rs2', 'rs2', 'rs2'], why(s, 'requests while rs1 is down'));
-      assert.match(block(s, 'lvsd log').join('\n'), /real server DOWN vs=web rs=rs1 address=\[198\.51\.100\.11\]:tcp:80/, why(s, 'no DOWN log line'));
+      assert.match(block(s, 'lvsd log').join('\n'), /real server DOWN .*vs=web rs=rs1 .*address=\[198\.51\.100\.11\]:tcp:80/, why(s, 'no DOWN log line'));
     });
 
     it('puts it back after rise (2) successes once its httpd is back', () => {
@@ -243,7 +243,7 @@ describe('VM end to end: lvsd as one director on a real IPVS kernel', function (
     it('made one kernel change, logged as one edit', () => {
       const s = scenario('e2e-reload');
       const log = block(s, 'lvsd log');
-      const afterStart = log.slice(log.findIndex((l) => l.includes('lvsd started')));
+      const afterStart = log.slice(log.findIndex((l) => l.includes('lvsd started') && !/process=(director|vrrp)/.test(l)));
       const ops = afterStart.filter((l) => /ipvs: (add|edit|delete) /.test(l));
       assert.equal(ops.length, 1, why(s, `ipvs ops after the reload: ${ops.join(' | ')}`));
       assert.match(ops[0], new RegExp(`ipvs: edit dest ${value(s, 'CHANGED').replace(/\./g, '\\.')} NAT weight 5 `), why(s, 'the op'));

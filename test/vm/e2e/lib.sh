@@ -67,18 +67,23 @@ e2e_table() {
 	ip netns exec "$E2E_NS" ipvsadm -Sn | sort
 }
 
+# e2e_started_count: how many times the whole daemon logged "lvsd started" (its child processes,
+# tagged process=director|vrrp, log their own line earlier: those do not count).
+e2e_started_count() {
+	grep 'lvsd started' "$E2E_LOG" 2>/dev/null | grep -Evc 'process=(director|vrrp|checker)'
+}
+
 # e2e_lvsd_start CONF: start lvsd in $E2E_NS with CONF; its output is appended to $E2E_LOG.
 # Waits (60 s at most) for the "lvsd started" line written after this start.
 e2e_lvsd_start() {
-	_before=$(grep -c 'lvsd started' "$E2E_LOG" 2>/dev/null)
-	_before=${_before:-0}
+	_before=$(e2e_started_count)
 	echo "### lvsd start $(date +%T.%N)" >>"$E2E_LOG"
 	ip netns exec "$E2E_NS" node "$E2E_LVSD" --config "$1" >>"$E2E_LOG" 2>&1 &
 	E2E_LVSD_PID=$!
 	VM_PIDS="$VM_PIDS $!"
 	_i=0
 	while [ "$_i" -lt 300 ]; do
-		_n=$(grep -c 'lvsd started' "$E2E_LOG")
+		_n=$(e2e_started_count)
 		[ "$_n" -gt "$_before" ] && return 0
 		kill -0 "$E2E_LVSD_PID" 2>/dev/null || e2e_fail "lvsd exited during start"
 		_i=$((_i + 1))

@@ -71,7 +71,7 @@ echo "RESTORE_LINES $(ip netns exec "$D2" ipvsadm -Ln | wc -l)"
 
 # Wait until lvsd has finished starting (its log says so) before the reload.
 i=0
-until grep -q 'lvsd started' "$E2E_LOG"; do
+until [ "$(e2e_started_count)" -gt 0 ]; do
 	i=$((i + 1)); [ "$i" -gt 600 ] && e2e_fail "lvsd never logged 'lvsd started'"; sleep 0.2
 done
 gen_conf 5
