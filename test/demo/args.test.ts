@@ -60,7 +60,7 @@ describe('demo: the VM console relay', () => {
   it('prefixes boot lines, replaces the test bed\'s markers with words, passes the guest\'s lines through', () => {
     const got: string[] = [];
     const r = new ConsoleRelay((l) => got.push(l));
-    r.push('SeaBIOS\r\n\r\n@@LVSD-VM-BEGIN@@\r\n@@LVSD-SCENARIO-BEGIN demo-dr@@\nline one\nline t');
+    r.push('\x1bc\x1b[?7l\x1b[2J\x1b[0mSeaBIOS\r\n\x1bc\x1b[?7l\x1b[2J\r\n@@LVSD-VM-BEGIN@@\r\n@@LVSD-SCENARIO-BEGIN demo-dr@@\nline one\nline t');
     r.push('wo\n\n@@LVSD-SCENARIO-END demo-dr 0 61234@@\n@@LVSD-VM-EXIT 0@@\nlast');
     r.flush();
     assert.equal(got[0], 'vm│ SeaBIOS');

@@ -58,8 +58,10 @@ export class ConsoleRelay {
       if (l === Marker.begin) {
         this.begun = true;
         this.write(`vm: the guest is up after ${secs} s; the demo runs inside it`);
-      } else if (l.trim() !== '') {
-        this.write(`vm│ ${l}`);
+      } else {
+        // The firmware clears the screen with escape sequences: not for the user's terminal.
+        const text = l.replace(/\x1b(\[[0-9;?]*[A-Za-z]|[A-Za-z])/g, '').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
+        if (text.trim() !== '') this.write(`vm│ ${text}`);
       }
       return;
     }
