@@ -132,6 +132,7 @@ install -m 0644 packaging/systemd/lvsd.service "$root/lib/systemd/system/lvsd.se
 gzip -9n <packaging/man/lvsd.8 >"$root/usr/share/man/man8/lvsd.8.gz"
 gzip -9n <packaging/man/lvsctl.8 >"$root/usr/share/man/man8/lvsctl.8.gz"
 gzip -9n <packaging/man/lvsd.conf.5 >"$root/usr/share/man/man5/lvsd.conf.5.gz"
+gzip -9n <packaging/man/lvs-realserver.8 >"$root/usr/share/man/man8/lvs-realserver.8.gz"
 
 # --- copyright (machine-readable, with the bundled modules' licences) -------------------
 year=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y)
