@@ -85,9 +85,14 @@ export class Supervisor {
     this.control = new ControlServer({ path: this.config.global.controlSocket, handlers: this.handlers(), logger: this.log });
     await this.control.listen();
     await this.startMetrics();
-    // The director first, so the IPVS table is warm before this node can become master.
-    if (this.wantsDirector(this.config)) await this.spawn(ChildRole.DIRECTOR, true);
-    await this.spawn(ChildRole.VRRP, true);
+    // Both children start together: VRRP spends at least Master_Down_Interval in
+    // BACKUP before it can become master, which is when the director makes its
+    // first pass, so the table is warm in time without the starts adding up
+    // (each is a Node start: seconds under emulation).
+    await Promise.all([
+      ...(this.wantsDirector(this.config) ? [this.spawn(ChildRole.DIRECTOR, true)] : []),
+      this.spawn(ChildRole.VRRP, true),
+    ]);
     this.log.info('lvsd started', { vrrpPid: this.slots.get(ChildRole.VRRP)?.child?.pid, directorPid: this.slots.get(ChildRole.DIRECTOR)?.child?.pid });
     // READY only now: VRRP is running and, when configured, the reconciler has made its first pass.
     this.sd.ready(this.readyStatus());
@@ -227,7 +232,7 @@ export class Supervisor {
       if (role === ChildRole.DIRECTOR && !s) {
         return Promise.reject(new ControlError('NO_VIRTUAL_SERVERS', 'this lvsd manages no virtual servers (no [virtual_server.*] in its configuration)'));
       }
-      return Promise.reject(new ControlError('CHILD_RESTARTING', `the ${role} process is restarting; try again in a moment`));
+      return Promise.reject(new ControlError('CHILD_RESTARTING', `the ${role} process is starting or restarting; try again in a moment`));
     }
     return s.rpc.request(cmd, args).catch((e: unknown) => {
       if (e instanceof ChildRequestError) throw new ControlError(e.code, e.message);
