@@ -5,6 +5,7 @@
  */
 import { failover } from './failover';
 import { instancesBench } from './instances';
+import { ipvsProgram } from './ipvs-program';
 import { reload } from './reload';
 import { checksBench, jitter } from './jitter';
 import { BenchUsageError, type BenchOptions, parseBenchOptions } from './options';
@@ -15,6 +16,7 @@ export const BENCHMARKS: Record<string, (o: BenchOptions, argv: readonly string[
   jitter,
   instances: instancesBench,
   reload,
+  'ipvs-program': ipvsProgram,
   'checker-cost': (o, argv) => checksBench('checker-cost', ['TCP_CHECK', 'HTTP_GET'], o, argv),
 };
 
