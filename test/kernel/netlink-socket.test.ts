@@ -187,4 +187,16 @@ describe('NetlinkSocket (scripted kernel)', () => {
     await assert.rejects(s.request({ type: 20, payload: new Uint8Array(8) }), /EPERM/);
     assert.equal(s.inFlight, 0);
   });
+
+  it('regression (VM scale run): an answer already waiting when the event loop comes back from a long block is taken, not timed out', async () => {
+    const p = s.request({ type: 20, flags: 0, payload: new Uint8Array(4), name: 'RTM_NEWADDR' });
+    const [req] = t.requests();
+    // The answer is on the socket in the I/O phase after the timer's; the loop is blocked past the timeout meanwhile.
+    setImmediate(() => t.reply([ack(req!)]));
+    const until = performance.now() + 300;
+    while (performance.now() < until) {
+      /* a 300 ms synchronous stretch, like parsing a 46,000-line configuration */
+    }
+    assert.deepEqual(await p, []);
+  });
 });

@@ -160,8 +160,14 @@ export class NetlinkSocket {
       promises.push(
         new Promise<NlMessage[]>((resolve, reject) => {
           const timer = setTimeout(() => {
-            this.pending.delete(seq);
-            reject(new NetlinkTimeoutError(`${name} ${object}`.trim(), this.timeoutMs));
+            // After a long synchronous stretch (a big config parse) timers run
+            // before the socket is read: give this loop turn's I/O phase the
+            // chance to deliver an answer that is already waiting.
+            setImmediate(() => {
+              if (this.pending.get(seq)?.timer !== timer) return;
+              this.pending.delete(seq);
+              reject(new NetlinkTimeoutError(`${name} ${object}`.trim(), this.timeoutMs));
+            });
           }, this.timeoutMs);
           this.pending.set(seq, { seq, dump, name, object, replies: [], interrupted: false, timer, resolve, reject });
         }),
