@@ -117,14 +117,18 @@ export class DemoCluster {
   }
 
   /**
-   * A director crash: SIGKILLs d's lvsd and its stand-in at once (nothing gets
-   * to clean up, so the VIP stays on d's eth0). Returns performance.now() of
-   * the kill; resolves when both are gone.
+   * A director crash: every process of d (lvsd's parent and children, the
+   * stand-in) is frozen, then killed, so nothing gets to clean up and the VIP
+   * stays on d's eth0. Killing lvsd's parent alone is no crash: its VRRP child
+   * would stop cleanly with a priority-0 advert. Returns performance.now() of
+   * the kill; resolves when all are gone.
    */
   async crash(d: DirectorName): Promise<number> {
     const procs = [this.lvsd.get(d), this.standin.get(d)].filter((p): p is NsProcess => p !== undefined);
+    const pids = await this.topo.pidsOf(d);
+    for (const pid of pids) process.kill(pid, 'SIGSTOP');
     const t = performance.now();
-    for (const p of procs) p.child.kill('SIGKILL');
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
     await Promise.all(procs.map((p) => p.exited));
     this.lvsd.delete(d);
     this.standin.delete(d);
