@@ -71,12 +71,13 @@ pair_crash() {
 }
 
 # pair_http_loop NS URL OUT: request URL from NS about every 200 ms until $PAIR_W/stop-loop
-# exists, appending "REQ <ms> <body|FAIL>" lines to OUT; runs in the background.
+# exists, appending "REQ <start ms> <end ms> <body|FAIL>" lines to OUT; runs in the background.
 pair_http_loop() {
 	ip netns exec "$1" sh -c "
 		while [ ! -e $PAIR_W/stop-loop ]; do
+			s=\$((\$(date +%s%N) / 1000000))
 			b=\$(curl -sS --max-time 1 $2 2>/dev/null) || b=FAIL
-			echo \"REQ \$((\$(date +%s%N) / 1000000)) \$b\"
+			echo \"REQ \$s \$((\$(date +%s%N) / 1000000)) \$b\"
 			sleep 0.2
 		done" >"$3" 2>&1 &
 	VM_PIDS="$VM_PIDS $!"

@@ -14,7 +14,7 @@
 #   RS_ARP <replies>           ARP replies the client got for the VIP with no director up
 #   MASTER_BEFORE, DAEMON_BEFORE, SYNCED, PARTIAL_AT_KILL, TAKEOVER_MS, FIRST_NEW_MS,
 #   ANSWER, DOWNLOAD, DAEMON_AFTER: as in pair-nat.sh
-#   REQ <ms since the crash> <body|FAIL>   the client's request loop (every ~200 ms)
+#   REQ <start> <end> <body|FAIL>   the client's request loop (every ~200 ms; ms since the crash)
 #   then the DIAG blocks (pair/lib.sh).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../pair/lib.sh"
@@ -153,7 +153,7 @@ echo "FIRST_NEW_MS $(($(now_ms) - t0))"
 sleep 6 # the loop keeps going a while on d2
 touch "$PAIR_W/stop-loop"
 wait "$PAIR_LOOP_PID"
-awk -v t0="$t0" '$1 == "REQ" { print "REQ", $2 - t0, $3 }' "$PAIR_W/loop"
+awk -v t0="$t0" '$1 == "REQ" { print "REQ", $2 - t0, $3 - t0, $4 }' "$PAIR_W/loop"
 for n in 1 2 3 4; do
 	echo "ANSWER $n $(vm_get "$C" "http://$VIP/" 2>&1 || echo ERROR)"
 done
