@@ -4,7 +4,7 @@
 # Every exec of a host binary costs 30-130 ms under emulation, so the waits below loop
 # inside one `ip netns exec NS sh -c` instead of exec'ing `ip` from the outside.
 
-REPO=${REPO:-/work/main}
+REPO=$(cd "$(dirname "$0")/../../.." && pwd)
 LVSD="$REPO/bin/lvsd"
 RSCRIPT="$REPO/packaging/realserver/lvs-realserver"
 # Scratch space in the guest's own /tmp, removed with the scenario.
