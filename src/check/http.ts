@@ -9,7 +9,7 @@
  * no proxy is used: the real server itself is what is judged. Without digest or regex
  * the body is not read at all: the verdict is given on the status line.
  */
-import axios from 'axios';
+import { axios } from '../lib/axios';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -132,7 +132,7 @@ export async function httpCheck(opts: HttpCheckOptions, signal?: AbortSignal): P
   const url = `${tls ? 'https' : 'http'}://${hostForUrl(opts.connect_ip)}:${opts.connect_port}${path}`;
   let stream: Readable | undefined;
   try {
-    const res = await axios.request<Readable>({
+    const res = await axios().request<Readable>({
       url,
       method: 'GET',
       responseType: 'stream',

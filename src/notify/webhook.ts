@@ -20,7 +20,8 @@
  * Requests go straight to the URL: no proxy from the environment, no
  * redirects followed (a webhook receiver that redirects is misconfigured).
  */
-import axios, { type AxiosError } from 'axios';
+import type { AxiosError } from 'axios';
+import { axios } from '../lib/axios';
 import type { Notifier } from '../config/types';
 import type { Logger } from '../log';
 import { nullLogger } from '../log';
@@ -81,7 +82,7 @@ export interface WebhookOptions {
 
 /** The default {@link WebhookPost}: axios, JSON body, the notifier's timeout. */
 export const axiosPost: WebhookPost = async (url, body, timeoutMs) => {
-  const res = await axios.post(url, body, {
+  const res = await axios().post(url, body, {
     timeout: timeoutMs,
     headers: { 'content-type': 'application/json', 'user-agent': 'lvsd-webhook' },
     proxy: false,
