@@ -95,24 +95,37 @@ cold() {
 	done
 }
 
-# until_same NS MODE LIMIT_S: poll until NS's table equals MODE's file; sets DONE (ms since t0).
-until_same() {
-	while ! same "$1" "$2"; do
+# until_ok LIMIT_S WHAT COMMAND...: run COMMAND until it succeeds; sets DONE (ms since t0).
+until_ok() {
+	_limit=$1 _what=$2
+	shift 2
+	while ! "$@"; do
 		e2e_now
-		[ $((NOW - t0)) -gt $(($3 * 1000)) ] && e2e_fail "$1's table never equalled the $2 file within $3 s"
+		[ $((NOW - t0)) -gt $((_limit * 1000)) ] && e2e_fail "$_what: not within $_limit s"
 	done
 	e2e_now
 	DONE=$((NOW - t0))
 }
 
-# until_weight NS WEIGHT LIMIT_S: poll the last service until its last real server has WEIGHT.
-until_weight() {
-	while ! ip netns exec "$1" ipvsadm -Ln -t "$LAST" | grep -Eq "198\\.51\\.100\\.$NRS:80 +Masq +$2 "; do
-		e2e_now
-		[ $((NOW - t0)) -gt $(($3 * 1000)) ] && e2e_fail "weight $2 never reached $1's kernel within $3 s"
-	done
-	e2e_now
-	DONE=$((NOW - t0))
+# has_weight NS WEIGHT: the last service's last real server has WEIGHT in NS's kernel.
+has_weight() {
+	ip netns exec "$1" ipvsadm -Ln -t "$LAST" | grep -Eq "198\\.51\\.100\\.$NRS:80 +Masq +$2 "
+}
+
+# reloads P NS PID FORMAT CONF: the resync and one-change steps of daemon P (LVSD, KA), which
+# re-reads CONF (written by gen FORMAT) on SIGHUP.
+reloads() {
+	gen "$4" resync >"$5"
+	e2e_now; t0=$NOW
+	kill -HUP "$3"
+	until_ok 300 "$1's table equal to the resync file" same "$2" resync
+	echo "${1}_RESYNC_MS $DONE"
+	gen "$4" one >"$5"
+	e2e_now; t0=$NOW
+	kill -HUP "$3"
+	until_ok 300 "weight 5 in $1's table" has_weight "$2" 5
+	echo "${1}_ONE_MS $DONE"
+	echo "${1}_SAME $(same "$2" one && echo yes || echo no)"
 }
 
 e2e_now; t0=$NOW
@@ -150,17 +163,7 @@ i=0
 until [ "$(e2e_started_count)" -gt 0 ]; do
 	i=$((i + 1)); [ "$i" -gt 600 ] && e2e_fail "lvsd never logged 'lvsd started'"; sleep 0.2
 done
-gen lvsd resync >"$W/lvsd.conf"
-e2e_now; t0=$NOW
-kill -HUP "$E2E_LVSD_PID"
-until_same "$L" resync 300
-echo "LVSD_RESYNC_MS $DONE"
-gen lvsd one >"$W/lvsd.conf"
-e2e_now; t0=$NOW
-kill -HUP "$E2E_LVSD_PID"
-until_weight "$L" 5 300
-echo "LVSD_ONE_MS $DONE"
-echo "LVSD_SAME $(same "$L" one && echo yes || echo no)"
+reloads LVSD "$L" "$E2E_LVSD_PID" lvsd "$W/lvsd.conf"
 e2e_lvsd_stop
 echo "LVSD_EXIT $LVSD_EXIT"
 
@@ -175,17 +178,7 @@ cold "$K" "$KA_PID" 600
 echo "KA_FIRST_MS $FIRST"
 echo "KA_COLD_MS $DONE"
 echo "KA_COLD_SAME $(same "$K" base && echo yes || echo no)"
-gen ka resync >"$W/ka.conf"
-e2e_now; t0=$NOW
-kill -HUP "$KA_PID"
-until_same "$K" resync 300
-echo "KA_RESYNC_MS $DONE"
-gen ka one >"$W/ka.conf"
-e2e_now; t0=$NOW
-kill -HUP "$KA_PID"
-until_weight "$K" 5 300
-echo "KA_ONE_MS $DONE"
-echo "KA_SAME $(same "$K" one && echo yes || echo no)"
+reloads KA "$K" "$KA_PID" ka "$W/ka.conf"
 kill -TERM "$KA_PID"
 wait "$KA_PID"
 echo "KA_EXIT $?"
