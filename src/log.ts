@@ -148,32 +148,52 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   // must never take the daemon down, so swallow it after one stderr note.
   w.on('error', (err: Error) => process.stderr.write(`lvsd: log transport error: ${err.message}\n`));
   const state = { level: level as LogLevel };
-  const make = (base: LogFields): Logger => {
-    const emit = (lvl: LogLevel, message: string, fields?: LogFields): void => {
-      if (LEVEL_NUM[lvl] > LEVEL_NUM[state.level]) return;
-      try {
-        w.log({ ...base, ...fields, level: lvl, message });
-      } catch {
-        /* logging never throws into the caller */
-      }
-    };
-    return {
-      error: (m, f) => emit('error', m, f),
-      warn: (m, f) => emit('warn', m, f),
-      info: (m, f) => emit('info', m, f),
-      debug: (m, f) => emit('debug', m, f),
-      get level() {
-        return state.level;
-      },
-      setLevel(l: LogLevel) {
-        if (!isLogLevel(l)) throw new LogLevelError(l);
-        state.level = l;
-        w.level = l;
-      },
-      child: (fields) => make({ ...base, ...fields }),
-    };
+  const sink = (lvl: LogLevel, message: string, fields: LogFields): void => {
+    try {
+      w.log({ ...fields, level: lvl, message });
+    } catch {
+      /* logging never throws into the caller */
+    }
   };
-  return make({});
+  return buildLogger(state, {}, sink, {}, (l) => {
+    w.level = l;
+  });
+}
+
+/**
+ * The one builder behind every {@link Logger} here: drops records less severe
+ * than `state.level` (shared with children), merges `base` under each record's
+ * fields and hands the record to `sink`. `extra` is spread into the logger and
+ * into each child (the memory logger's `records` and `lines`); `onSetLevel`
+ * runs after a valid {@link Logger.setLevel}.
+ */
+function buildLogger<X extends object>(
+  state: { level: LogLevel },
+  base: LogFields,
+  sink: (level: LogLevel, message: string, fields: LogFields) => void,
+  extra: X,
+  onSetLevel?: (level: LogLevel) => void,
+): Logger & X {
+  const emit = (lvl: LogLevel, message: string, fields?: LogFields): void => {
+    if (LEVEL_NUM[lvl] > LEVEL_NUM[state.level]) return;
+    sink(lvl, message, { ...base, ...fields });
+  };
+  return {
+    ...extra,
+    error: (m, f) => emit('error', m, f),
+    warn: (m, f) => emit('warn', m, f),
+    info: (m, f) => emit('info', m, f),
+    debug: (m, f) => emit('debug', m, f),
+    get level() {
+      return state.level;
+    },
+    setLevel(l: LogLevel) {
+      if (!isLogLevel(l)) throw new LogLevelError(l);
+      state.level = l;
+      onSetLevel?.(l);
+    },
+    child: (fields: LogFields) => buildLogger(state, { ...base, ...fields }, sink, extra, onSetLevel),
+  };
 }
 
 /** One record kept by a {@link MemoryLogger}. */
@@ -194,30 +214,11 @@ export interface MemoryLogger extends Logger {
 /** Creates a {@link MemoryLogger}; level defaults to `debug` (keep everything). */
 export function createMemoryLogger(level: LogLevel = 'debug'): MemoryLogger {
   const records: LogRecord[] = [];
-  const state = { level };
-  const make = (base: LogFields): MemoryLogger => {
-    const emit = (lvl: LogLevel, message: string, fields?: LogFields): void => {
-      if (LEVEL_NUM[lvl] > LEVEL_NUM[state.level]) return;
-      records.push({ level: lvl, message, fields: { ...base, ...fields } });
-    };
-    return {
-      records,
-      lines: () => records.map((r) => formatLine(r.level, r.message, r.fields)),
-      error: (m, f) => emit('error', m, f),
-      warn: (m, f) => emit('warn', m, f),
-      info: (m, f) => emit('info', m, f),
-      debug: (m, f) => emit('debug', m, f),
-      get level() {
-        return state.level;
-      },
-      setLevel(l: LogLevel) {
-        if (!isLogLevel(l)) throw new LogLevelError(l);
-        state.level = l;
-      },
-      child: (fields) => make({ ...base, ...fields }),
-    };
+  const extra = { records, lines: () => records.map((r) => formatLine(r.level, r.message, r.fields)) };
+  const sink = (lvl: LogLevel, message: string, fields: LogFields): void => {
+    records.push({ level: lvl, message, fields });
   };
-  return make({});
+  return buildLogger({ level }, {}, sink, extra);
 }
 
 /** A {@link Logger} that discards everything. */
