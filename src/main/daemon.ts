@@ -4,9 +4,9 @@
  * It holds no protocol logic of its own.
  */
 import { hostname } from 'node:os';
-import { type LvsdConfig, diffConfig, formatProblems, hasErrors, loadConfig } from '../config';
+import { type LvsdConfig, diffConfig } from '../config';
 import { ControlError, ControlServer, type ControlHandlers } from '../control/server';
-import type { ChecksResult, EventRecord, StatusResult } from '../control/types';
+import type { ChecksResult, StatusResult } from '../control/types';
 import type { DirectorStatus } from '../director/status';
 import { type Addresses, KernelAddresses } from '../kernel/addresses';
 import { type Announcer, PacketAnnouncer } from '../kernel/arp/sender';
@@ -22,6 +22,7 @@ import type { Ipvs } from '../kernel/ipvs/types';
 import { parseAuditInterval } from '../reconcile/audit';
 import { VrrpEngine } from '../vrrp/engine';
 import { createMetrics } from '../metrics/registry';
+import { TransitionHistory, loadAtStart, loadForReload, vrrpHandlers } from './control';
 import type { ChildRoleName, ResumeHint, TransitionMessage } from './ipc';
 import { ResumeGuard, resumeMasters } from './resume';
 import { MetricsServer } from '../metrics/server';
@@ -30,9 +31,6 @@ import type { Transition } from '../vrrp/instance';
 
 /** lvsd's version, from package.json. */
 export const VERSION: string = (require('../../../package.json') as { version: string }).version;
-
-/** How many transitions `lvsctl events` can look back on. */
-const EVENT_HISTORY = 1000;
 
 /** Options of {@link Daemon}. */
 export interface DaemonOptions {
@@ -90,11 +88,10 @@ export class Daemon {
   private notify!: NotifyRunner;
   private webhooks: WebhookNotifier | undefined;
   private fifo: NotifyFifo | undefined;
-  private readonly events: EventRecord[] = [];
+  /** The transitions behind `lvsctl events` and the metrics' transition counts. */
+  private readonly history = new TransitionHistory();
   /** The state each sync group was last notified in. */
   private readonly groupStates = new Map<string, string>();
-  /** Transitions since start, instance → state entered → count (for metrics). */
-  private readonly transitionCounts: Record<string, Record<string, number>> = {};
   private metricsServer: MetricsServer | undefined;
   private readonly startedAt = new Date();
   private stopping: Promise<void> | undefined;
@@ -110,14 +107,11 @@ export class Daemon {
 
   /** Loads the configuration and starts everything; throws with a message an operator can act on. */
   async start(): Promise<void> {
-    const loaded = loadConfig(this.opts.configFile);
-    if (!loaded.config || hasErrors(loaded.problems)) {
-      throw Object.assign(new Error(`invalid configuration:\n${formatProblems(loaded.problems).join('\n')}`), { code: 'ECONFIG' });
-    }
+    const loaded = loadAtStart(this.opts.configFile);
     this.config = loaded.config;
     const level = (this.opts.logLevel ?? this.config.global.logLevel) as 'info';
     this.log = this.role === 'all' ? createLogger({ level }) : createLogger({ level }).child({ process: this.role });
-    for (const w of formatProblems(loaded.problems)) this.log.warn(w);
+    for (const w of loaded.warnings) this.log.warn(w);
     this.log.info('lvsd starting', { version: VERSION, config: this.opts.configFile, pid: process.pid, dryRun: this.opts.dryRun });
 
     const kernelLinks = new KernelLinks();
@@ -209,7 +203,7 @@ export class Daemon {
       info: () => ({ version: VERSION, routerId: this.config.global.routerId ?? hostname() }),
       vrrp: () => this.engine.status(),
       director: () => this.director?.status(),
-      transitions: () => this.transitionCounts,
+      transitions: () => this.history.counts,
     });
     this.metricsServer = new MetricsServer(metrics, this.log);
     const bound = await this.metricsServer.listen(at.host, at.port);
@@ -250,13 +244,7 @@ export class Daemon {
    * nothing and the problems are returned (and logged).
    */
   async reload(): Promise<{ changes: string[]; warnings: string[] }> {
-    const loaded = loadConfig(this.opts.configFile);
-    if (!loaded.config || hasErrors(loaded.problems)) {
-      const lines = formatProblems(loaded.problems);
-      this.log.error('reload refused: the configuration is invalid; nothing was changed', { problems: lines.length });
-      for (const l of lines) this.log.error(l);
-      throw new ControlError('ECONFIG', `configuration invalid, nothing changed:\n${lines.join('\n')}`);
-    }
+    const loaded = loadForReload(this.opts.configFile, this.log);
     const diff = diffConfig(this.config, loaded.config);
     const changes: string[] = [];
     for (const [kind, d] of Object.entries(diff)) {
@@ -269,7 +257,7 @@ export class Daemon {
     if (diff.global) changes.push('global: changed');
     if (diff.empty) {
       this.log.info('reload: no change');
-      return { changes: [], warnings: formatProblems(loaded.problems) };
+      return { changes: [], warnings: loaded.warnings };
     }
     const vrrpTouched = diff.global || [diff.vrrpInstances, diff.vrrpScripts, diff.vrrpSyncGroups].some((d) => d.added.length + d.removed.length + d.changed.length > 0);
     if (vrrpTouched && this.role !== 'director') await this.engine.reload(loaded.config, diff);
@@ -284,7 +272,7 @@ export class Daemon {
     this.webhooks?.setNotifiers(loaded.config.notifiers.values());
     this.webhooks?.setIdentity(hostname(), loaded.config.global.routerId ?? hostname());
     this.log.info('reload applied', { changes: changes.join('; ') });
-    return { changes, warnings: formatProblems(loaded.problems) };
+    return { changes, warnings: loaded.warnings };
   }
 
   status(): StatusResult {
@@ -316,13 +304,7 @@ export class Daemon {
   /** The control commands this process answers (the socket's in `all`, the parent's requests in a child). */
   handlers(): ControlHandlers {
     return {
-      status: () => this.status(),
-      'show vrrp': () => this.status(),
-      events: (args) => {
-        const limit = typeof args.limit === 'number' && args.limit > 0 ? Math.floor(args.limit) : 50;
-        return { events: this.events.slice(-limit) };
-      },
-      reload: () => this.reload(),
+      ...vrrpHandlers({ status: () => this.status(), reload: () => this.reload(), history: this.history }),
       'show services': () => this.directorOrThrow().status(),
       'show checks': async () => checksOf(await this.directorOrThrow().status(), this.config),
       drain: (args) => this.override('drain', args),
@@ -357,10 +339,7 @@ export class Daemon {
       const st = t.to as 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT';
       this.director.onVrrpState(t.instance, st).catch((e: Error) => this.log.error('sync daemon switch failed', { error: e.message }));
     }
-    this.events.push({ at: this.wallTime(t.at), instance: t.instance, from: t.from, to: t.to, reason: t.reason });
-    const counts = (this.transitionCounts[t.instance] ??= {});
-    counts[t.to] = (counts[t.to] ?? 0) + 1;
-    if (this.events.length > EVENT_HISTORY) this.events.splice(0, this.events.length - EVENT_HISTORY);
+    this.history.record({ at: this.wallTime(t.at), instance: t.instance, from: t.from, to: t.to, reason: t.reason });
     const inst = this.config.vrrpInstances.get(t.instance);
     if (!inst) return;
     const state: NotifyVrrpState | undefined = t.to === 'INIT' ? 'STOP' : t.to === 'MASTER' || t.to === 'BACKUP' || t.to === 'FAULT' ? t.to : undefined;

@@ -17,13 +17,14 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
-import { type LvsdConfig, formatProblems, hasErrors, loadConfig } from '../config';
+import type { LvsdConfig } from '../config';
 import { ControlError, ControlServer, type ControlHandlers } from '../control/server';
-import type { EventRecord, StatusResult } from '../control/types';
+import type { StatusResult } from '../control/types';
 import type { DirectorStatus } from '../director/status';
 import { type Logger, createLogger } from '../log';
 import { createMetrics, type VrrpView } from '../metrics/registry';
 import { MetricsServer } from '../metrics/server';
+import { TransitionHistory, loadAtStart, loadForReload, vrrpHandlers } from './control';
 import { VERSION } from './daemon';
 import { ChildRequestError, ChildRole, type ChildRoleName, ChildRpc, RESUME_ENV, type ResumeHint, type ToChild, type ToParent, type TransitionMessage } from './ipc';
 import { STABLE_RUN_MS, restartDelayMs } from './restart';
@@ -37,7 +38,6 @@ export interface SupervisorOptions {
   readonly childModule?: string;
 }
 
-const EVENT_HISTORY = 1000;
 const STOP_GRACE_MS = 10_000;
 
 interface Slot {
@@ -58,8 +58,8 @@ export class Supervisor {
   private control: ControlServer | undefined;
   private metricsServer: MetricsServer | undefined;
   private readonly slots = new Map<ChildRoleName, Slot>();
-  private readonly events: EventRecord[] = [];
-  private readonly counts: Record<string, Record<string, number>> = {};
+  /** The transitions behind `lvsctl events` and the metrics' transition counts. */
+  private readonly history = new TransitionHistory();
   /** Each instance's last state, as the VRRP child reported it. */
   private readonly vrrpStates = new Map<string, TransitionMessage['to']>();
   private vrrpDiedAt: number | undefined;
@@ -73,13 +73,10 @@ export class Supervisor {
 
   /** Loads the config, writes the pid file, opens the socket, starts the children; throws on failure. */
   async start(): Promise<void> {
-    const loaded = loadConfig(this.opts.configFile);
-    if (!loaded.config || hasErrors(loaded.problems)) {
-      throw Object.assign(new Error(`invalid configuration:\n${formatProblems(loaded.problems).join('\n')}`), { code: 'ECONFIG' });
-    }
+    const loaded = loadAtStart(this.opts.configFile);
     this.config = loaded.config;
     this.log = createLogger({ level: (this.opts.logLevel ?? this.config.global.logLevel) as 'info' }).child({ process: 'parent' });
-    for (const w of formatProblems(loaded.problems)) this.log.warn(w);
+    for (const w of loaded.warnings) this.log.warn(w);
     this.log.info('lvsd starting', { version: VERSION, config: this.opts.configFile, pid: process.pid, dryRun: this.opts.dryRun });
     this.writePid();
     this.control = new ControlServer({ path: this.config.global.controlSocket, handlers: this.handlers(), logger: this.log });
@@ -209,10 +206,7 @@ export class Supervisor {
 
   private transition(t: TransitionMessage): void {
     this.vrrpStates.set(t.instance, t.to);
-    this.events.push({ at: t.at, instance: t.instance, from: t.from, to: t.to, reason: t.reason });
-    if (this.events.length > EVENT_HISTORY) this.events.splice(0, this.events.length - EVENT_HISTORY);
-    const c = (this.counts[t.instance] ??= {});
-    c[t.to] = (c[t.to] ?? 0) + 1;
+    this.history.record({ at: t.at, instance: t.instance, from: t.from, to: t.to, reason: t.reason });
     if (t.to === 'INIT' || t.to === 'BACKUP' || t.to === 'MASTER' || t.to === 'FAULT') this.sendTo(ChildRole.DIRECTOR, { kind: 'vrrp-state', instance: t.instance, state: t.to });
   }
 
@@ -248,15 +242,9 @@ export class Supervisor {
 
   /** Validates the file, then has each child apply its difference. An invalid file changes nothing. */
   async reload(): Promise<{ changes: string[]; warnings: string[] }> {
-    const loaded = loadConfig(this.opts.configFile);
-    if (!loaded.config || hasErrors(loaded.problems)) {
-      const lines = formatProblems(loaded.problems);
-      this.log.error('reload refused: the configuration is invalid; nothing was changed', { problems: lines.length });
-      for (const l of lines) this.log.error(l);
-      throw new ControlError('ECONFIG', `configuration invalid, nothing changed:\n${lines.join('\n')}`);
-    }
+    const loaded = loadForReload(this.opts.configFile, this.log);
     const changes: string[] = [];
-    const warnings = formatProblems(loaded.problems);
+    const warnings = loaded.warnings;
     this.sd.reloading();
     try {
       await this.applyReload(loaded.config, changes);
@@ -283,13 +271,7 @@ export class Supervisor {
   private handlers(): ControlHandlers {
     const director = (cmd: string) => (args: Readonly<Record<string, unknown>>) => this.request(ChildRole.DIRECTOR, cmd, args);
     return {
-      status: () => this.status(),
-      'show vrrp': () => this.status(),
-      events: (args) => {
-        const limit = typeof args.limit === 'number' && args.limit > 0 ? Math.floor(args.limit) : 50;
-        return { events: this.events.slice(-limit) };
-      },
-      reload: () => this.reload(),
+      ...vrrpHandlers({ status: () => this.status(), reload: () => this.reload(), history: this.history }),
       'show services': director('show services'),
       'show checks': director('show checks'),
       drain: director('drain'),
@@ -308,7 +290,7 @@ export class Supervisor {
         info: () => ({ version: VERSION, routerId: this.config.global.routerId ?? hostname() }),
         vrrp: () => quiet<VrrpView>(this.request(ChildRole.VRRP, 'status')),
         director: () => (this.slots.has(ChildRole.DIRECTOR) ? quiet<DirectorStatus>(this.request(ChildRole.DIRECTOR, 'show services')) : undefined),
-        transitions: () => this.counts,
+        transitions: () => this.history.counts,
       }),
       this.log,
     );
