@@ -4,7 +4,7 @@
  * ({@link forkCheckWorker}) or in-process ({@link CheckScheduler}).
  */
 export * from './types';
-export { Clock, Timers, TimerHandle, realTime, FakeTime } from './clock';
+export { Clock, TimerHandle, systemClock, FakeClock } from '../lib/clock';
 export { hysteresisInit, hysteresisStep, HysteresisOptions, HysteresisState, HysteresisStepResult, NextWait } from './hysteresis';
 export { tcpCheck } from './tcp';
 export { httpCheck, parseStatusCodes, statusAccepted, sniName, StatusCodeSpecError, DEFAULT_MAX_BODY } from './http';

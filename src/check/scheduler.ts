@@ -13,10 +13,10 @@
  *   up, changes. The starting state (every check up, or down with `alpha`) is the
  *   baseline and is not announced; read it with {@link CheckScheduler.states}.
  *
- * Time comes from an injected {@link Clock} & {@link Timers}; probes from an injected
- * {@link ProbeFn}, so tests drive it with a fake clock and fake probes.
+ * Time comes from an injected {@link Clock}; probes from an injected {@link ProbeFn}, so
+ * tests drive it with a fake clock and fake probes.
  */
-import { Clock, realTime, TimerHandle, Timers } from './clock';
+import { type Clock, type TimerHandle, systemClock } from '../lib/clock';
 import { hysteresisInit, HysteresisOptions, HysteresisState, hysteresisStep } from './hysteresis';
 import { ProbeFn, runProbe } from './probe';
 import { CheckOptions, RealServerChecks, ResolvedSchedule, RsChange, scheduleDefaults } from './types';
@@ -27,8 +27,8 @@ export interface SchedulerOptions {
   onChange: (ev: RsChange) => void;
   /** The probe runner; default {@link runProbe}. */
   probe?: ProbeFn;
-  /** Clock and timers; default the real ones. */
-  time?: Clock & Timers;
+  /** Monotonic clock and its timers; default the system clock. */
+  clock?: Clock;
   /** Uniform random in [0, 1) for warmup; default Math.random. */
   random?: () => number;
   /** Most probes in flight at once; default 256. */
@@ -65,7 +65,7 @@ interface RsEntry {
 export class CheckScheduler {
   private readonly onChange: (ev: RsChange) => void;
   private readonly probe: ProbeFn;
-  private readonly time: Clock & Timers;
+  private readonly clock: Clock;
   private readonly random: () => number;
   private readonly maxInFlight: number;
   private readonly servers = new Map<string, RsEntry>();
@@ -76,7 +76,7 @@ export class CheckScheduler {
   constructor(opts: SchedulerOptions) {
     this.onChange = opts.onChange;
     this.probe = opts.probe ?? runProbe;
-    this.time = opts.time ?? realTime;
+    this.clock = opts.clock ?? systemClock;
     this.random = opts.random ?? Math.random;
     this.maxInFlight = Math.max(1, Math.floor(opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT));
   }
@@ -176,18 +176,18 @@ export class CheckScheduler {
   }
 
   private arm(run: CheckRun, ms: number): void {
-    run.timer = this.time.setTimeout(() => {
+    run.timer = this.clock.at(this.clock.now() + Math.max(0, ms), () => {
       run.timer = undefined;
       if (run.removed) return;
       run.queued = true;
       this.queue.push(run);
       this.pump();
-    }, ms);
+    });
   }
 
   private cancel(run: CheckRun): void {
     run.removed = true;
-    if (run.timer) this.time.clearTimeout(run.timer);
+    this.clock.clear(run.timer);
     run.timer = undefined;
     run.abort?.abort();
     if (run.queued) {

@@ -4,7 +4,7 @@
  */
 import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
-import { FakeTime } from '../../src/check/clock';
+import { FakeClock } from '../../src/lib/clock';
 import { CheckScheduler } from '../../src/check/scheduler';
 import { RsChange } from '../../src/check/types';
 import { CheckWorker, forkCheckWorker, FromWorker, runWorker } from '../../src/check/worker';
@@ -73,11 +73,11 @@ describe('check/worker: checker process over IPC', () => {
     const sent: FromWorker[] = [];
     let handler: (m: unknown) => void = () => undefined;
     let exitCode: number | undefined;
-    const time = new FakeTime();
+    const clock = new FakeClock();
     const sched = runWorker(
       { send: (m) => sent.push(m), onMessage: (fn) => (handler = fn), exit: (c) => (exitCode = c) },
       (onChange) => new CheckScheduler({
-        onChange, time, random: () => 0,
+        onChange, clock, random: () => 0,
         probe: async () => ({ ok: false, reason: 'refused', durationMs: 0 }),
       }),
     );
@@ -86,11 +86,11 @@ describe('check/worker: checker process over IPC', () => {
     assert.equal(sent[1].type, 'error');
     handler({ type: 'set', servers: [{ rs: 'r', checks: [{ type: 'TCP_CHECK', connect_ip: '198.51.100.1', connect_port: 80, retry: 0, warmup: 0 }] }] });
     assert.deepEqual(sent[2], { type: 'states', states: [{ rs: 'r', up: true, reason: 'TCP_CHECK: not checked yet' }] });
-    await time.advance(0);
+    await clock.advanceAsync(0);
     assert.deepEqual(sent[3], { type: 'change', rs: 'r', up: false, reason: 'TCP_CHECK: refused' });
     handler({ type: 'stop' });
     assert.equal(exitCode, 0);
-    assert.equal(time.pending, 0);
+    assert.equal(clock.pending, 0);
     assert.deepEqual(sched.states(), []);
   });
 });

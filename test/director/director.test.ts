@@ -7,7 +7,6 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FakeTime } from '../../src/check/clock';
 import type { CheckOptions, CheckResult } from '../../src/check/types';
 import { Director, DirectorError } from '../../src/director/director';
 import { schedulerHealthSource } from '../../src/director/health';
@@ -38,7 +37,8 @@ interface Env {
   dir: string;
   ipvs: FakeIpvs;
   clock: FakeClock;
-  time: FakeTime;
+  /** The checks' own clock, apart from the director's (a checker process has its own). */
+  checkClock: FakeClock;
   probes: Map<string, boolean>;
   notify: NotifyRunner;
   make(lines: string[]): Director;
@@ -53,7 +53,7 @@ function env(): Env {
     dir,
     ipvs: new FakeIpvs(),
     clock: new FakeClock(),
-    time: new FakeTime(),
+    checkClock: new FakeClock(),
     probes: new Map(),
     notify: new NotifyRunner({ timeoutMs: 10_000 }),
     make(lines) {
@@ -67,7 +67,7 @@ function env(): Env {
         ipvs: e.ipvs,
         logger: createMemoryLogger(),
         clock: e.clock,
-        health: schedulerHealthSource({ time: e.time, probe, random: () => 0 }),
+        health: schedulerHealthSource({ clock: e.checkClock, probe, random: () => 0 }),
         notify: e.notify,
         audit: intervalAudit(60, e.clock),
         stateDir: path.join(dir, 'state'),
@@ -117,16 +117,16 @@ describe('director', () => {
   it('a real server that fails its check leaves the table within one pass, and returns after rise', async () => {
     await start(webLines(e.dir));
     e.probes.set('198.51.100.2', false);
-    await e.time.advance(1000);
+    await e.checkClock.advanceAsync(1000);
     await settle();
     assert.deepEqual(await tableLines(e.ipvs), WEB_TABLE.slice(0, 2));
     await e.notify.idle();
     assert.deepEqual(e.notified(), ['RS [198.51.100.2]:tcp:80 [192.0.2.100]:tcp:80 DOWN']);
     e.probes.set('198.51.100.2', true);
-    await e.time.advance(1000); // one success of the two rise needs
+    await e.checkClock.advanceAsync(1000); // one success of the two rise needs
     await settle();
     assert.deepEqual(await tableLines(e.ipvs), WEB_TABLE.slice(0, 2));
-    await e.time.advance(1000);
+    await e.checkClock.advanceAsync(1000);
     await settle();
     assert.deepEqual(await tableLines(e.ipvs), WEB_TABLE);
     await e.notify.idle();
@@ -163,7 +163,7 @@ describe('director', () => {
   it('reload touches only the changed real server; untouched ones keep their health', async () => {
     const d = await start(webLines(e.dir));
     e.probes.set('198.51.100.1', false);
-    await e.time.advance(1000);
+    await e.checkClock.advanceAsync(1000);
     await settle();
     assert.deepEqual(await tableLines(e.ipvs), [WEB_TABLE[0], WEB_TABLE[2]]);
     e.ipvs.clearCalls();
@@ -215,7 +215,7 @@ describe('director', () => {
   it('status reports weights, health with reason, overrides and kernel figures', async () => {
     const d = await start(webLines(e.dir));
     e.probes.set('198.51.100.2', false);
-    await e.time.advance(1000);
+    await e.checkClock.advanceAsync(1000);
     await settle();
     const st = await d.status();
     const vs = st.virtualServers[0]!;

@@ -2,7 +2,6 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FakeTime } from '../../src/check/clock';
 import { Director } from '../../src/director/director';
 import { schedulerHealthSource } from '../../src/director/health';
 import { type CronScheduler, MaintenanceWindows } from '../../src/director/maintenance';
@@ -64,7 +63,7 @@ describe('director: scheduled maintenance windows', () => {
     const ipvs = new FakeIpvs();
     const d = new Director({
       config: conf(WITH_WINDOW), ipvs, logger: createMemoryLogger(), clock, cron,
-      health: schedulerHealthSource({ time: new FakeTime(), probe: async () => ({ ok: true, reason: 'ok', durationMs: 1 }), random: () => 0 }),
+      health: schedulerHealthSource({ clock: new FakeClock(), probe: async () => ({ ok: true, reason: 'ok', durationMs: 1 }), random: () => 0 }),
       audit: intervalAudit(3600, clock), stateDir: path.join(dir, 'state'),
     });
     try {
