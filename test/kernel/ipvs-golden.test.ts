@@ -13,18 +13,9 @@ import * as assert from 'node:assert/strict';
 import * as os from 'node:os';
 import { encodeGenl } from '../../src/kernel/netlink/genl';
 import { encodeOp } from '../../src/kernel/ipvs/client';
-import {
-  IPVS_CMD,
-  daemonNest,
-  daemonRefNest,
-  decodeDaemon,
-  decodeDest,
-  decodeInfo,
-  decodeService,
-  decodeTimeouts,
-  serviceKeyNest,
-  timeoutAttrs,
-} from '../../src/kernel/ipvs/wire';
+import { IPVS_CMD } from '../../src/kernel/ipvs/wire/constants';
+import { decodeDaemon, decodeDest, decodeInfo, decodeService, decodeTimeouts } from '../../src/kernel/ipvs/wire/decode';
+import { daemonNest, daemonRefNest, serviceKeyNest, timeoutAttrs } from '../../src/kernel/ipvs/wire/encode';
 import type { IpvsOp, IpvsService, ServiceKey } from '../../src/kernel/ipvs/types';
 
 /** Request payloads (genlmsghdr + attributes) ipvsadm 1.31 sent to Linux 6.1, by command line. */

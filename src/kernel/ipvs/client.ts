@@ -27,25 +27,9 @@ import type {
   SyncDaemon,
   SyncState,
 } from './types';
-import {
-  IPVS_CMD,
-  IPVS_GENL_NAME,
-  daemonNest,
-  daemonRefNest,
-  decodeDaemon,
-  decodeDest,
-  decodeInfo,
-  decodeService,
-  decodeTimeouts,
-  destNest,
-  destRefNest,
-  ipvsCmdName,
-  serviceKeyNest,
-  serviceNest,
-  serviceRefNest,
-  timeoutAttrs,
-  type IpvsCmd,
-} from './wire';
+import { IPVS_CMD, IPVS_GENL_NAME, ipvsCmdName, type IpvsCmd } from './wire/constants';
+import { decodeDaemon, decodeDest, decodeInfo, decodeService, decodeTimeouts } from './wire/decode';
+import { daemonNest, daemonRefNest, destNest, destRefNest, serviceKeyNest, serviceNest, serviceRefNest, timeoutAttrs } from './wire/encode';
 
 const EINVAL = 22;
 

@@ -2,7 +2,7 @@
  * The IPVS domain: virtual services, real servers (dests), sync daemons and
  * the narrow {@link Ipvs} interface the reconciler programs them through.
  *
- * These are domain types only; the netlink encoding lives in `wire.ts`.
+ * These are domain types only; the netlink encoding lives in `wire/` (encode.ts, decode.ts).
  * Addresses are text (`192.0.2.1`, `2001:db8::1`) in canonical form as
  * {@link canonicalAddress} writes them (RFC 5952 for IPv6), so keys compare
  * as strings.
