@@ -12,10 +12,8 @@
 import * as assert from 'node:assert/strict';
 import * as os from 'node:os';
 import { encodeGenl } from '../../src/kernel/netlink/genl';
-import { encodeOp } from '../../src/kernel/ipvs/client';
-import { IPVS_CMD } from '../../src/kernel/ipvs/wire/constants';
 import { decodeDaemon, decodeDest, decodeInfo, decodeService, decodeTimeouts } from '../../src/kernel/ipvs/wire/decode';
-import { daemonNest, daemonRefNest, serviceKeyNest, timeoutAttrs } from '../../src/kernel/ipvs/wire/encode';
+import { ipvsRequest, opRequest, type IpvsRequest } from '../../src/kernel/ipvs/wire/encode';
 import type { IpvsOp, IpvsService, ServiceKey } from '../../src/kernel/ipvs/types';
 
 /** Request payloads (genlmsghdr + attributes) ipvsadm 1.31 sent to Linux 6.1, by command line. */
@@ -114,6 +112,8 @@ const CONFIG_ANSWER = "0c01000008000400840300000800050078000000080006002c010000"
 
 const IPVS_GENL_VERSION = 1;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+/** The payload lvsd sends for `r` (genlmsghdr + attributes), as hex. */
+const sent = (r: IpvsRequest): string => hex(encodeGenl(r.cmd, IPVS_GENL_VERSION, r.encode()));
 const unhex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 /** The attribute body of a captured payload (after the 4-byte genlmsghdr). */
 const body = (s: string): Uint8Array => unhex(s).subarray(4);
@@ -180,29 +180,28 @@ describe('IPVS wire codec: golden bytes from ipvsadm 1.31 / Linux 6.1', () => {
     it(`encodes the same request as \`${cmd}\``, () => {
       const want = SENT[cmd];
       assert.ok(want, `no capture for ${cmd}`);
-      const r = encodeOp(op);
-      assert.equal(hex(encodeGenl(r.cmd, IPVS_GENL_VERSION, r.attrs)), want);
+      assert.equal(sent(opRequest(op)), want);
     });
   }
 
   it('encodes sync daemon start/stop, timeouts and flush as ipvsadm does', () => {
-    const cases: [string, Uint8Array][] = [
-      ['ipvsadm --start-daemon master --mcast-interface dummy0 --syncid 5', encodeGenl(IPVS_CMD.NEW_DAEMON, 1, [daemonNest({ state: 'master', ifname: 'dummy0', syncId: 5 })])],
+    const cases: [string, IpvsRequest][] = [
+      ['ipvsadm --start-daemon master --mcast-interface dummy0 --syncid 5', ipvsRequest.startDaemon({ state: 'master', ifname: 'dummy0', syncId: 5 })],
       [
         'ipvsadm --start-daemon backup --mcast-interface dummy0 --syncid 6 --sync-maxlen 1400 --mcast-group 239.0.0.81 --mcast-port 8850 --mcast-ttl 2',
-        encodeGenl(IPVS_CMD.NEW_DAEMON, 1, [daemonNest({ state: 'backup', ifname: 'dummy0', syncId: 6, syncMaxLen: 1400, mcastGroup: '239.0.0.81', mcastPort: 8850, mcastTtl: 2 })]),
+        ipvsRequest.startDaemon({ state: 'backup', ifname: 'dummy0', syncId: 6, syncMaxLen: 1400, mcastGroup: '239.0.0.81', mcastPort: 8850, mcastTtl: 2 }),
       ],
-      ['ipvsadm --stop-daemon master', encodeGenl(IPVS_CMD.DEL_DAEMON, 1, [daemonRefNest('master')])],
-      ['ipvsadm --set 900 120 300', encodeGenl(IPVS_CMD.SET_CONFIG, 1, timeoutAttrs({ tcp: 900, tcpFin: 120, udp: 300 }))],
-      ['ipvsadm -C', encodeGenl(IPVS_CMD.FLUSH, 1, [])],
+      ['ipvsadm --stop-daemon master', ipvsRequest.stopDaemon('master')],
+      ['ipvsadm --set 900 120 300', ipvsRequest.setTimeouts({ tcp: 900, tcpFin: 120, udp: 300 })],
+      ['ipvsadm -C', ipvsRequest.flush()],
     ];
-    for (const [cmd, got] of cases) assert.equal(hex(got), SENT[cmd], cmd);
+    for (const [cmd, r] of cases) assert.equal(sent(r), SENT[cmd], cmd);
   });
 
   it('encodes the GET_DEST dump selectors ipvsadm -Ln sent, one per service', () => {
     const keys = [VIP, SYSLOG, DNS6, FWM7, FWM8];
     assert.equal(DEST_DUMPS.length, keys.length);
-    keys.forEach((k, i) => assert.equal(hex(encodeGenl(IPVS_CMD.GET_DEST, 1, [serviceKeyNest(k)])), DEST_DUMPS[i]!.req));
+    keys.forEach((k, i) => assert.equal(sent(ipvsRequest.dests(k)), DEST_DUMPS[i]!.req));
   });
 
   it('decodes the GET_SERVICE dump into what ipvsadm -Ln printed', () => {

@@ -10,26 +10,12 @@ import { NetlinkClosedError, NetlinkError } from '../netlink/errors';
 import { GenlSocket, decodeGenl, encodeGenl, type GenlFamily } from '../netlink/genl';
 import type { AttrInput } from '../netlink/message';
 import type { NetlinkSocketOptions, NlRequest } from '../netlink/socket';
-import { formatServiceKey, opAction } from './addr';
 import { IpvsClosedError, IpvsError, IpvsInvalidArgumentError, IpvsUnavailableError } from './errors';
-import type {
-  DestKey,
-  Ipvs,
-  IpvsDest,
-  IpvsDestEntry,
-  IpvsInfo,
-  IpvsOp,
-  IpvsOpResult,
-  IpvsService,
-  IpvsServiceEntry,
-  IpvsTimeouts,
-  ServiceKey,
-  SyncDaemon,
-  SyncState,
-} from './types';
-import { IPVS_CMD, IPVS_GENL_NAME, ipvsCmdName, type IpvsCmd } from './wire/constants';
+import { IpvsOpWriter } from './ops';
+import type { Ipvs, IpvsDestEntry, IpvsInfo, IpvsOp, IpvsOpResult, IpvsServiceEntry, IpvsTimeouts, ServiceKey, SyncDaemon, SyncState } from './types';
+import { IPVS_GENL_NAME, ipvsCmdName, type IpvsCmd } from './wire/constants';
 import { decodeDaemon, decodeDest, decodeInfo, decodeService, decodeTimeouts } from './wire/decode';
-import { daemonNest, daemonRefNest, destNest, destRefNest, serviceKeyNest, serviceNest, serviceRefNest, timeoutAttrs } from './wire/encode';
+import { ipvsRequest, opRequest, type IpvsRequest } from './wire/encode';
 
 const EINVAL = 22;
 
@@ -43,37 +29,8 @@ export interface IpvsClientOptions {
   batchSize?: number;
 }
 
-/** One encoded command: what to send and how to name it in errors. */
-export interface IpvsRequest {
-  cmd: IpvsCmd;
-  attrs: AttrInput[];
-  action: string;
-}
-
-/**
- * The command and attributes of a write op, exactly as ipvsadm would send
- * them. Throws IpvsInvalidArgumentError when a value cannot be encoded.
- */
-export function encodeOp(op: IpvsOp): IpvsRequest {
-  const action = opAction(op);
-  switch (op.op) {
-    case 'addService':
-      return { cmd: IPVS_CMD.NEW_SERVICE, attrs: [serviceNest(op.service)], action };
-    case 'editService':
-      return { cmd: IPVS_CMD.SET_SERVICE, attrs: [serviceNest(op.service)], action };
-    case 'delService':
-      return { cmd: IPVS_CMD.DEL_SERVICE, attrs: [serviceRefNest(op.key)], action };
-    case 'addDest':
-      return { cmd: IPVS_CMD.NEW_DEST, attrs: [serviceRefNest(op.key), destNest(op.key.family, op.dest)], action };
-    case 'editDest':
-      return { cmd: IPVS_CMD.SET_DEST, attrs: [serviceRefNest(op.key), destNest(op.key.family, op.dest)], action };
-    case 'delDest':
-      return { cmd: IPVS_CMD.DEL_DEST, attrs: [serviceRefNest(op.key), destRefNest(op.key.family, op.dest)], action };
-  }
-}
-
 /** An {@link Ipvs} backed by the kernel's IPVS generic netlink family. */
-export class IpvsClient implements Ipvs {
+export class IpvsClient extends IpvsOpWriter implements Ipvs {
   private readonly maxInFlight: number;
   private readonly batchSize: number;
   private closed = false;
@@ -102,44 +59,23 @@ export class IpvsClient implements Ipvs {
     readonly family: GenlFamily,
     opts: Pick<IpvsClientOptions, 'maxInFlight' | 'batchSize'> = {},
   ) {
+    super();
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? 256);
     this.batchSize = Math.max(1, Math.min(opts.batchSize ?? 32, this.maxInFlight));
   }
 
   async info(): Promise<IpvsInfo> {
-    const [a] = await this.call({ cmd: IPVS_CMD.GET_INFO, attrs: [], action: 'reading IPVS info' });
-    if (!a) throw new IpvsError(EINVAL, 'IPVS_CMD_GET_INFO', 'reading IPVS info', 'no answer before the ACK');
-    return decodeInfo(a);
+    return decodeInfo(await this.one(ipvsRequest.info()));
   }
 
   async services(): Promise<IpvsServiceEntry[]> {
-    const bodies = await this.call({ cmd: IPVS_CMD.GET_SERVICE, attrs: [], action: 'listing services' }, true);
+    const bodies = await this.call(ipvsRequest.services(), true);
     return bodies.map(decodeService);
   }
 
   async dests(key: ServiceKey): Promise<IpvsDestEntry[]> {
-    const action = `listing dests of ${formatServiceKey(key)}`;
-    const bodies = await this.call({ cmd: IPVS_CMD.GET_DEST, attrs: this.encode(() => [serviceKeyNest(key)], IPVS_CMD.GET_DEST, action), action }, true);
+    const bodies = await this.call(ipvsRequest.dests(key), true);
     return bodies.map((b) => decodeDest(b, key.family));
-  }
-
-  addService(s: IpvsService): Promise<void> {
-    return this.one({ op: 'addService', service: s });
-  }
-  editService(s: IpvsService): Promise<void> {
-    return this.one({ op: 'editService', service: s });
-  }
-  delService(key: ServiceKey): Promise<void> {
-    return this.one({ op: 'delService', key });
-  }
-  addDest(key: ServiceKey, d: IpvsDest): Promise<void> {
-    return this.one({ op: 'addDest', key, dest: d });
-  }
-  editDest(key: ServiceKey, d: IpvsDest): Promise<void> {
-    return this.one({ op: 'editDest', key, dest: d });
-  }
-  delDest(key: ServiceKey, d: DestKey): Promise<void> {
-    return this.one({ op: 'delDest', key, dest: d });
   }
 
   /**
@@ -163,13 +99,13 @@ export class IpvsClient implements Ipvs {
       const reqs: NlRequest[] = [];
       const slots: { index: number; cmd: IpvsCmd; action: string }[] = [];
       ops.slice(start, start + this.batchSize).forEach((op, i) => {
+        const r = opRequest(op);
         try {
-          const r = encodeOp(op);
-          reqs.push(this.nlRequest(r));
+          reqs.push(this.nlRequest(r, this.encode(r)));
           slots.push({ index: start + i, cmd: r.cmd, action: r.action });
         } catch (e) {
-          if (!(e instanceof IpvsInvalidArgumentError)) throw e;
-          results[start + i] = { ok: false, error: new IpvsError(EINVAL, ipvsCmdName(cmdOf(op)), opAction(op), e.message) };
+          if (!(e instanceof IpvsError)) throw e;
+          results[start + i] = { ok: false, error: e };
         }
       });
       while (inFlight > 0 && inFlight + reqs.length > this.maxInFlight) await Promise.race(waiting);
@@ -200,32 +136,28 @@ export class IpvsClient implements Ipvs {
   }
 
   async flush(): Promise<void> {
-    await this.call({ cmd: IPVS_CMD.FLUSH, attrs: [], action: 'flushing the IPVS table' });
+    await this.call(ipvsRequest.flush());
   }
 
   async daemons(): Promise<SyncDaemon[]> {
-    const bodies = await this.call({ cmd: IPVS_CMD.GET_DAEMON, attrs: [], action: 'listing sync daemons' }, true);
+    const bodies = await this.call(ipvsRequest.daemons(), true);
     return bodies.map(decodeDaemon);
   }
 
   async startDaemon(d: SyncDaemon): Promise<void> {
-    const action = `starting ${d.state} sync daemon on ${d.ifname}`;
-    await this.call({ cmd: IPVS_CMD.NEW_DAEMON, attrs: this.encode(() => [daemonNest(d)], IPVS_CMD.NEW_DAEMON, action), action });
+    await this.call(ipvsRequest.startDaemon(d));
   }
 
   async stopDaemon(state: SyncState): Promise<void> {
-    await this.call({ cmd: IPVS_CMD.DEL_DAEMON, attrs: [daemonRefNest(state)], action: `stopping ${state} sync daemon` });
+    await this.call(ipvsRequest.stopDaemon(state));
   }
 
   async timeouts(): Promise<IpvsTimeouts> {
-    const [a] = await this.call({ cmd: IPVS_CMD.GET_CONFIG, attrs: [], action: 'reading timeouts' });
-    if (!a) throw new IpvsError(EINVAL, 'IPVS_CMD_GET_CONFIG', 'reading timeouts', 'no answer before the ACK');
-    return decodeTimeouts(a);
+    return decodeTimeouts(await this.one(ipvsRequest.timeouts()));
   }
 
   async setTimeouts(t: IpvsTimeouts): Promise<void> {
-    const action = 'setting timeouts';
-    await this.call({ cmd: IPVS_CMD.SET_CONFIG, attrs: this.encode(() => timeoutAttrs(t), IPVS_CMD.SET_CONFIG, action), action });
+    await this.call(ipvsRequest.setTimeouts(t));
   }
 
   /** Closes the socket; waiting and later calls reject with IpvsClosedError. */
@@ -234,30 +166,40 @@ export class IpvsClient implements Ipvs {
     this.genl.close();
   }
 
-  private async one(op: IpvsOp): Promise<void> {
+  /** One op, as apply() of it alone: rejects with its error. */
+  protected async write(op: IpvsOp): Promise<void> {
     const [r] = await this.apply([op]);
     if (r && !r.ok) throw r.error;
   }
 
-  /** Encodes with `f`, turning an unencodable value into IpvsError EINVAL. */
-  private encode(f: () => AttrInput[], cmd: IpvsCmd, action: string): AttrInput[] {
+  /** `r`'s attributes; a value the wire cannot carry is IpvsError EINVAL, as the kernel would answer it. */
+  private encode(r: IpvsRequest): AttrInput[] {
     try {
-      return f();
+      return r.encode();
     } catch (e) {
-      if (e instanceof IpvsInvalidArgumentError) throw new IpvsError(EINVAL, ipvsCmdName(cmd), action, e.message);
+      if (e instanceof IpvsInvalidArgumentError) throw new IpvsError(EINVAL, ipvsCmdName(r.cmd), r.action, e.message);
       throw e;
     }
   }
 
-  private nlRequest(r: IpvsRequest, dump = false): NlRequest {
-    return { type: this.family.id, payload: encodeGenl(r.cmd, this.family.version, r.attrs), name: ipvsCmdName(r.cmd), object: r.action, dump };
+  private nlRequest(r: IpvsRequest, attrs: AttrInput[], dump = false): NlRequest {
+    return { type: this.family.id, payload: encodeGenl(r.cmd, this.family.version, attrs), name: ipvsCmdName(r.cmd), object: r.action, dump };
+  }
+
+  /** Sends a command whose answer is one message, resolving with its attribute body; rejects with EINVAL when there is none. */
+  private async one(r: IpvsRequest): Promise<Uint8Array> {
+    const [a] = await this.call(r);
+    if (!a) throw new IpvsError(EINVAL, ipvsCmdName(r.cmd), r.action, 'no answer before the ACK');
+    return a;
   }
 
   /** Sends one command (a dump when `dump`), resolving with the answers' attribute bodies. */
   private async call(r: IpvsRequest, dump = false): Promise<Uint8Array[]> {
+    // Encoded first: a value the wire cannot carry is EINVAL even on a closed client.
+    const attrs = this.encode(r);
     if (this.closed) throw new IpvsClosedError(r.action);
     try {
-      const req = this.nlRequest(r, dump);
+      const req = this.nlRequest(r, attrs, dump);
       const msgs = dump ? await this.genl.nl.dump(req) : await this.genl.nl.request(req);
       return msgs.map((m) => decodeGenl(m.payload).body);
     } catch (e) {
@@ -269,22 +211,5 @@ export class IpvsClient implements Ipvs {
     if (e instanceof NetlinkError) return new IpvsError(e.errno, ipvsCmdName(cmd), action, e.extack);
     if (e instanceof NetlinkClosedError) return new IpvsClosedError(action);
     return e as Error;
-  }
-}
-
-function cmdOf(op: IpvsOp): IpvsCmd {
-  switch (op.op) {
-    case 'addService':
-      return IPVS_CMD.NEW_SERVICE;
-    case 'editService':
-      return IPVS_CMD.SET_SERVICE;
-    case 'delService':
-      return IPVS_CMD.DEL_SERVICE;
-    case 'addDest':
-      return IPVS_CMD.NEW_DEST;
-    case 'editDest':
-      return IPVS_CMD.SET_DEST;
-    case 'delDest':
-      return IPVS_CMD.DEL_DEST;
   }
 }

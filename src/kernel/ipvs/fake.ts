@@ -2,24 +2,11 @@
  * An in-memory IPVS table with the kernel's answers, for tests and
  * `--dry-run`. It records every call and can be told to fail.
  */
-import { canonicalAddress, destKeyId, formatDestKey, formatServiceKey, serviceKeyId } from './addr';
+import { canonicalAddress, destKeyId, formatServiceKey, opAction, serviceKeyId } from './addr';
 import { IpvsClosedError, IpvsError } from './errors';
 import { ERRNO_BY_NAME } from './errno';
-import type {
-  DestKey,
-  Ipvs,
-  IpvsDest,
-  IpvsDestEntry,
-  IpvsInfo,
-  IpvsOp,
-  IpvsOpResult,
-  IpvsService,
-  IpvsServiceEntry,
-  IpvsTimeouts,
-  ServiceKey,
-  SyncDaemon,
-  SyncState,
-} from './types';
+import { IpvsOpWriter } from './ops';
+import type { Ipvs, IpvsDest, IpvsDestEntry, IpvsInfo, IpvsOp, IpvsOpResult, IpvsService, IpvsServiceEntry, IpvsTimeouts, ServiceKey, SyncDaemon, SyncState } from './types';
 
 /** Schedulers Linux ships (net/netfilter/ipvs/ip_vs_*.c); others fail with ENOENT as the kernel's "Scheduler not found". */
 export const KNOWN_SCHEDULERS: readonly string[] = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'fo', 'ovf', 'mh', 'twos'];
@@ -71,7 +58,7 @@ const COMMAND: Record<string, string> = {
  * EINVAL for an IPv6 persistence netmask outside 1–128 or a mixed-family
  * dest that is not TUN. Dests are keyed by address+port within a service.
  */
-export class FakeIpvs implements Ipvs {
+export class FakeIpvs extends IpvsOpWriter implements Ipvs {
   /** Every call, in order. */
   readonly calls: FakeIpvsCall[] = [];
   private readonly table = new Map<string, SvcState>();
@@ -128,44 +115,12 @@ export class FakeIpvs implements Ipvs {
     return s ? [...s.dests.values()].map(clone) : [];
   }
 
-  async addService(s: IpvsService): Promise<void> {
-    this.run('addService', [s]);
-  }
-  async editService(s: IpvsService): Promise<void> {
-    this.run('editService', [s]);
-  }
-  async delService(key: ServiceKey): Promise<void> {
-    this.run('delService', [key]);
-  }
-  async addDest(key: ServiceKey, d: IpvsDest): Promise<void> {
-    this.run('addDest', [key, d]);
-  }
-  async editDest(key: ServiceKey, d: IpvsDest): Promise<void> {
-    this.run('editDest', [key, d]);
-  }
-  async delDest(key: ServiceKey, d: DestKey): Promise<void> {
-    this.run('delDest', [key, d]);
-  }
-
   async apply(ops: readonly IpvsOp[]): Promise<IpvsOpResult[]> {
     if (this.closed) throw new IpvsClosedError('applying IPVS changes');
     const out: IpvsOpResult[] = [];
     for (const op of ops) {
       try {
-        switch (op.op) {
-          case 'addService':
-          case 'editService':
-            this.run(op.op, [op.service]);
-            break;
-          case 'delService':
-            this.run(op.op, [op.key]);
-            break;
-          case 'addDest':
-          case 'editDest':
-          case 'delDest':
-            this.run(op.op, [op.key, op.dest]);
-            break;
-        }
+        this.run(op);
         out.push({ ok: true });
       } catch (e) {
         if (!(e instanceof IpvsError)) throw e;
@@ -219,13 +174,20 @@ export class FakeIpvs implements Ipvs {
     this.closed = true;
   }
 
-  // The write commands, shared by the methods and apply().
-  private run(method: 'addService' | 'editService' | 'delService' | 'addDest' | 'editDest' | 'delDest', args: unknown[]): void {
-    switch (method) {
+  /** One op outside apply(): rejects with its error. */
+  protected async write(op: IpvsOp): Promise<void> {
+    this.run(op);
+  }
+
+  // The write commands, shared by the single-op methods and apply(). A call is
+  // recorded with the arguments its method takes (service, or key and dest).
+  private run(op: IpvsOp): void {
+    const method = op.op;
+    const what = opAction(op);
+    switch (op.op) {
       case 'addService': {
-        const s = args[0] as IpvsService;
-        const what = `adding service ${formatServiceKey(s.key)}`;
-        this.enter(method, args, what);
+        const s = op.service;
+        this.enter(method, [s], what);
         const id = serviceKeyId(s.key);
         this.checkService(s, method, what);
         if (this.table.has(id)) throw this.error('EEXIST', method, what);
@@ -233,28 +195,24 @@ export class FakeIpvs implements Ipvs {
         return;
       }
       case 'editService': {
-        const s = args[0] as IpvsService;
-        const what = `editing service ${formatServiceKey(s.key)}`;
-        this.enter(method, args, what);
+        const s = op.service;
+        this.enter(method, [s], what);
         const st = this.svc(s.key, method, what);
         this.checkService(s, method, what);
         st.service = this.normService(s);
         return;
       }
       case 'delService': {
-        const key = args[0] as ServiceKey;
-        const what = `deleting service ${formatServiceKey(key)}`;
-        this.enter(method, args, what);
+        const key = op.key;
+        this.enter(method, [key], what);
         this.svc(key, method, what);
         this.table.delete(serviceKeyId(key));
         return;
       }
       case 'addDest':
       case 'editDest': {
-        const key = args[0] as ServiceKey;
-        const d = args[1] as IpvsDest;
-        const what = method === 'addDest' ? `adding dest ${formatDestKey(d)} to ${formatServiceKey(key)}` : `editing dest ${formatDestKey(d)} of ${formatServiceKey(key)}`;
-        this.enter(method, args, what);
+        const { key, dest: d } = op;
+        this.enter(method, [key, d], what);
         const st = this.svc(key, method, what);
         if (d.weight < 0) throw this.error('ERANGE', method, what);
         if (d.lowerThreshold > d.upperThreshold) throw this.error('ERANGE', method, what);
@@ -269,10 +227,8 @@ export class FakeIpvs implements Ipvs {
         return;
       }
       case 'delDest': {
-        const key = args[0] as ServiceKey;
-        const d = args[1] as DestKey;
-        const what = `deleting dest ${formatDestKey(d)} from ${formatServiceKey(key)}`;
-        this.enter(method, args, what);
+        const { key, dest: d } = op;
+        this.enter(method, [key, d], what);
         const st = this.svc(key, method, what);
         if (!st.dests.delete(destKeyId(d))) throw this.error('ENOENT', method, what);
         return;

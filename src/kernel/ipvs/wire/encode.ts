@@ -9,12 +9,15 @@
  * persistence netmask (the mask's bytes in network order); addresses travel
  * as 16-byte `union nf_inet_addr`, IPv4 in the first 4 bytes. A value the
  * wire cannot carry throws IpvsInvalidArgumentError.
+ *
+ * {@link opRequest} and {@link ipvsRequest} name the request of each
+ * {@link Ipvs} method, for the client and for the golden tests alike.
  */
 import { attrBytes, attrNested, attrString, attrU16, attrU16BE, attrU32, attrU8, type AttrInput } from '../../netlink/message';
-import { addressBytes } from '../addr';
+import { addressBytes, formatServiceKey, opAction } from '../addr';
 import { IpvsInvalidArgumentError } from '../errors';
-import type { DestKey, Family, IpvsDest, IpvsService, IpvsTimeouts, ServiceKey, SyncDaemon, SyncState } from '../types';
-import { AF_INET, AF_INET6, FWD, IPVS_CMD_ATTR, IPVS_DAEMON_ATTR, IPVS_DEST_ATTR, IPVS_SVC_ATTR, IP_VS_STATE, IP_VS_SVC_F, IP_VS_TUNNEL_TYPE, LE, PROTO } from './constants';
+import type { DestKey, Family, IpvsDest, IpvsOp, IpvsService, IpvsTimeouts, ServiceKey, SyncDaemon, SyncState } from '../types';
+import { AF_INET, AF_INET6, FWD, IPVS_CMD, IPVS_CMD_ATTR, IPVS_DAEMON_ATTR, IPVS_DEST_ATTR, IPVS_SVC_ATTR, IP_VS_STATE, IP_VS_SVC_F, IP_VS_TUNNEL_TYPE, LE, PROTO, type IpvsCmd } from './constants';
 
 function af(f: Family): number {
   return f === 4 ? AF_INET : AF_INET6;
@@ -192,3 +195,64 @@ export function timeoutAttrs(t: IpvsTimeouts): AttrInput[] {
     attrU32(IPVS_CMD_ATTR.TIMEOUT_UDP, checkU32(t.udp, 'udp timeout')),
   ];
 }
+
+/**
+ * One IPVS command as lvsd sends it: the command, what it does (for error
+ * messages, e.g. `adding service TCP 192.0.2.100:80`), and its attributes.
+ * `encode` builds the attributes on demand and throws
+ * IpvsInvalidArgumentError for a value the wire cannot carry, so the caller
+ * can name that failure by command and action.
+ */
+export interface IpvsRequest {
+  readonly cmd: IpvsCmd;
+  readonly action: string;
+  encode(): AttrInput[];
+}
+
+function request(cmd: IpvsCmd, action: string, encode: () => AttrInput[] = () => []): IpvsRequest {
+  return { cmd, action, encode };
+}
+
+/** The request of a write op, attribute for attribute as ipvsadm sends it. */
+export function opRequest(op: IpvsOp): IpvsRequest {
+  const action = opAction(op);
+  switch (op.op) {
+    case 'addService': {
+      const { service } = op;
+      return request(IPVS_CMD.NEW_SERVICE, action, () => [serviceNest(service)]);
+    }
+    case 'editService': {
+      const { service } = op;
+      return request(IPVS_CMD.SET_SERVICE, action, () => [serviceNest(service)]);
+    }
+    case 'delService': {
+      const { key } = op;
+      return request(IPVS_CMD.DEL_SERVICE, action, () => [serviceRefNest(key)]);
+    }
+    case 'addDest': {
+      const { key, dest } = op;
+      return request(IPVS_CMD.NEW_DEST, action, () => [serviceRefNest(key), destNest(key.family, dest)]);
+    }
+    case 'editDest': {
+      const { key, dest } = op;
+      return request(IPVS_CMD.SET_DEST, action, () => [serviceRefNest(key), destNest(key.family, dest)]);
+    }
+    case 'delDest': {
+      const { key, dest } = op;
+      return request(IPVS_CMD.DEL_DEST, action, () => [serviceRefNest(key), destRefNest(key.family, dest)]);
+    }
+  }
+}
+
+/** The requests of the {@link Ipvs} methods other than the writes of {@link opRequest}, by method name. */
+export const ipvsRequest = {
+  info: (): IpvsRequest => request(IPVS_CMD.GET_INFO, 'reading IPVS info'),
+  services: (): IpvsRequest => request(IPVS_CMD.GET_SERVICE, 'listing services'),
+  dests: (key: ServiceKey): IpvsRequest => request(IPVS_CMD.GET_DEST, `listing dests of ${formatServiceKey(key)}`, () => [serviceKeyNest(key)]),
+  flush: (): IpvsRequest => request(IPVS_CMD.FLUSH, 'flushing the IPVS table'),
+  daemons: (): IpvsRequest => request(IPVS_CMD.GET_DAEMON, 'listing sync daemons'),
+  startDaemon: (d: SyncDaemon): IpvsRequest => request(IPVS_CMD.NEW_DAEMON, `starting ${d.state} sync daemon on ${d.ifname}`, () => [daemonNest(d)]),
+  stopDaemon: (state: SyncState): IpvsRequest => request(IPVS_CMD.DEL_DAEMON, `stopping ${state} sync daemon`, () => [daemonRefNest(state)]),
+  timeouts: (): IpvsRequest => request(IPVS_CMD.GET_CONFIG, 'reading timeouts'),
+  setTimeouts: (t: IpvsTimeouts): IpvsRequest => request(IPVS_CMD.SET_CONFIG, 'setting timeouts', () => timeoutAttrs(t)),
+} as const;
