@@ -84,3 +84,35 @@ export class KernelAddresses implements Addresses {
     if (this.ownsRtnl) this.rtnl.close();
   }
 }
+
+/**
+ * An {@link Addresses} that passes every call on to `real`: the base of the
+ * wrappers that change only some calls (the dry run's, the resume guard's).
+ */
+export class DelegatingAddresses implements Addresses {
+  constructor(protected readonly real: Addresses) {}
+
+  list(iface: string | number, family?: IpFamily): Promise<IfAddress[]> {
+    return this.real.list(iface, family);
+  }
+
+  add(ifname: string, cidr: string): Promise<AddrChange> {
+    return this.real.add(ifname, cidr);
+  }
+
+  remove(ifname: string, cidr: string): Promise<AddrChange> {
+    return this.real.remove(ifname, cidr);
+  }
+
+  primaryIPv4(ifname: string): Promise<string | undefined> {
+    return this.real.primaryIPv4(ifname);
+  }
+
+  linkLocalIPv6(ifname: string): Promise<string | undefined> {
+    return this.real.linkLocalIPv6(ifname);
+  }
+
+  close(): void {
+    this.real.close();
+  }
+}

@@ -8,7 +8,7 @@ import { type LvsdConfig, diffConfig } from '../config';
 import { ControlError, ControlServer, type ControlHandlers } from '../control/server';
 import type { ChecksResult, StatusResult } from '../control/types';
 import type { DirectorStatus } from '../director/status';
-import { type Addresses, KernelAddresses } from '../kernel/addresses';
+import { type Addresses, DelegatingAddresses, KernelAddresses } from '../kernel/addresses';
 import { type Announcer, PacketAnnouncer } from '../kernel/arp/sender';
 import { KernelLinks, type Links } from '../kernel/links';
 import { systemClock } from '../lib/clock';
@@ -50,27 +50,17 @@ export interface DaemonOptions {
 }
 
 /** Addresses that read the real kernel but only log changes (--dry-run). */
-class DryRunAddresses implements Addresses {
-  constructor(private readonly real: Addresses, private readonly log: Logger) {}
-  list(iface: string | number, family?: 4 | 6): ReturnType<Addresses['list']> {
-    return this.real.list(iface, family);
+class DryRunAddresses extends DelegatingAddresses {
+  constructor(real: Addresses, private readonly log: Logger) {
+    super(real);
   }
-  async add(ifname: string, cidr: string): Promise<'added'> {
+  override async add(ifname: string, cidr: string): Promise<'added'> {
     this.log.info('dry run: would add address', { ifname, cidr });
     return 'added';
   }
-  async remove(ifname: string, cidr: string): Promise<'removed'> {
+  override async remove(ifname: string, cidr: string): Promise<'removed'> {
     this.log.info('dry run: would remove address', { ifname, cidr });
     return 'removed';
-  }
-  primaryIPv4(ifname: string): Promise<string | undefined> {
-    return this.real.primaryIPv4(ifname);
-  }
-  linkLocalIPv6(ifname: string): Promise<string | undefined> {
-    return this.real.linkLocalIPv6(ifname);
-  }
-  close(): void {
-    this.real.close();
   }
 }
 

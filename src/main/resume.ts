@@ -12,21 +12,23 @@
  * it are carried out then (so a backup never keeps a stale VIP).
  */
 import type { LvsdConfig } from '../config/types';
-import type { Addresses } from '../kernel/addresses';
+import { type Addresses, DelegatingAddresses } from '../kernel/addresses';
 import type { Logger } from '../log';
 import type { VrrpEngine } from '../vrrp/engine';
 import type { ResumeHint } from './ipc';
 import { mayResumeMaster } from './restart';
 
 /** Addresses that hold back removals of resuming masters' VIPs; see the file's doc. */
-export class ResumeGuard implements Addresses {
+export class ResumeGuard extends DelegatingAddresses {
   /** `ifname|cidr` → the held instance owning it. */
   private readonly owners = new Map<string, string>();
   private readonly pending = new Set<string>();
   private readonly skipped = new Map<string, Array<[string, string]>>();
   private stateOf: (instance: string) => string | undefined = () => undefined;
 
-  constructor(private readonly real: Addresses, private readonly log: Logger) {}
+  constructor(real: Addresses, private readonly log: Logger) {
+    super(real);
+  }
 
   /** Holds the VIPs of `instances` (pending resume) until {@link release} or {@link resumed}. */
   hold(config: LvsdConfig, instances: readonly string[], stateOf: (instance: string) => string | undefined): void {
@@ -57,13 +59,7 @@ export class ResumeGuard implements Addresses {
     }
   }
 
-  list(iface: string | number, family?: 4 | 6): ReturnType<Addresses['list']> {
-    return this.real.list(iface, family);
-  }
-  add(ifname: string, cidr: string): ReturnType<Addresses['add']> {
-    return this.real.add(ifname, cidr);
-  }
-  remove(ifname: string, cidr: string): ReturnType<Addresses['remove']> {
+  override remove(ifname: string, cidr: string): ReturnType<Addresses['remove']> {
     const owner = this.owners.get(`${ifname}|${cidr}`);
     if (owner !== undefined && (this.pending.has(owner) || this.stateOf(owner) === 'MASTER')) {
       if (this.pending.has(owner)) {
@@ -75,15 +71,6 @@ export class ResumeGuard implements Addresses {
       return Promise.resolve('removed' as Awaited<ReturnType<Addresses['remove']>>);
     }
     return this.real.remove(ifname, cidr);
-  }
-  primaryIPv4(ifname: string): Promise<string | undefined> {
-    return this.real.primaryIPv4(ifname);
-  }
-  linkLocalIPv6(ifname: string): Promise<string | undefined> {
-    return this.real.linkLocalIPv6(ifname);
-  }
-  close(): void {
-    this.real.close();
   }
 }
 
