@@ -4,7 +4,7 @@
  * It holds no protocol logic of its own.
  */
 import { hostname } from 'node:os';
-import { type LvsdConfig, diffConfig } from '../config';
+import { type LvsdConfig, type Script, type VrrpInstance, diffConfig } from '../config';
 import { ControlError, ControlServer, type ControlHandlers } from '../control/server';
 import type { ChecksResult, StatusResult } from '../control/types';
 import type { DirectorStatus } from '../director/status';
@@ -332,18 +332,10 @@ export class Daemon {
     this.history.record({ at: this.wallTime(t.at), instance: t.instance, from: t.from, to: t.to, reason: t.reason });
     const inst = this.config.vrrpInstances.get(t.instance);
     if (!inst) return;
-    const state: NotifyVrrpState | undefined = t.to === 'INIT' ? 'STOP' : t.to === 'MASTER' || t.to === 'BACKUP' || t.to === 'FAULT' ? t.to : undefined;
+    const state = notifyState(t.to);
     if (!state) return;
-    const generic = inst.notify ?? this.config.global.notify;
-    const scripts: NotifyScripts = {
-      ...(generic ? { notify: generic.argv } : {}),
-      ...(inst.notifyMaster ? { master: inst.notifyMaster.argv } : {}),
-      ...(inst.notifyBackup ? { backup: inst.notifyBackup.argv } : {}),
-      ...(inst.notifyFault ? { fault: inst.notifyFault.argv } : {}),
-      ...(inst.notifyStop ? { stop: inst.notifyStop.argv } : {}),
-    };
     // Never awaited: a slow or failing hook cannot hold VRRP up.
-    void this.notify.notify({ type: 'INSTANCE', name: t.instance, state, previousState: t.from, priority: t.priority, reason: t.reason }, scripts);
+    void this.notify.notify({ type: 'INSTANCE', name: t.instance, state, previousState: t.from, priority: t.priority, reason: t.reason }, notifyScripts(inst, this.config.global.notify));
     if (inst.syncGroup) this.groupTransitioned(inst.syncGroup, t.reason);
   }
 
@@ -354,20 +346,29 @@ export class Daemon {
     const states = new Set(g.group.map((m) => this.engine.instance(m.name)?.state));
     if (states.size !== 1) return;
     const [only] = states;
-    const state: NotifyVrrpState | undefined = only === 'INIT' ? 'STOP' : only === 'MASTER' || only === 'BACKUP' || only === 'FAULT' ? only : undefined;
+    const state = notifyState(only);
     const previous = this.groupStates.get(name);
     if (!state || previous === state) return;
     this.groupStates.set(name, state);
-    const generic = g.notify ?? this.config.global.notify;
-    const scripts: NotifyScripts = {
-      ...(generic ? { notify: generic.argv } : {}),
-      ...(g.notifyMaster ? { master: g.notifyMaster.argv } : {}),
-      ...(g.notifyBackup ? { backup: g.notifyBackup.argv } : {}),
-      ...(g.notifyFault ? { fault: g.notifyFault.argv } : {}),
-      ...(g.notifyStop ? { stop: g.notifyStop.argv } : {}),
-    };
-    void this.notify.notify({ type: 'GROUP', name, state, ...(previous ? { previousState: previous } : {}), reason }, scripts);
+    void this.notify.notify({ type: 'GROUP', name, state, ...(previous ? { previousState: previous } : {}), reason }, notifyScripts(g, this.config.global.notify));
   }
+}
+
+/** The state a VRRP state is notified as (INIT as STOP, as keepalived); undefined for one not notified. */
+function notifyState(state: string | undefined): NotifyVrrpState | undefined {
+  return state === 'INIT' ? 'STOP' : state === 'MASTER' || state === 'BACKUP' || state === 'FAULT' ? state : undefined;
+}
+
+/** An instance's or sync group's notify scripts; its generic `notify` falls back to the global one. */
+function notifyScripts(hooks: Pick<VrrpInstance, 'notify' | 'notifyMaster' | 'notifyBackup' | 'notifyFault' | 'notifyStop'>, globalNotify: Script | undefined): NotifyScripts {
+  const generic = hooks.notify ?? globalNotify;
+  return {
+    ...(generic ? { notify: generic.argv } : {}),
+    ...(hooks.notifyMaster ? { master: hooks.notifyMaster.argv } : {}),
+    ...(hooks.notifyBackup ? { backup: hooks.notifyBackup.argv } : {}),
+    ...(hooks.notifyFault ? { fault: hooks.notifyFault.argv } : {}),
+    ...(hooks.notifyStop ? { stop: hooks.notifyStop.argv } : {}),
+  };
 }
 
 /** The `show checks` answer, derived from the director's status and the config's check types. */
