@@ -5,34 +5,31 @@
  */
 import type { DirectorStatus, KernelDestStatus, RealServerStatus, VirtualServerStatus } from '../director/status';
 import { table } from './format';
+import { isPlainObject } from './protocol';
 import type { ChecksResult, OverrideResult } from './types';
-
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** True when `v` has the fields {@link formatServices} reads. */
 export function isServicesResult(v: unknown): v is DirectorStatus {
-  if (!isObj(v) || !Array.isArray(v.virtualServers)) return false;
+  if (!isPlainObject(v) || !Array.isArray(v.virtualServers)) return false;
   return v.virtualServers.every(
     (vs: unknown) =>
-      isObj(vs) &&
+      isPlainObject(vs) &&
       typeof vs.name === 'string' &&
       typeof vs.service === 'string' &&
-      isObj(vs.quorum) &&
+      isPlainObject(vs.quorum) &&
       Array.isArray(vs.realServers) &&
-      vs.realServers.every((rs: unknown) => isObj(rs) && typeof rs.name === 'string' && typeof rs.address === 'string' && typeof rs.health === 'string'),
+      vs.realServers.every((rs: unknown) => isPlainObject(rs) && typeof rs.name === 'string' && typeof rs.address === 'string' && typeof rs.health === 'string'),
   );
 }
 
 /** True when `v` looks like a `show checks` answer. */
 export function isChecksResult(v: unknown): v is ChecksResult {
-  return isObj(v) && Array.isArray(v.realServers) && v.realServers.every((r: unknown) => isObj(r) && typeof r.rs === 'string' && Array.isArray(r.checks));
+  return isPlainObject(v) && Array.isArray(v.realServers) && v.realServers.every((r: unknown) => isPlainObject(r) && typeof r.rs === 'string' && Array.isArray(r.checks));
 }
 
 /** True when `v` looks like a `drain`/`disable`/`enable` answer. */
 export function isOverrideResult(v: unknown): v is OverrideResult {
-  return isObj(v) && typeof v.vs === 'string' && typeof v.rs === 'string' && (v.override === null || typeof v.override === 'string');
+  return isPlainObject(v) && typeof v.vs === 'string' && typeof v.rs === 'string' && (v.override === null || typeof v.override === 'string');
 }
 
 function quorumCell(vs: VirtualServerStatus): string {

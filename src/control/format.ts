@@ -3,18 +3,15 @@
  * `--json`), and light shape checks of those answers. Pure functions: the
  * wall clock is an argument.
  */
+import { isPlainObject } from './protocol';
 import type { EventsResult, InstanceStatus, ReloadResult, StatusResult } from './types';
-
-function isObj(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** True when `v` has the fields {@link formatStatus} reads. */
 export function isStatusResult(v: unknown): v is StatusResult {
-  if (!isObj(v) || !Array.isArray(v.instances)) return false;
+  if (!isPlainObject(v) || !Array.isArray(v.instances)) return false;
   return v.instances.every(
     (i: unknown) =>
-      isObj(i) &&
+      isPlainObject(i) &&
       typeof i.name === 'string' &&
       typeof i.state === 'string' &&
       typeof i.vrid === 'number' &&
@@ -25,12 +22,12 @@ export function isStatusResult(v: unknown): v is StatusResult {
 
 /** True when `v` looks like an `events` answer. */
 export function isEventsResult(v: unknown): v is EventsResult {
-  return isObj(v) && Array.isArray(v.events) && v.events.every((e: unknown) => isObj(e) && typeof e.instance === 'string');
+  return isPlainObject(v) && Array.isArray(v.events) && v.events.every((e: unknown) => isPlainObject(e) && typeof e.instance === 'string');
 }
 
 /** True when `v` looks like a `reload` answer. */
 export function isReloadResult(v: unknown): v is ReloadResult {
-  return isObj(v) && Array.isArray(v.changes);
+  return isPlainObject(v) && Array.isArray(v.changes);
 }
 
 /**

@@ -62,7 +62,8 @@ export class ProtocolError extends Error {
   }
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
+/** True for a JSON object: not null, not an array. */
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
