@@ -106,13 +106,16 @@ describe('checks/check_http', () => {
 });
 
 /** Reads the QNAME at offset 12 of a DNS message (RFC 1035 §4.1.2, no compression). */
-function readQuestion(msg: Buffer): { name: string; type: number; end: number } {
+/** The question of a DNS query, or undefined when the datagram is not a whole one. */
+function readQuestion(msg: Buffer): { name: string; type: number; end: number } | undefined {
   const labels: string[] = [];
   let i = 12;
-  while (msg[i] !== 0) {
-    labels.push(msg.subarray(i + 1, i + 1 + msg[i]).toString('ascii'));
-    i += 1 + msg[i];
+  while (i < msg.length && msg[i] !== 0) {
+    if (msg[i]! > 63) return undefined;
+    labels.push(msg.subarray(i + 1, i + 1 + msg[i]!).toString('ascii'));
+    i += 1 + msg[i]!;
   }
+  if (i + 5 > msg.length) return undefined;
   return { name: labels.join('.').toLowerCase(), type: msg.readUInt16BE(i + 1), end: i + 5 };
 }
 
@@ -125,7 +128,13 @@ describe('checks/check_dns', () => {
     // Answers one name, A 198.51.100.1; every other name gets NXDOMAIN.
     sock = dgram.createSocket('udp4');
     sock.on('message', (q, rinfo) => {
-      const { name, type, end } = readQuestion(q);
+      const question = readQuestion(q);
+      if (!question) {
+        // Recorded, so the test that sent it fails saying what arrived.
+        queries.push(`malformed datagram ${q.toString('hex')}`);
+        return;
+      }
+      const { name, type, end } = question;
       queries.push(`${name}/${type}`);
       const known = name === 'rs.example.test' && type === 1;
       const hdr = Buffer.alloc(12);
@@ -133,11 +142,11 @@ describe('checks/check_dns', () => {
       hdr.writeUInt16BE(known ? 0x8180 : 0x8183, 2); // QR RD RA, RCODE 0 or 3 (NXDOMAIN)
       hdr.writeUInt16BE(1, 4);
       hdr.writeUInt16BE(known ? 1 : 0, 6);
-      const question = q.subarray(12, end);
+      const asked = q.subarray(12, end);
       const answer = known
         ? Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 198, 51, 100, 1])
         : Buffer.alloc(0);
-      sock.send(Buffer.concat([hdr, question, answer]), rinfo.port, rinfo.address);
+      sock.send(Buffer.concat([hdr, asked, answer]), rinfo.port, rinfo.address);
     });
     await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
     port = sock.address().port;
@@ -149,7 +158,7 @@ describe('checks/check_dns', () => {
       if (!('LVSD_CHECK_DNS_NO_DIG' in env)) requireTool('dig', 'bind9-dnsutils');
       queries.length = 0;
       const up = await run(script('check_dns'), [`127.0.0.1#${port}`, 'rs.example.test', 'A', '2'], env);
-      assert.equal(up.code, 0, up.stderr);
+      assert.equal(up.code, 0, `${up.stderr}; the server saw: ${queries.join(', ') || 'nothing'}`);
       assert.deepEqual(queries, ['rs.example.test/1'], 'the server saw the query');
       const nx = await run(script('check_dns'), [`127.0.0.1#${port}`, 'gone.example.test', 'A', '2'], env);
       assert.equal(nx.code, 1, nx.stderr);
@@ -158,6 +167,15 @@ describe('checks/check_dns', () => {
       assert.ok(none.ms < 5000, `took ${none.ms} ms`);
     });
   }
+
+  it('the built-in query goes out as one datagram even when it holds a newline byte (a 10-byte label)', async () => {
+    // bash's printf flushes at each newline byte: written straight to /dev/udp, this
+    // query would leave as three datagrams and never be answered.
+    queries.length = 0;
+    const nx = await run(script('check_dns'), [`127.0.0.1#${port}`, 'abcdefghij.example.test', 'A', '2'], { LVSD_CHECK_DNS_NO_DIG: '1' });
+    assert.equal(nx.code, 1, nx.stderr);
+    assert.deepEqual(queries, ['abcdefghij.example.test/1']);
+  });
 });
 
 describe('checks/check_smtp', () => {
