@@ -8,8 +8,14 @@
  *
  * A netlink error never escapes: it is logged, counted, and the whole pass
  * is retried after a growing delay on the injected clock (1 s doubling to
- * 30 s), and by the next pass anyway since every pass re-reads the kernel.
+ * 30 s); a retry re-reads the kernel.
  * Passes never overlap: a request during a pass runs one more pass after it.
+ *
+ * Reads: start, audit and retry passes read the whole table (one dest dump per
+ * managed service). A change pass (health, reload, drain…) diffs against the
+ * table as the previous pass left it, re-reading only the services it wrote,
+ * so a change costs netlink work in proportion to the change, not the table;
+ * hand-made drift is found by the audit (every minute by default).
  *
  * Ownership: only services whose key is in the managed set are read closely
  * and changed. The set holds the desired keys plus the keys of services that
@@ -112,6 +118,16 @@ export class Reconciler {
   private audit?: AuditSchedule;
   private stopped = false;
   private observed: ObservedService[] = [];
+  /**
+   * The whole table as this reconciler left it at the end of its last pass (its own
+   * writes re-read), or null when that cannot be trusted (no pass yet, a failed op or
+   * read). A 'change' pass diffs against it instead of re-reading the kernel: O(changes)
+   * netlink work where a full read costs one dest dump per service (1,000 dumps for
+   * 1,000 services). Hand-made drift is the audit's to find: audit, retry and start
+   * passes always read the kernel.
+   */
+  private snapshot: ObservedService[] | null = null;
+  private snapshotIds = new Set<string>();
   private counters = { passes: 0, audits: 0, opsApplied: 0, driftRepaired: 0, errors: 0, lastError: null as string | null, lastSuccessAt: null as number | null };
 
   constructor(opts: ReconcilerOptions) {
@@ -127,7 +143,12 @@ export class Reconciler {
    */
   setDesired(desired: readonly DesiredServiceLike[]): void {
     this.desired = desired;
-    for (const d of desired) this.managed.add(serviceKeyId(d.service.key));
+    for (const d of desired) {
+      const id = serviceKeyId(d.service.key);
+      // A service the snapshot holds as foreign (its dests unread) is adopted: read it.
+      if (!this.managed.has(id) && this.snapshotIds.has(id)) this.setSnapshot(null);
+      this.managed.add(id);
+    }
   }
 
   /** The ids of the service keys lvsd owns now. */
@@ -217,8 +238,10 @@ export class Reconciler {
     this.counters.passes++;
     if (reason === 'audit') this.counters.audits++;
     let observed: ObservedService[];
+    const trusted = reason === 'change' ? this.snapshot : null;
+    this.setSnapshot(null);
     try {
-      observed = await this.observe();
+      observed = trusted ?? (await this.observe());
     } catch (e) {
       const msg = `reading the IPVS table: ${(e as Error).message}`;
       this.fail(msg);
@@ -279,17 +302,49 @@ export class Reconciler {
     const present = new Set(observed.map((o) => serviceKeyId(o.service.key)));
     const desiredIds = new Set(this.desired.map((d) => serviceKeyId(d.service.key)));
     for (const id of [...this.managed]) if (!present.has(id) && !desiredIds.has(id)) this.managed.delete(id);
+    let after: ObservedService[] | null = observed;
     try {
-      this.observed = ops.length > 0 ? await this.observe() : observed;
+      if (ops.length > 0) after = errors.length === 0 ? await this.reread(observed, ops) : await this.observe();
     } catch {
-      this.observed = observed;
+      after = null;
     }
-    this.observed = this.observed.filter((o) => this.managed.has(serviceKeyId(o.service.key)));
+    this.observed = (after ?? observed).filter((o) => this.managed.has(serviceKeyId(o.service.key)));
+    if (errors.length === 0 && after) this.setSnapshot(after);
     if (errors.length === 0) {
       this.retryMs = 0;
       this.counters.lastSuccessAt = this.clock.now();
     } else this.scheduleRetry();
     return { reason, ops, applied, errors };
+  }
+
+  /**
+   * The table after `ops` were applied to `before`: one services dump, and a dest dump
+   * only for the services the ops touched; the others keep their dests (and counters)
+   * from `before`.
+   */
+  private async reread(before: readonly ObservedService[], ops: readonly IpvsOp[]): Promise<ObservedService[]> {
+    const touched = new Set(ops.map((op) => serviceKeyId(op.op === 'addService' || op.op === 'editService' ? op.service.key : op.key)));
+    const old = new Map(before.map((o) => [serviceKeyId(o.service.key), o]));
+    const out: ObservedService[] = [];
+    for (const service of await this.ipvs.services()) {
+      const id = serviceKeyId(service.key);
+      const prev = old.get(id);
+      if (!this.managed.has(id)) out.push({ service, dests: [] });
+      else if (prev && !touched.has(id)) out.push({ service, dests: prev.dests });
+      else {
+        try {
+          out.push({ service, dests: await this.ipvs.dests(service.key) });
+        } catch (e) {
+          if (code(e) !== 'ESRCH') throw e;
+        }
+      }
+    }
+    return out;
+  }
+
+  private setSnapshot(s: ObservedService[] | null): void {
+    this.snapshot = s;
+    this.snapshotIds = new Set(s?.map((o) => serviceKeyId(o.service.key)));
   }
 
   private fail(msg: string): void {

@@ -42,11 +42,57 @@ describe('reconcile/reconciler', () => {
       logger.records.filter((x) => x.level === 'info').map((x) => x.message),
       ['ipvs: add service TCP 192.0.2.100:80 wlc', 'ipvs: add dest 198.51.100.1:80 NAT weight 1 to TCP 192.0.2.100:80', 'ipvs: add dest 198.51.100.2:80 NAT weight 2 to TCP 192.0.2.100:80'],
     );
-    // A second pass on an equal table changes nothing and writes nothing.
+    // A second pass on an equal table changes nothing and writes nothing; a change pass
+    // trusts what the last pass left (no read at all), an audit reads the kernel.
     ipvs.clearCalls();
     const again = await rec.pass();
     assert.equal(again.ops.length, 0);
+    assert.deepEqual(ipvs.calls.map((c) => c.method), []);
+    assert.equal((await rec.pass('audit')).ops.length, 0);
     assert.deepEqual(ipvs.calls.map((c) => c.method), ['services', 'dests']);
+  });
+
+  it('a change pass reads back only the services it touched; hand-made drift waits for the audit', async () => {
+    const two = [...WEB, '', '[virtual_server.api]', 'address = 192.0.2.101:80', 'lb_kind = NAT', '', '[real_server.api.rs1]', 'address = 198.51.100.1:80'];
+    const { ipvs, rec, want } = setup({}, two);
+    await rec.pass('start');
+    ipvs.clearCalls();
+    // rs2 of web goes down: one delete, then one services dump and web's dests read back.
+    want({ 'web/rs2': { up: false } });
+    const r = await rec.pass();
+    assert.deepEqual(r.ops.map((o) => o.op), ['delDest']);
+    assert.deepEqual(ipvs.calls.map((c) => c.method), ['delDest', 'services', 'dests']);
+    // Drift by hand is not seen by change passes (they do not read), the audit repairs it.
+    await ipvs.editDest(KEY, dest('198.51.100.1', 9));
+    ipvs.clearCalls();
+    assert.equal((await rec.pass()).ops.length, 0);
+    const audit = await rec.pass('audit');
+    assert.deepEqual(audit.ops.map((o) => o.op), ['editDest']);
+    assert.equal((await tableLines(ipvs))[1], '  -> 198.51.100.1:80 NAT w=1');
+  });
+
+  it('reads the kernel again after a failed op, and adopts a foreign service by reading it', async () => {
+    const { ipvs, rec, want } = setup();
+    await rec.pass('start');
+    // A failed op: the next change pass reads the kernel.
+    ipvs.failNext('delDest', 'EPERM');
+    want({ 'web/rs2': { up: false } });
+    assert.equal((await rec.pass()).errors.length, 1);
+    ipvs.clearCalls();
+    await rec.pass();
+    assert.ok(ipvs.calls.some((c) => c.method === 'dests'), 'read the kernel after a failure');
+    assert.deepEqual(await tableLines(ipvs), ['TCP 192.0.2.100:80 wlc', '  -> 198.51.100.1:80 NAT w=1']);
+    // A foreign service (held in the snapshot without its dests) that the config takes
+    // over is read before the diff: its dest is edited to weight 1, not left at 5.
+    const api: ServiceKey = { ...KEY, address: '192.0.2.101' };
+    await ipvs.addService({ key: api, scheduler: 'rr', flags: { persistent: false, onePacket: false, sched1: false, sched2: false, sched3: false }, timeoutS: 0, netmask: 0xffffffff });
+    await ipvs.addDest(api, dest('198.51.100.1', 5));
+    await rec.pass('audit');
+    want({ 'web/rs2': { up: false } }, [...WEB, '[virtual_server.api]', 'address = 192.0.2.101:80', 'lb_algo = wlc', 'lb_kind = NAT', '[real_server.api.rs1]', 'address = 198.51.100.1:80']);
+    const adopt = await rec.pass();
+    assert.deepEqual(adopt.ops.map((o) => o.op), ['editService', 'editDest']);
+    assert.ok((await tableLines(ipvs)).includes('  -> 198.51.100.1:80 NAT w=1'));
+    assert.ok(!(await tableLines(ipvs)).includes('  -> 198.51.100.1:80 NAT w=5'));
   });
 
   it('adopts an existing table without flushing: only the difference is applied', async () => {
@@ -154,8 +200,8 @@ describe('reconcile/reconciler', () => {
     assert.equal(ra.applied, 3);
     assert.equal(rb, rc, 'the two queued requests got the same pass');
     assert.equal(rb.ops.length, 0);
-    // Pass 1 reads, applies 3 ops, reads again for status; pass 2 reads once and has nothing to do.
-    assert.equal(ipvs.calls.filter((x) => x.method === 'services').length, 3);
+    // Pass 1 reads, applies 3 ops, reads its service back; pass 2 trusts that and reads nothing.
+    assert.equal(ipvs.calls.filter((x) => x.method === 'services').length, 2);
   });
 
   it('leaves foreign services alone, deletes managed ones that left the config, then forgets them', async () => {
