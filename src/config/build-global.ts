@@ -4,8 +4,9 @@
 import * as cron from 'node-cron';
 import { parseEndpoint, type Parsed } from './address';
 import { ProblemCode } from './errors';
-import { parseIntText, parseUser, type SectionReader } from './reader';
+import { parseIntText, type SectionReader } from './reader';
 import { LogLevels, type GlobalConfig, type LvsSyncDaemon, type Notifier } from './types';
+import type { UserDb } from './users';
 
 /** Defaults that are paths, in one place for the docs and the daemon. */
 export const GLOBAL_DEFAULTS = {
@@ -56,8 +57,8 @@ function parseListen(text: string): Parsed<{ host: string; port: number }> {
   return { ok: false, error: `expected HOST:PORT, [IPv6]:PORT or :PORT, found "${text}"` };
 }
 
-/** Builds `[global]`; `r` undefined (no section) gives all defaults. */
-export function buildGlobal(r: SectionReader | undefined): GlobalConfig {
+/** Builds `[global]`; `r` undefined (no section) gives all defaults. `users` resolves script_user. */
+export function buildGlobal(r: SectionReader | undefined, users: UserDb): GlobalConfig {
   if (!r) {
     return {
       controlSocket: GLOBAL_DEFAULTS.controlSocket,
@@ -76,7 +77,7 @@ export function buildGlobal(r: SectionReader | undefined): GlobalConfig {
   const routerId = r.string('router_id');
   const notify = r.script('notify');
   const notifyFifo = r.string('notify_fifo');
-  const scriptUser = r.parsed('script_user', parseUser);
+  const scriptUser = r.runAs('script_user', users);
   const sync = r.parsed('lvs_sync_daemon', parseLvsSyncDaemon);
   const metrics = r.parsed('metrics_listen', parseListen);
   const flushOnstop = r.raw('lvs_flush_onstop');
@@ -115,7 +116,7 @@ export function buildGlobal(r: SectionReader | undefined): GlobalConfig {
     ...(notify ? { notify } : {}),
     ...(notifyFifo ? { notifyFifo: notifyFifo.value } : {}),
     enableScriptSecurity: r.bool('enable_script_security')?.value ?? false,
-    ...(scriptUser ? { scriptUser: scriptUser.value } : {}),
+    ...(scriptUser ? { scriptUser } : {}),
     ...(sync ? { lvsSyncDaemon: { ...sync.value, line: sync.line } } : {}),
     lvsFlush: r.bool('lvs_flush')?.value ?? false,
     lvsFlushOnstop,

@@ -6,8 +6,9 @@
  */
 import { parseIpPrefix, type Family } from './address';
 import { ProblemCode } from './errors';
-import { parseIntText, parseUser, type At, type SectionReader } from './reader';
+import { parseIntText, type At, type SectionReader } from './reader';
 import type { GlobalConfig, Script, TrackInterface, TrackScript, VirtualAddress, VrrpInstance, VrrpScript, VrrpSyncGroup } from './types';
+import type { UserDb } from './users';
 
 /** Default UDP port for `transport = udp`: no standard exists; 5112 echoes IP protocol 112. */
 export const DEFAULT_VRRP_UDP_PORT = 5112;
@@ -24,13 +25,13 @@ function missing(r: SectionReader, key: string, what: string): void {
   r.error(r.section.line, `${r.where} needs "${key}" (${what})`, ProblemCode.MissingKey);
 }
 
-/** Builds `[vrrp_script.NAME]`. */
-export function buildVrrpScript(r: SectionReader, name: string): VrrpScript {
+/** Builds `[vrrp_script.NAME]`. `g` gives the default user (script_user); `users` resolves `user`. */
+export function buildVrrpScript(r: SectionReader, name: string, g: GlobalConfig, users: UserDb): VrrpScript {
   const script = r.script('script');
   if (!r.has('script')) missing(r, 'script', 'the program to run and its arguments');
   const intervalMs = r.seconds('interval', { min: 0.001, max: 86400 })?.value ?? 1000;
   const timeoutMs = r.seconds('timeout', { min: 0.001, max: 86400 })?.value ?? intervalMs;
-  const user = r.parsed('user', parseUser)?.value;
+  const user = r.runAs('user', users) ?? g.scriptUser;
   return {
     name,
     line: r.section.line,

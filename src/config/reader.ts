@@ -10,7 +10,8 @@
 import { parseEndpoint, parseIp, parseIpPrefix, type Endpoint, type IpAddress, type Parsed } from './address';
 import { ProblemCode, type ProblemSink } from './errors';
 import type { SourceEntry, SourceSection } from './source';
-import type { Script } from './types';
+import type { RunAs, Script } from './types';
+import { resolveUser, type UserDb } from './users';
 
 /** A value and the line it came from. */
 export interface At<T> {
@@ -245,6 +246,12 @@ export class SectionReader {
     return r && { argv: r.value, line: r.line };
   }
 
+  /** `USER [GROUP]`, resolved to ids against `db` (see users.ts). */
+  runAs(key: string, db: UserDb): RunAs | undefined {
+    const r = this.parsed(key, (t) => resolveUser(t, db));
+    return r && { ...r.value, line: r.line };
+  }
+
   /** A bare IP address. */
   ip(key: string): At<IpAddress> | undefined {
     return this.parsed(key, parseIp);
@@ -319,11 +326,4 @@ export function parseOneOf<T extends string>(t: string, allowed: readonly T[]): 
   if (hit) return { ok: true, value: hit };
   const near = closest(t, allowed);
   return { ok: false, error: `"${t}" is not one of ${allowed.join(' | ')}${near ? `; did you mean "${near}"?` : ''}` };
-}
-
-/** Parses `USER [GROUP]`. */
-export function parseUser(t: string): Parsed<{ user: string; group?: string }> {
-  const parts = t.split(/\s+/).filter(Boolean);
-  if (parts.length < 1 || parts.length > 2) return { ok: false, error: `expected "USER [GROUP]", found "${t}"` };
-  return { ok: true, value: parts.length === 2 ? { user: parts[0]!, group: parts[1]! } : { user: parts[0]! } };
 }
