@@ -20,7 +20,7 @@ import type { Logger } from '../log';
 import { type Arrival, VRRP_GROUP_V4, VRRP_GROUP_V6, type VrrpTransport, openTransport } from './io';
 import { type InstanceEffects, type InstanceStatus, type Transition, VrrpInstanceRuntime } from './instance';
 import { decodeVrrp } from './packet';
-import { ScriptTracker, type TrackedItem, judgeTracking } from './track';
+import { ScriptTracker, type TrackedItem, judgeTracking, scriptSettingsOf } from './track';
 
 /** What the engine needs from the system. */
 export interface EngineDeps {
@@ -124,7 +124,7 @@ export class VrrpEngine {
     for (const name of used) {
       const s = config.vrrpScripts.get(name);
       if (!s || this.scripts.has(name)) continue;
-      const tracker = new ScriptTracker(this.deps.clock, { name: s.name, argv: s.script.argv, intervalMs: s.intervalMs, timeoutMs: s.timeoutMs, rise: s.rise, fall: s.fall, initFail: s.initFail }, () => this.retrack());
+      const tracker = new ScriptTracker(this.deps.clock, scriptSettingsOf(s), () => this.retrack());
       this.scripts.set(name, tracker);
       if (this.instances.size && [...this.instances.values()].some((r) => r.state !== 'INIT')) tracker.start();
     }
