@@ -111,8 +111,16 @@ export class VrrpInstanceRuntime {
     this.fsm = init(fsmConfigOf(config, source), clock.now());
     this.garp = new GarpSchedule(
       clock,
-      { delayMs: config.garpMasterDelayMs, repeat: config.garpMasterRepeat, refreshMs: config.garpMasterRefreshMs, refreshRepeat: config.garpMasterRefreshRepeat },
-      (count, why) => this.announce(count, why),
+      {
+        delayMs: config.garpMasterDelayMs,
+        repeat: config.garpMasterRepeat,
+        refreshMs: config.garpMasterRefreshMs,
+        refreshRepeat: config.garpMasterRefreshRepeat,
+        garpIntervalMs: config.garpIntervalMs,
+        gnaIntervalMs: config.gnaIntervalMs,
+      },
+      this.held().map((v) => ({ address: v.address, family: v.family })),
+      (addresses, count, why) => this.announce(addresses, count, why),
     );
   }
 
@@ -289,7 +297,7 @@ export class VrrpInstanceRuntime {
    * (virtual_ipaddress_excluded, and VIPs of the other family), which move
    * with the instance but are not listed in its adverts (keepalived's rule).
    */
-  private held(): ReadonlyArray<{ address: string; prefix: number }> {
+  private held(): ReadonlyArray<{ address: string; prefix: number; family: 4 | 6 }> {
     return [...this.config.virtualIpaddress, ...this.config.virtualIpaddressExcluded];
   }
 
@@ -319,14 +327,13 @@ export class VrrpInstanceRuntime {
     }
   }
 
-  private announce(count: number, why: string): void {
+  private announce(addresses: readonly string[], count: number, why: string): void {
     if (this.fsm.state !== 'MASTER') return;
     const c = this.config;
-    const addrs = this.held().map((v) => v.address);
-    this.effects.announce(c.interface, addrs, count).catch((e: Error) => {
+    this.effects.announce(c.interface, addresses, count).catch((e: Error) => {
       this.log.warn(`${this.name}: cannot announce VIPs`, { why, error: e.message });
     });
-    this.log.debug(`${this.name}: announced VIPs`, { why, count });
+    this.log.debug(`${this.name}: announced VIPs`, { why, count, addresses: addresses.join(' ') });
   }
 
   /** True while this instance has asked for its VIPs to be present. */
