@@ -204,6 +204,11 @@ export function buildVrrpInstance(r: SectionReader, name: string, g: GlobalConfi
     r.error(transport.line, 'transport = udp needs unicast_peer[] (UDP adverts are sent to each peer, never multicast)', ProblemCode.Conflict);
   }
   if (udpPort && transport?.value !== 'udp') r.warn(udpPort.line, 'udp_port has no effect without transport = udp');
+  const unicastTtl = r.int('unicast_ttl', 1, 255);
+  if (unicastTtl && peers.length === 0) {
+    // keepalived: "Cannot use unicast_ttl without unicast peers - resetting".
+    r.warn(unicastTtl.line, 'unicast_ttl has no effect without unicast_peer[] (multicast adverts always carry TTL 255)');
+  }
   const v3AsV2 = r.bool('v3_checksum_as_v2');
   if (v3AsV2?.value && (version !== 3 || family !== 4)) {
     r.warn(v3AsV2.line, 'v3_checksum_as_v2 only changes VRRP version 3 over IPv4; it has no effect here');
@@ -230,7 +235,7 @@ export function buildVrrpInstance(r: SectionReader, name: string, g: GlobalConfi
     ...(unicastSrcIp ? { unicastSrcIp: { ...unicastSrcIp.value, line: unicastSrcIp.line } } : {}),
     unicastPeers: peers,
     ...(mcastSrcIp ? { mcastSrcIp: { ...mcastSrcIp.value, line: mcastSrcIp.line } } : {}),
-    unicastTtl: r.int('unicast_ttl', 1, 255)?.value ?? 255,
+    unicastTtl: unicastTtl?.value ?? 255,
     checkUnicastSrc: r.bool('check_unicast_src')?.value ?? false,
     nopreempt,
     preemptDelayMs,

@@ -16,6 +16,7 @@ import { GarpSchedule } from './garp';
 import { type ChecksumForm, type VrrpPacket, encodeVrrp } from './packet';
 import type { VrrpTransport } from './io';
 import { VRRP_GROUP_V4, VRRP_GROUP_V6 } from './io';
+import { VRRP_TTL } from './ipv4';
 
 /** The outward effects an instance needs; the daemon supplies real or fake ones. */
 export interface InstanceEffects {
@@ -79,6 +80,15 @@ export function fsmConfigOf(c: VrrpInstance, source: Uint8Array): VrrpConfig {
     auth: c.authentication ? { type: 'PASS', password: c.authentication.pass } : { type: 'none' },
     unicastPeers: c.unicastPeers.map((p) => p.bytes),
   };
+}
+
+/**
+ * The IPv4 TTL / IPv6 hop limit of an instance's adverts: 255 to the
+ * multicast group (RFC 5798 §5.1.1.3, §5.1.2.3), keepalived's unicast_ttl
+ * (default 255) to unicast peers.
+ */
+export function advertTtl(c: Pick<VrrpInstance, 'unicastPeers' | 'unicastTtl'>): number {
+  return c.unicastPeers.length > 0 ? c.unicastTtl : VRRP_TTL;
 }
 
 /** One running VRRP instance. */
@@ -276,6 +286,7 @@ export class VrrpInstanceRuntime {
     const packet = makeAdvert(this.fsm, priority);
     const group = c.family === 4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6;
     const dests = c.unicastPeers.length ? c.unicastPeers.map((p) => p.bytes) : [group];
+    const ttl = advertTtl(c);
     try {
       // The v3 checksum covers the destination, so each unicast peer gets its own encoding.
       for (const dst of dests) {
@@ -283,7 +294,7 @@ export class VrrpInstanceRuntime {
           family: c.family, src: this.source, dst,
           checksumForm: c.v3ChecksumAsV2 ? 'no-pseudo-header' : 'pseudo-header',
         });
-        this.transport.sendTo(bytes, dst);
+        this.transport.sendTo(bytes, dst, ttl);
       }
       this.sent++;
     } catch (e) {

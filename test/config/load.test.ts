@@ -262,6 +262,16 @@ describe('config: VRRP rules', () => {
     }
   });
 
+  it('takes unicast_ttl 1–255 (default 255), and warns that it does nothing without unicast peers', () => {
+    const get = (extra: string[]) => parseConfig(instance('VI_1', extra).join('\n'), F).config!.vrrpInstances.get('VI_1')!.unicastTtl;
+    assert.equal(get(['unicast_peer[] = 192.0.2.12']), 255);
+    assert.equal(get(['unicast_peer[] = 192.0.2.12', 'unicast_ttl = 1']), 1);
+    assert.deepEqual(errors(instance('VI_1', ['unicast_peer[] = 192.0.2.12', 'unicast_ttl = 0'])), [`${F}:5: unicast_ttl: 0 is out of range (allowed: 1–255)`]);
+    assert.deepEqual(problems(instance('VI_1', ['unicast_ttl = 64'])), [
+      `${F}:4: warning: unicast_ttl has no effect without unicast_peer[] (multicast adverts always carry TTL 255)`,
+    ]);
+  });
+
   it('ignores authentication with version 3 (a warning: the CONFIG.md sample has it), refuses AH', () => {
     assert.deepEqual(problems(instance('VI_1', ['version = 3', 'authentication = PASS', 'auth_pass = x'])), [
       `${F}:5: warning: authentication is ignored with version 3 (RFC 5798 removed it; VRRPv2 only)`,
