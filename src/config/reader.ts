@@ -297,6 +297,32 @@ export function parseIntText(t: string, min: number, max: number): Parsed<number
   return { ok: true, value: n };
 }
 
+/**
+ * Parses keepalived's trailing `WORD N` options (`id 1 port 8848`,
+ * `min_ttl 254 max_ttl 255`): each WORD (matched case-insensitively) at most
+ * once, with a whole number in its range. `unknown(word)` phrases the error
+ * for a word not in `ranges`. Returns the numbers given, by word.
+ */
+export function parseNumberOptions(
+  words: readonly string[],
+  ranges: Readonly<Record<string, readonly [number, number]>>,
+  unknown: (word: string) => string,
+): Parsed<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (let i = 0; i < words.length; i += 2) {
+    const word = words[i]!.toLowerCase();
+    const range = Object.hasOwn(ranges, word) ? ranges[word] : undefined;
+    if (!range) return { ok: false, error: unknown(words[i]!) };
+    const arg = words[i + 1];
+    if (arg === undefined) return { ok: false, error: `"${word}" needs a value` };
+    if (word in out) return { ok: false, error: `"${word}" given twice` };
+    const n = parseIntText(arg, range[0], range[1]);
+    if (!n.ok) return { ok: false, error: `${word}: ${n.error}` };
+    out[word] = n.value;
+  }
+  return { ok: true, value: out };
+}
+
 /** Parses true/false, yes/no, on/off, 1/0. */
 export function parseBool(t: string): Parsed<boolean> {
   const v = t.trim().toLowerCase();

@@ -132,6 +132,18 @@ export interface VirtualAddress extends IpAddress {
   readonly line: number;
 }
 
+/**
+ * A unicast peer: `unicast_peer[] = ADDRESS [min_ttl N] [max_ttl N]`, as a
+ * line of keepalived's unicast_peer block. Its adverts are dropped (as
+ * 'ttl') when their TTL / hop limit is outside min_ttl..max_ttl.
+ */
+export interface UnicastPeer extends VirtualAddress {
+  /** Default 0. */
+  readonly minTtl: number;
+  /** Default 255. */
+  readonly maxTtl: number;
+}
+
 /** `[vrrp_instance.NAME]`. */
 export interface VrrpInstance {
   readonly name: string;
@@ -154,7 +166,7 @@ export interface VrrpInstance {
   /** Not advertised; added and removed with the instance (any family). Other-family VIPs land here. */
   readonly virtualIpaddressExcluded: readonly VirtualAddress[];
   readonly unicastSrcIp?: VirtualAddress;
-  readonly unicastPeers: readonly VirtualAddress[];
+  readonly unicastPeers: readonly UnicastPeer[];
   /** Source address for multicast adverts (keepalived `mcast_src_ip`). */
   readonly mcastSrcIp?: VirtualAddress;
   /** TTL / hop limit to send with unicast adverts (keepalived `unicast_ttl`), default 255. */

@@ -27,4 +27,11 @@ describe('VRRP transports: the TTL / hop limit of each advert (unicast_ttl)', fu
       assert.deepEqual(seen[t], [7, 200, 255, 1], `${t}: ${out}`);
     }
   });
+
+  it('reports the TTL / hop limit of each arrival on the raw transports, for the receive check', async () => {
+    const out = await topo.run('h', [process.execPath, PROBE, '64', '255'], { timeoutMs: 20_000 });
+    const seen = JSON.parse(out) as Record<string, number[]>;
+    assert.deepEqual(seen.rxRaw4, [64, 255], out);
+    assert.deepEqual(seen.rxRaw6, [64, 255], out);
+  });
 });

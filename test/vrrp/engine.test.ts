@@ -9,7 +9,7 @@ import { FakeKernel } from '../../src/kernel/fake';
 import { FakeClock } from '../../src/lib/clock';
 import { parseIp } from '../../src/lib/ip';
 import { nullLogger } from '../../src/log';
-import { VrrpEngine } from '../../src/vrrp/engine';
+import { VrrpEngine, ttlAcceptable } from '../../src/vrrp/engine';
 import { advertTtl } from '../../src/vrrp/instance';
 import { type Arrival, type TransportOptions, VRRP_GROUP_V4, type VrrpTransport } from '../../src/vrrp/io';
 import { encodeVrrp } from '../../src/vrrp/packet';
@@ -34,10 +34,24 @@ class FakeTransport implements VrrpTransport {
 
 const ip = (t: string): Uint8Array => parseIp(t)!;
 
-/** A VRRPv3 advert from 192.0.2.12 for `vrid`, priority 200, encoded for `dst`. */
-function advert(vrid: number, vip: string, dst: Uint8Array): Uint8Array {
-  return encodeVrrp({ version: 3, vrid, priority: 200, maxAdvertInterval: 100, addresses: [ip(vip)] }, { family: 4, src: ip('192.0.2.12'), dst });
+/** A VRRPv3 advert from `src` (default 192.0.2.12) for `vrid`, priority 200, encoded for `dst`. */
+function advert(vrid: number, vip: string, dst: Uint8Array, src = '192.0.2.12'): Uint8Array {
+  return encodeVrrp({ version: 3, vrid, priority: 200, maxAdvertInterval: 100, addresses: [ip(vip)] }, { family: 4, src: ip(src), dst });
 }
+
+describe('vrrp/engine: ttlAcceptable', () => {
+  it('wants 255 on multicast, a peer\'s min_ttl..max_ttl on unicast, and passes an unknown TTL', () => {
+    assert.equal(ttlAcceptable(true, 255, undefined), true);
+    assert.equal(ttlAcceptable(true, 254, undefined), false);
+    assert.equal(ttlAcceptable(true, 1, { minTtl: 0, maxTtl: 255 }), false, 'peer limits never relax multicast');
+    assert.equal(ttlAcceptable(false, 1, { minTtl: 0, maxTtl: 255 }), true);
+    assert.equal(ttlAcceptable(false, 249, { minTtl: 250, maxTtl: 255 }), false);
+    assert.equal(ttlAcceptable(false, 250, { minTtl: 250, maxTtl: 255 }), true);
+    assert.equal(ttlAcceptable(false, 65, { minTtl: 0, maxTtl: 64 }), false);
+    assert.equal(ttlAcceptable(false, 3, undefined), true, 'not a peer: the state machine drops it as peer');
+    assert.equal(ttlAcceptable(true, undefined, undefined), true, 'UDP carries no TTL');
+  });
+});
 
 describe('vrrp/engine: advert TTL (unicast_ttl) and the receive TTL check', () => {
   let config: LvsdConfig;
@@ -52,7 +66,7 @@ describe('vrrp/engine: advert TTL (unicast_ttl) and the receive TTL check', () =
       '[vrrp_instance.MC]', 'interface = eth0', 'virtual_router_id = 51', 'priority = 150', 'version = 3',
       'virtual_ipaddress[] = 192.0.2.100/24',
       '[vrrp_instance.UC]', 'interface = eth0', 'virtual_router_id = 52', 'priority = 150', 'version = 3',
-      'virtual_ipaddress[] = 192.0.2.101/24', 'unicast_src_ip = 192.0.2.11', 'unicast_peer[] = 192.0.2.12', 'unicast_peer[] = 192.0.2.13', 'unicast_ttl = 64',
+      'virtual_ipaddress[] = 192.0.2.101/24', 'unicast_src_ip = 192.0.2.11', 'unicast_peer[] = 192.0.2.12', 'unicast_peer[] = 192.0.2.13 min_ttl 250', 'unicast_ttl = 64',
     ]);
     const k = new FakeKernel();
     k.addLink({ name: 'eth0' });
@@ -109,5 +123,19 @@ describe('vrrp/engine: advert TTL (unicast_ttl) and the receive TTL check', () =
     assert.deepEqual(uc.status().drops, {});
     assert.equal(uc.status().counters.advertsReceived, 3);
     assert.equal(uc.status().master?.address, '192.0.2.12', 'the advert was acted on');
+  });
+
+  it("drops a unicast advert outside its peer's min_ttl..max_ttl, counted as ttl", () => {
+    const uc = engine.instance('UC')!;
+    const from13 = (ttl: number): void =>
+      pool(false).deliver({ family: 4, payload: advert(52, '192.0.2.101', ip('192.0.2.11'), '192.0.2.13'), src: ip('192.0.2.13'), dst: ip('192.0.2.11'), ttl });
+    from13(64);
+    from13(249);
+    assert.deepEqual(uc.status().drops, { ttl: 2 });
+    assert.equal(uc.status().counters.advertsReceived, 0);
+    from13(250);
+    from13(255);
+    assert.deepEqual(uc.status().drops, { ttl: 2 });
+    assert.equal(uc.status().counters.advertsReceived, 2);
   });
 });

@@ -2,9 +2,10 @@
  * Sends adverts through lvsd's real transports (raw IPv4, raw IPv6, UDP over
  * both) to this namespace's own loopback with chosen TTLs / hop limits, and
  * reads back what went on the wire with capture sockets of its own: the IPv4
- * header's TTL, or IPv6's IPV6_HOPLIMIT. Run inside a fresh namespace with lo
- * up: `node ttl-probe.js TTL...`. Prints one JSON object: transport → the
- * TTLs seen, in sending order.
+ * header's TTL, or IPv6's IPV6_HOPLIMIT; and what the raw transports
+ * themselves report on arrival. Run inside a fresh namespace with lo up:
+ * `node ttl-probe.js TTL...`. Prints one JSON object: transport → the TTLs
+ * seen, in sending order.
  */
 import { AF, IPPROTO, IPV6, SOCK, SOL } from '../../../src/kernel/native';
 import { hostInt, parseCmsgs } from '../../../src/kernel/sockaddr';
@@ -21,7 +22,7 @@ if (ttls.length === 0 || ttls.some((t) => !Number.isInteger(t) || t < 1 || t > 2
   process.exit(2);
 }
 
-const seen: Record<string, number[]> = { raw4: [], raw6: [], udp4: [], udp6: [] };
+const seen: Record<string, number[]> = { raw4: [], raw6: [], udp4: [], udp6: [], rxRaw4: [], rxRaw6: [] };
 const captures: NativeSocket[] = [];
 
 /** A raw capture socket; `pick` returns the TTL of a packet it wants, or undefined. */
@@ -56,7 +57,11 @@ const transports: VrrpTransport[] = [
   openTransport('udp', { family: 4, ifname: 'lo', source: V4, peers: [V4], udpPort: PORT }),
   openTransport('udp', { family: 6, ifname: 'lo', source: V6, peers: [V6], udpPort: PORT }),
 ];
-for (const t of transports) t.onArrival(() => {}, (e) => process.stderr.write(`transport: ${e.message}\n`));
+// The raw transports hear their own adverts on lo: what they report is what the receive path judges.
+transports.forEach((t, i) => {
+  const rx = i === 0 ? seen.rxRaw4! : i === 1 ? seen.rxRaw6! : undefined;
+  t.onArrival((a) => rx && a.ttl !== undefined && rx.push(a.ttl), (e) => process.stderr.write(`transport: ${e.message}\n`));
+});
 
 const payload = Uint8Array.of(0x31, 51, 100, 0, 0, 100, 0, 0); // the bytes do not matter here
 for (const ttl of ttls) {
