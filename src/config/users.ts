@@ -11,6 +11,7 @@
  */
 import * as fs from 'node:fs';
 import type { Parsed } from './address';
+import type { RunAs } from './types';
 
 /** One line of /etc/passwd, the fields lvsd needs. */
 export interface PasswdEntry {
@@ -44,13 +45,8 @@ export function userDbOf(users: () => readonly PasswdEntry[], groups: () => read
   };
 }
 
-/** A resolved `USER [GROUP]`: the names as written and the ids they mean. */
-export interface ResolvedUser {
-  readonly user: string;
-  readonly group?: string;
-  readonly uid: number;
-  readonly gid: number;
-}
+/** A resolved `USER [GROUP]`: the names as written and the ids they mean (a {@link RunAs} before its line is known). */
+export type ResolvedUser = Omit<RunAs, 'line'>;
 
 /** The largest id Node's spawn accepts (an int32). */
 const MAX_ID = 2_147_483_647;

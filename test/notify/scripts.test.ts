@@ -13,6 +13,14 @@ function script(dir: string, name: string, body: string): string {
   return p;
 }
 
+/** Asserts that the two pids a hanging hook wrote to `pidsFile` (its own and its child's) are gone. */
+async function assertGroupKilled(pidsFile: string): Promise<void> {
+  const list = fs.readFileSync(pidsFile, 'utf8').trim().split('\n').map(Number);
+  assert.equal(list.length, 2);
+  await new Promise((res) => setTimeout(res, 100));
+  for (const pid of list) assert.ok(!alive(pid), `process ${pid} of the hook's group was killed`);
+}
+
 /** True while `pid` names a live (non-zombie) process. */
 function alive(pid: number): boolean {
   try {
@@ -124,10 +132,7 @@ describe('notify/scripts: NotifyRunner with real scripts', function () {
     const r = await runner.run('INSTANCE:VI_1', [s]);
     assert.equal(r.outcome, HookOutcome.TIMEOUT);
     assert.ok(Date.now() - t0 < 3000, 'timeout honoured');
-    const list = fs.readFileSync(pids, 'utf8').trim().split('\n').map(Number);
-    assert.equal(list.length, 2);
-    await new Promise((res) => setTimeout(res, 100));
-    for (const pid of list) assert.ok(!alive(pid), `process ${pid} of the hook's group was killed`);
+    await assertGroupKilled(pids);
     assert.ok(logger.records.some((rec) => rec.level === 'warn' && rec.fields.outcome === 'TIMEOUT'));
   });
 
@@ -264,10 +269,7 @@ describe('notify/scripts: script_user', function () {
       const s = script(dir, 'hang.sh', `sleep 30 & echo $! >> ${pids}; echo $$ >> ${pids}; sleep 30`);
       const r = await new NotifyRunner({ runAs: NOBODY, timeoutMs: 300, killGraceMs: 500 }).run('k', [s]);
       assert.equal(r.outcome, HookOutcome.TIMEOUT);
-      const list = fs.readFileSync(pids, 'utf8').trim().split('\n').map(Number);
-      assert.equal(list.length, 2);
-      await new Promise((res) => setTimeout(res, 100));
-      for (const pid of list) assert.ok(!alive(pid), `process ${pid} of the hook's group was killed`);
+      await assertGroupKilled(pids);
     });
   });
 });
