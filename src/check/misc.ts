@@ -6,10 +6,12 @@
  * The program runs through spawn with `shell: false` — never a shell — as the leader of
  * its own process group (detached; Node's execFile ignores `detached`, hence spawn),
  * so that on misc_timeout the whole group — the script and whatever it spawned — is
- * killed with SIGKILL, not just the script.
+ * killed with SIGKILL, not just the script. With keepalived's `user` (or script_user)
+ * it starts as that uid and gid.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type SpawnOptions } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { describeSpawnError, runAsSpawnOptions } from '../lib/run-as';
 import { CheckResult, MiscCheckOptions } from './types';
 
 /** misc_timeout when neither it nor delay_loop is set (keepalived: delay_loop, 60 s). */
@@ -95,6 +97,15 @@ export function judgeExit(
 }
 
 /**
+ * The spawn options of one MISC_CHECK run: no shell, its own process group (so a
+ * timeout can kill the script's children too), no stdio (output is not judged, and
+ * no pipe held by a lingering descendant can keep us), started as `opts.user`.
+ */
+export function miscSpawnOptions(opts: Pick<MiscCheckOptions, 'user'>): SpawnOptions {
+  return { detached: true, shell: false, stdio: 'ignore', windowsHide: true, ...runAsSpawnOptions(opts.user) };
+}
+
+/**
  * Runs one MISC_CHECK attempt. Never throws or rejects. On misc_timeout (default
  * delay_loop, else 60 s) or an aborted `signal`, SIGKILL goes to the whole process group.
  */
@@ -133,18 +144,11 @@ export function miscCheck(opts: MiscCheckOptions, signal?: AbortSignal): Promise
     }
     if (signal?.aborted) return finish({ ok: false, reason: 'aborted' });
     try {
-      const child = spawn(argv[0], argv.slice(1), {
-        // Its own process group, so a timeout can kill the script's children too.
-        detached: true,
-        shell: false,
-        // Output is not judged, and no pipe held by a lingering descendant can keep us.
-        stdio: 'ignore',
-        windowsHide: true,
-      });
+      const child = spawn(argv[0], argv.slice(1), miscSpawnOptions(opts));
       pid = child.pid;
       child.once('error', (err: NodeJS.ErrnoException) => {
         killGroup();
-        finish({ ok: false, reason: `cannot run ${argv[0]}: ${err.code ?? err.message}` });
+        finish({ ok: false, reason: `cannot run ${argv[0]}: ${err.code === 'EPERM' ? describeSpawnError(err, opts.user) : err.code ?? err.message}` });
       });
       child.once('exit', (code, sig) => finish(judgeExit(code, sig, opts.misc_dynamic === true)));
       signal?.addEventListener('abort', onAbort, { once: true });

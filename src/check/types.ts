@@ -6,6 +6,8 @@
  * keepalived's they are in **seconds** (fractions allowed) unless said otherwise.
  */
 
+import type { RunAsIds } from '../lib/run-as';
+
 /**
  * What every probe returns. A probe never throws and never rejects: any failure,
  * including a bug-shaped one, becomes `{ ok: false, reason }`.
@@ -118,6 +120,8 @@ export interface MiscCheckOptions extends ScheduleOptions {
   misc_timeout?: number;
   /** Exit 2–255 means up with weight code − 2. */
   misc_dynamic?: boolean;
+  /** keepalived's `user` (or the global script_user), as the ids the loader resolved; absent: the checker's own user. */
+  user?: RunAsIds;
 }
 
 /** Any one check. */

@@ -4,8 +4,9 @@
 import * as cron from 'node-cron';
 import { parseEndpoint, type Parsed } from './address';
 import { ProblemCode } from './errors';
-import { parseIntText, parseUser, type SectionReader } from './reader';
+import { parseIntText, parseNumberOptions, type SectionReader } from './reader';
 import { LogLevels, type GlobalConfig, type LvsSyncDaemon, type Notifier } from './types';
+import type { UserDb } from './users';
 
 /** Defaults that are paths, in one place for the docs and the daemon. */
 export const GLOBAL_DEFAULTS = {
@@ -20,24 +21,9 @@ export const GLOBAL_DEFAULTS = {
 export function parseLvsSyncDaemon(text: string): Parsed<Omit<LvsSyncDaemon, 'line'>> {
   const parts = text.trim().split(/\s+/);
   if (parts.length < 2) return { ok: false, error: `expected "INTERFACE INSTANCE [id N] [port P]", found "${text}"` };
-  let syncId = 0;
-  let port: number = GLOBAL_DEFAULTS.lvsSyncPort;
-  const seen = new Set<string>();
-  for (let i = 2; i < parts.length; i += 2) {
-    const word = parts[i]!.toLowerCase();
-    const arg = parts[i + 1];
-    if (word !== 'id' && word !== 'port') {
-      return { ok: false, error: `"${parts[i]}": lvsd takes "id N" and "port P" after INTERFACE INSTANCE` };
-    }
-    if (arg === undefined) return { ok: false, error: `"${word}" needs a value` };
-    if (seen.has(word)) return { ok: false, error: `"${word}" given twice` };
-    seen.add(word);
-    const n = word === 'id' ? parseIntText(arg, 0, 255) : parseIntText(arg, 1, 65535);
-    if (!n.ok) return { ok: false, error: `${word}: ${n.error}` };
-    if (word === 'id') syncId = n.value;
-    else port = n.value;
-  }
-  return { ok: true, value: { interface: parts[0]!, instance: parts[1]!, syncId, port } };
+  const opts = parseNumberOptions(parts.slice(2), { id: [0, 255], port: [1, 65535] }, (w) => `"${w}": lvsd takes "id N" and "port P" after INTERFACE INSTANCE`);
+  if (!opts.ok) return opts;
+  return { ok: true, value: { interface: parts[0]!, instance: parts[1]!, syncId: opts.value.id ?? 0, port: opts.value.port ?? GLOBAL_DEFAULTS.lvsSyncPort } };
 }
 
 /** Parses `HOST:PORT`, `[V6]:PORT` or `:PORT` (all addresses). */
@@ -56,8 +42,8 @@ function parseListen(text: string): Parsed<{ host: string; port: number }> {
   return { ok: false, error: `expected HOST:PORT, [IPv6]:PORT or :PORT, found "${text}"` };
 }
 
-/** Builds `[global]`; `r` undefined (no section) gives all defaults. */
-export function buildGlobal(r: SectionReader | undefined): GlobalConfig {
+/** Builds `[global]`; `r` undefined (no section) gives all defaults. `users` resolves script_user. */
+export function buildGlobal(r: SectionReader | undefined, users: UserDb): GlobalConfig {
   if (!r) {
     return {
       controlSocket: GLOBAL_DEFAULTS.controlSocket,
@@ -76,7 +62,7 @@ export function buildGlobal(r: SectionReader | undefined): GlobalConfig {
   const routerId = r.string('router_id');
   const notify = r.script('notify');
   const notifyFifo = r.string('notify_fifo');
-  const scriptUser = r.parsed('script_user', parseUser);
+  const scriptUser = r.runAs('script_user', users);
   const sync = r.parsed('lvs_sync_daemon', parseLvsSyncDaemon);
   const metrics = r.parsed('metrics_listen', parseListen);
   const flushOnstop = r.raw('lvs_flush_onstop');
@@ -115,7 +101,7 @@ export function buildGlobal(r: SectionReader | undefined): GlobalConfig {
     ...(notify ? { notify } : {}),
     ...(notifyFifo ? { notifyFifo: notifyFifo.value } : {}),
     enableScriptSecurity: r.bool('enable_script_security')?.value ?? false,
-    ...(scriptUser ? { scriptUser: scriptUser.value } : {}),
+    ...(scriptUser ? { scriptUser } : {}),
     ...(sync ? { lvsSyncDaemon: { ...sync.value, line: sync.line } } : {}),
     lvsFlush: r.bool('lvs_flush')?.value ?? false,
     lvsFlushOnstop,

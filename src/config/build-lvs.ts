@@ -8,7 +8,7 @@ import { validate as cronValidate } from 'node-cron';
 import { parseIp, parseIPv4Bytes, type Family, type Parsed } from './address';
 import { camel, LABEL_RE } from './build-vrrp';
 import { ProblemCode } from './errors';
-import { parseIntText, parseUser, type SectionReader } from './reader';
+import { parseIntText, type SectionReader } from './reader';
 import {
   CheckTypes,
   LbAlgos,
@@ -17,10 +17,12 @@ import {
   type Check,
   type CheckType,
   type ConnectOptions,
+  type GlobalConfig,
   type RealServer,
   type StatusRange,
   type VirtualServer,
 } from './types';
+import type { UserDb } from './users';
 
 /** Keys each check type takes (besides the common ones), for "applies to" messages. */
 const TYPE_KEYS: Readonly<Record<CheckType, readonly string[]>> = {
@@ -49,8 +51,8 @@ export function parseStatusCodes(t: string): Parsed<StatusRange[]> {
   return { ok: true, value: out };
 }
 
-/** Builds `[check.NAME]`. */
-export function buildCheck(r: SectionReader, name: string): Check | undefined {
+/** Builds `[check.NAME]`. `g` gives MISC_CHECK's default user (script_user); `users` resolves `user`. */
+export function buildCheck(r: SectionReader, name: string, g: GlobalConfig, users: UserDb): Check | undefined {
   const typeAt = r.oneOf('type', CheckTypes);
   if (!r.has('type')) r.error(r.section.line, `${r.where} needs "type" (${CheckTypes.join(' | ')})`, ProblemCode.MissingKey);
   const type = typeAt?.value;
@@ -125,14 +127,14 @@ export function buildCheck(r: SectionReader, name: string): Check | undefined {
   } else {
     const miscPath = r.script('misc_path');
     if (!r.has('misc_path')) r.error(r.section.line, `${r.where} needs "misc_path" (the program to run and its arguments)`, ProblemCode.MissingKey);
-    const user = r.parsed('user', parseUser);
+    const user = r.runAs('user', users) ?? g.scriptUser;
     check = {
       type,
       ...base,
       miscPath: miscPath ?? { argv: [], line: r.section.line },
       miscTimeoutMs: r.seconds('misc_timeout', { min: 0.001, max: 86400 })?.value ?? delayLoopMs,
       miscDynamic: r.bool('misc_dynamic')?.value ?? false,
-      ...(user ? { user: user.value } : {}),
+      ...(user ? { user } : {}),
     };
   }
   r.finish((k) => {

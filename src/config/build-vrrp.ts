@@ -6,8 +6,9 @@
  */
 import { parseIpPrefix, type Family } from './address';
 import { ProblemCode } from './errors';
-import { parseIntText, parseUser, type At, type SectionReader } from './reader';
-import type { GlobalConfig, Script, TrackInterface, TrackScript, VirtualAddress, VrrpInstance, VrrpScript, VrrpSyncGroup } from './types';
+import { parseIntText, parseNumberOptions, type At, type SectionReader } from './reader';
+import type { GlobalConfig, Script, TrackInterface, TrackScript, UnicastPeer, VirtualAddress, VrrpInstance, VrrpScript, VrrpSyncGroup } from './types';
+import type { UserDb } from './users';
 
 /** Default UDP port for `transport = udp`: no standard exists; 5112 echoes IP protocol 112. */
 export const DEFAULT_VRRP_UDP_PORT = 5112;
@@ -24,13 +25,13 @@ function missing(r: SectionReader, key: string, what: string): void {
   r.error(r.section.line, `${r.where} needs "${key}" (${what})`, ProblemCode.MissingKey);
 }
 
-/** Builds `[vrrp_script.NAME]`. */
-export function buildVrrpScript(r: SectionReader, name: string): VrrpScript {
+/** Builds `[vrrp_script.NAME]`. `g` gives the default user (script_user); `users` resolves `user`. */
+export function buildVrrpScript(r: SectionReader, name: string, g: GlobalConfig, users: UserDb): VrrpScript {
   const script = r.script('script');
   if (!r.has('script')) missing(r, 'script', 'the program to run and its arguments');
   const intervalMs = r.seconds('interval', { min: 0.001, max: 86400 })?.value ?? 1000;
   const timeoutMs = r.seconds('timeout', { min: 0.001, max: 86400 })?.value ?? intervalMs;
-  const user = r.parsed('user', parseUser)?.value;
+  const user = r.runAs('user', users) ?? g.scriptUser;
   return {
     name,
     line: r.section.line,
@@ -69,6 +70,30 @@ function addresses(r: SectionReader, key: string): VirtualAddress[] {
     const p = parseIpPrefix(v.value.trim());
     if (!p.ok) r.error(v.line, `${key}: ${p.error}`);
     else out.push({ ...p.value, line: v.line });
+  }
+  return out;
+}
+
+/** Parses `unicast_peer[] = ADDRESS [min_ttl N] [max_ttl N]` lines (keepalived's unicast_peer block). */
+function unicastPeers(r: SectionReader): UnicastPeer[] {
+  const out: UnicastPeer[] = [];
+  for (const v of r.list('unicast_peer')) {
+    const [addr, ...rest] = v.value.trim().split(/\s+/) as [string, ...string[]];
+    const p = parseIpPrefix(addr);
+    if (!p.ok) {
+      r.error(v.line, `unicast_peer: ${p.error}`);
+      continue;
+    }
+    if (p.value.prefix !== (p.value.family === 4 ? 32 : 128)) r.error(v.line, `unicast_peer: write a bare address, without /prefix`);
+    const ttl = parseNumberOptions(rest, { min_ttl: [0, 255], max_ttl: [0, 255] }, (w) => `"${w}": expected "ADDRESS [min_ttl N] [max_ttl N]"`);
+    if (!ttl.ok) {
+      r.error(v.line, `unicast_peer ${addr}: ${ttl.error}`);
+      continue;
+    }
+    const minTtl = ttl.value.min_ttl ?? 0;
+    const maxTtl = ttl.value.max_ttl ?? 255;
+    if (minTtl > maxTtl) r.error(v.line, `unicast_peer ${addr}: min_ttl ${minTtl} is above max_ttl ${maxTtl}, so every advert from it would be dropped`);
+    out.push({ ...p.value, line: v.line, minTtl, maxTtl });
   }
   return out;
 }
@@ -115,10 +140,7 @@ export function buildVrrpInstance(r: SectionReader, name: string, g: GlobalConfi
   const excluded = addresses(r, 'virtual_ipaddress_excluded');
   const unicastSrcIp = r.ip('unicast_src_ip');
   const mcastSrcIp = r.ip('mcast_src_ip');
-  const peers = addresses(r, 'unicast_peer').map((p) => {
-    if (p.prefix !== (p.family === 4 ? 32 : 128)) r.error(p.line, `unicast_peer: write a bare address, without /prefix`);
-    return p;
-  });
+  const peers = unicastPeers(r);
   const native6 = r.bool('native_ipv6')?.value ?? false;
   // keepalived: the first VIP decides the family; without VIPs the addresses do.
   const family: Family = native6 ? 6 : vips[0]?.family ?? unicastSrcIp?.value.family ?? peers[0]?.family ?? mcastSrcIp?.value.family ?? 4;
@@ -203,6 +225,16 @@ export function buildVrrpInstance(r: SectionReader, name: string, g: GlobalConfi
     r.error(transport.line, 'transport = udp needs unicast_peer[] (UDP adverts are sent to each peer, never multicast)', ProblemCode.Conflict);
   }
   if (udpPort && transport?.value !== 'udp') r.warn(udpPort.line, 'udp_port has no effect without transport = udp');
+  for (const p of peers) {
+    if (transport?.value === 'udp' && (p.minTtl > 0 || p.maxTtl < 255)) {
+      r.warn(p.line, `unicast_peer ${p.address}: min_ttl/max_ttl have no effect with transport = udp (lvsd cannot read the TTL of a UDP datagram)`);
+    }
+  }
+  const unicastTtl = r.int('unicast_ttl', 1, 255);
+  if (unicastTtl && peers.length === 0) {
+    // keepalived: "Cannot use unicast_ttl without unicast peers - resetting".
+    r.warn(unicastTtl.line, 'unicast_ttl has no effect without unicast_peer[] (multicast adverts always carry TTL 255)');
+  }
   const v3AsV2 = r.bool('v3_checksum_as_v2');
   if (v3AsV2?.value && (version !== 3 || family !== 4)) {
     r.warn(v3AsV2.line, 'v3_checksum_as_v2 only changes VRRP version 3 over IPv4; it has no effect here');
@@ -229,7 +261,7 @@ export function buildVrrpInstance(r: SectionReader, name: string, g: GlobalConfi
     ...(unicastSrcIp ? { unicastSrcIp: { ...unicastSrcIp.value, line: unicastSrcIp.line } } : {}),
     unicastPeers: peers,
     ...(mcastSrcIp ? { mcastSrcIp: { ...mcastSrcIp.value, line: mcastSrcIp.line } } : {}),
-    unicastTtl: r.int('unicast_ttl', 1, 255)?.value ?? 255,
+    unicastTtl: unicastTtl?.value ?? 255,
     checkUnicastSrc: r.bool('check_unicast_src')?.value ?? false,
     nopreempt,
     preemptDelayMs,

@@ -16,6 +16,7 @@ import { realHost, type HostProbe } from './host';
 import { closest, SectionReader } from './reader';
 import { scanIni, type SourceSection } from './source';
 import type { Check, LvsdConfig, Notifier, RealServer, VirtualServer, VrrpInstance, VrrpScript, VrrpSyncGroup } from './types';
+import { systemUsers, type UserDb } from './users';
 import { validateHost, validateReferences } from './validate';
 
 /** Section kinds and how many name labels follow the kind. */
@@ -53,6 +54,12 @@ export interface LoadOptions {
    * asks none unless given one; `loadConfig` defaults to the real host.
    */
   readonly host?: HostProbe | null;
+  /**
+   * Resolves script_user and `user` names to ids. Default: this host's
+   * /etc/passwd and /etc/group, read only when such a key is present. An
+   * unknown name is an error: no script could run as it.
+   */
+  readonly users?: UserDb;
 }
 
 interface Classified {
@@ -104,10 +111,12 @@ function classify(sections: readonly SourceSection[], sink: ProblemSink): Classi
 
 /**
  * Parses configuration text. Pure unless `opts.host` is given (then host
- * findings become warnings). Never throws on bad input.
+ * findings become warnings), apart from reading /etc/passwd and /etc/group
+ * for user keys when `opts.users` is not given. Never throws on bad input.
  */
 export function parseConfig(text: string, file: string, opts: LoadOptions = {}): LoadResult {
   const sink = new ProblemSink(file);
+  const users = opts.users ?? systemUsers();
   const classified = classify(scanIni(text, sink), sink);
   const of = (k: SectionKind) => classified.filter((c) => c.kind === k);
   const reader = (c: Classified) => new SectionReader(c.section, sink);
@@ -116,9 +125,9 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
   let global;
   if (globalSec) {
     const r = reader(globalSec);
-    global = buildGlobal(r);
+    global = buildGlobal(r, users);
     r.finish();
-  } else global = buildGlobal(undefined);
+  } else global = buildGlobal(undefined, users);
 
   const build = <T>(kind: SectionKind, fn: (r: SectionReader, c: Classified) => T | undefined, finish = true): Map<string, T> => {
     const m = new Map<string, T>();
@@ -130,10 +139,10 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
     }
     return m;
   };
-  const vrrpScripts = build<VrrpScript>('vrrp_script', (r, c) => buildVrrpScript(r, c.labels[0]!));
+  const vrrpScripts = build<VrrpScript>('vrrp_script', (r, c) => buildVrrpScript(r, c.labels[0]!, global, users));
   const vrrpInstances = build<VrrpInstance>('vrrp_instance', (r, c) => buildVrrpInstance(r, c.labels[0]!, global));
   const vrrpSyncGroups = build<VrrpSyncGroup>('vrrp_sync_group', (r, c) => buildVrrpSyncGroup(r, c.labels[0]!));
-  const checks = build<Check>('check', (r, c) => buildCheck(r, c.labels[0]!), false);
+  const checks = build<Check>('check', (r, c) => buildCheck(r, c.labels[0]!, global, users), false);
   const virtualServers = build('virtual_server', (r, c) => buildVirtualServer(r, c.labels[0]!));
   build<RealServer>('real_server', (r, c) => {
     const [vsName, name] = c.labels as [string, string];
@@ -185,7 +194,7 @@ export function loadConfig(file: string, opts: LoadOptions = {}): LoadResult {
       problems: [{ file, line: 0, severity: 'error', code: ProblemCode.Read, message: `cannot read the configuration: ${err.code ?? err.message}` }],
     };
   }
-  return parseConfig(text, file, { host: opts.host === undefined ? realHost : opts.host });
+  return parseConfig(text, file, { host: opts.host === undefined ? realHost : opts.host, ...(opts.users ? { users: opts.users } : {}) });
 }
 
 /** Like {@link loadConfig}, but throws {@link ConfigInvalidError} when the file has errors. */

@@ -10,7 +10,8 @@
 import { parseEndpoint, parseIp, parseIpPrefix, type Endpoint, type IpAddress, type Parsed } from './address';
 import { ProblemCode, type ProblemSink } from './errors';
 import type { SourceEntry, SourceSection } from './source';
-import type { Script } from './types';
+import type { RunAs, Script } from './types';
+import { resolveUser, type UserDb } from './users';
 
 /** A value and the line it came from. */
 export interface At<T> {
@@ -245,6 +246,12 @@ export class SectionReader {
     return r && { argv: r.value, line: r.line };
   }
 
+  /** `USER [GROUP]`, resolved to ids against `db` (see users.ts). */
+  runAs(key: string, db: UserDb): RunAs | undefined {
+    const r = this.parsed(key, (t) => resolveUser(t, db));
+    return r && { ...r.value, line: r.line };
+  }
+
   /** A bare IP address. */
   ip(key: string): At<IpAddress> | undefined {
     return this.parsed(key, parseIp);
@@ -290,6 +297,32 @@ export function parseIntText(t: string, min: number, max: number): Parsed<number
   return { ok: true, value: n };
 }
 
+/**
+ * Parses keepalived's trailing `WORD N` options (`id 1 port 8848`,
+ * `min_ttl 254 max_ttl 255`): each WORD (matched case-insensitively) at most
+ * once, with a whole number in its range. `unknown(word)` phrases the error
+ * for a word not in `ranges`. Returns the numbers given, by word.
+ */
+export function parseNumberOptions(
+  words: readonly string[],
+  ranges: Readonly<Record<string, readonly [number, number]>>,
+  unknown: (word: string) => string,
+): Parsed<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (let i = 0; i < words.length; i += 2) {
+    const word = words[i]!.toLowerCase();
+    const range = Object.hasOwn(ranges, word) ? ranges[word] : undefined;
+    if (!range) return { ok: false, error: unknown(words[i]!) };
+    const arg = words[i + 1];
+    if (arg === undefined) return { ok: false, error: `"${word}" needs a value` };
+    if (word in out) return { ok: false, error: `"${word}" given twice` };
+    const n = parseIntText(arg, range[0], range[1]);
+    if (!n.ok) return { ok: false, error: `${word}: ${n.error}` };
+    out[word] = n.value;
+  }
+  return { ok: true, value: out };
+}
+
 /** Parses true/false, yes/no, on/off, 1/0. */
 export function parseBool(t: string): Parsed<boolean> {
   const v = t.trim().toLowerCase();
@@ -319,11 +352,4 @@ export function parseOneOf<T extends string>(t: string, allowed: readonly T[]): 
   if (hit) return { ok: true, value: hit };
   const near = closest(t, allowed);
   return { ok: false, error: `"${t}" is not one of ${allowed.join(' | ')}${near ? `; did you mean "${near}"?` : ''}` };
-}
-
-/** Parses `USER [GROUP]`. */
-export function parseUser(t: string): Parsed<{ user: string; group?: string }> {
-  const parts = t.split(/\s+/).filter(Boolean);
-  if (parts.length < 1 || parts.length > 2) return { ok: false, error: `expected "USER [GROUP]", found "${t}"` };
-  return { ok: true, value: parts.length === 2 ? { user: parts[0]!, group: parts[1]! } : { user: parts[0]! } };
 }

@@ -11,6 +11,20 @@ import type { Endpoint, Family, IpAddress } from './address';
 
 export type { Endpoint, Family, IpAddress } from './address';
 
+/**
+ * Who a script runs as: keepalived's `USER [GROUP]`, resolved to ids when the
+ * file is loaded (names from /etc/passwd and /etc/group, or numbers; without
+ * GROUP the user's primary group).
+ */
+export interface RunAs {
+  readonly user: string;
+  readonly group?: string;
+  readonly uid: number;
+  readonly gid: number;
+  /** Line of the key that gave it. */
+  readonly line: number;
+}
+
 /** A program and its arguments, split from `script = /path arg arg` (run with execFile, never a shell). */
 export interface Script {
   readonly argv: readonly string[];
@@ -48,8 +62,8 @@ export interface GlobalConfig {
   readonly notifyFifo?: string;
   /** Refuse scripts a non-root user could change. Default false. */
   readonly enableScriptSecurity: boolean;
-  /** User (and group) scripts run as, `script_user = USER [GROUP]`. Default: the daemon's user. */
-  readonly scriptUser?: { readonly user: string; readonly group?: string };
+  /** User (and group) every script runs as, `script_user = USER [GROUP]`. Absent: the daemon's own user. */
+  readonly scriptUser?: RunAs;
   readonly lvsSyncDaemon?: LvsSyncDaemon;
   /** Flush the IPVS table at start (keepalived `lvs_flush`). Default false. */
   readonly lvsFlush: boolean;
@@ -88,8 +102,8 @@ export interface VrrpScript {
   readonly weight: number;
   /** Start in the KO state (keepalived `init_fail`). Default false. */
   readonly initFail: boolean;
-  /** Run as this user (keepalived `user`). */
-  readonly user?: { readonly user: string; readonly group?: string };
+  /** Who it runs as: its own `user` (keepalived's), else the global script_user; absent: the daemon's own user. */
+  readonly user?: RunAs;
 }
 
 /** Initial VRRP state. */
@@ -118,6 +132,18 @@ export interface VirtualAddress extends IpAddress {
   readonly line: number;
 }
 
+/**
+ * A unicast peer: `unicast_peer[] = ADDRESS [min_ttl N] [max_ttl N]`, as a
+ * line of keepalived's unicast_peer block. Its adverts are dropped (as
+ * 'ttl') when their TTL / hop limit is outside min_ttl..max_ttl.
+ */
+export interface UnicastPeer extends VirtualAddress {
+  /** Default 0. */
+  readonly minTtl: number;
+  /** Default 255. */
+  readonly maxTtl: number;
+}
+
 /** `[vrrp_instance.NAME]`. */
 export interface VrrpInstance {
   readonly name: string;
@@ -140,7 +166,7 @@ export interface VrrpInstance {
   /** Not advertised; added and removed with the instance (any family). Other-family VIPs land here. */
   readonly virtualIpaddressExcluded: readonly VirtualAddress[];
   readonly unicastSrcIp?: VirtualAddress;
-  readonly unicastPeers: readonly VirtualAddress[];
+  readonly unicastPeers: readonly UnicastPeer[];
   /** Source address for multicast adverts (keepalived `mcast_src_ip`). */
   readonly mcastSrcIp?: VirtualAddress;
   /** TTL / hop limit to send with unicast adverts (keepalived `unicast_ttl`), default 255. */
@@ -276,7 +302,8 @@ export interface MiscCheck extends CheckBase {
   readonly miscTimeoutMs: number;
   /** Exit 2–255 = up with weight code−2. */
   readonly miscDynamic: boolean;
-  readonly user?: { readonly user: string; readonly group?: string };
+  /** Who it runs as: its own `user` (keepalived's), else the global script_user; absent: the daemon's own user. */
+  readonly user?: RunAs;
 }
 
 /** `[check.NAME]`. */

@@ -6,7 +6,7 @@ import { formatEndpoint } from './address';
 import { ProblemCode, type ProblemSink } from './errors';
 import type { HostProbe } from './host';
 import { closest } from './reader';
-import type { LvsdConfig, Script, VrrpInstance } from './types';
+import type { LvsdConfig, RunAs, Script, VrrpInstance } from './types';
 
 function didYouMean(name: string, candidates: Iterable<string>): string {
   const near = closest(name, candidates);
@@ -123,7 +123,17 @@ export function allScripts(cfg: LvsdConfig): Script[] {
   return out;
 }
 
-/** Warnings about this host: interfaces and programs that are not here. */
+/** Every user a script would run as, once per key that gave it. */
+export function allRunAs(cfg: LvsdConfig): RunAs[] {
+  const byLine = new Map<number, RunAs>();
+  const add = (u: RunAs | undefined) => u && !byLine.has(u.line) && byLine.set(u.line, u);
+  add(cfg.global.scriptUser);
+  for (const s of cfg.vrrpScripts.values()) add(s.user);
+  for (const c of cfg.checks.values()) if (c.type === 'MISC_CHECK') add(c.user);
+  return [...byLine.values()];
+}
+
+/** Warnings about this host: interfaces and programs that are not here, script users it cannot switch to. */
 export function validateHost(cfg: LvsdConfig, host: HostProbe, sink: ProblemSink): void {
   const iface = (name: string, line: number, what: string) => {
     if (name && !host.interfaceExists(name)) sink.warn(line, ProblemCode.Host, `${what} ${name} does not exist on this host`);
@@ -140,5 +150,15 @@ export function validateHost(cfg: LvsdConfig, host: HostProbe, sink: ProblemSink
     if (seen.has(key)) continue;
     seen.add(key);
     if (!host.programRunnable(prog)) sink.warn(s.line, ProblemCode.Host, `${prog} is not an executable file on this host`);
+  }
+  for (const u of allRunAs(cfg)) {
+    if (!host.mayRunAs(u.uid, u.gid)) {
+      sink.warn(
+        u.line,
+        ProblemCode.Host,
+        `scripts are to run as ${u.user}${u.group ? ` ${u.group}` : ''} (uid ${u.uid} gid ${u.gid}), but this process lacks CAP_SETUID, CAP_SETGID or CAP_KILL: ` +
+          'they would fail to start (under systemd, add them to CapabilityBoundingSet in a drop-in)',
+      );
+    }
   }
 }

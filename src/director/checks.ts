@@ -83,6 +83,7 @@ export function checkOptionsOf(check: Check, rs: RealServer, vs: VirtualServer):
         misc_path: joinCommandLine(check.miscPath.argv),
         misc_timeout: sec(check.miscTimeoutMs),
         misc_dynamic: check.miscDynamic,
+        ...(check.user ? { user: { uid: check.user.uid, gid: check.user.gid } } : {}),
       };
   }
 }

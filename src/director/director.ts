@@ -20,7 +20,7 @@ import type { RsChange } from '../check/types';
 import { systemClock, type Clock } from '../lib/clock';
 import { nullLogger, type Logger } from '../log';
 import { formatEndpoint } from '../notify/fifo';
-import { NotifyRunner, type NotifyScripts } from '../notify/scripts';
+import { NotifyRunner, scriptPolicy, type NotifyScripts } from '../notify/scripts';
 import { parseAuditInterval, type AuditSchedule } from '../reconcile/audit';
 import { desiredState, destPort, healthOf, Override, serviceKeyOf, type DesiredState, type OverrideName, type RsHealth } from '../reconcile/desired';
 import { Reconciler, type PassResult } from '../reconcile/reconciler';
@@ -102,7 +102,7 @@ export class Director {
     this.clock = opts.clock ?? systemClock;
     this.health = opts.health ?? workerHealthSource({ clock: this.clock, logger: this.logger.child({ role: 'checker' }) });
     this.ownNotifier = opts.notify === undefined;
-    this.notifier = opts.notify ?? new NotifyRunner({ logger: this.logger, scriptSecurity: this.config.global.enableScriptSecurity });
+    this.notifier = opts.notify ?? new NotifyRunner({ logger: this.logger, ...scriptPolicy(this.config) });
     this.auditSchedule = opts.audit ?? parseAuditInterval(undefined, this.clock);
     this.stateDir = opts.stateDir ?? this.config.global.stateDir;
     this.reconciler = new Reconciler({ ipvs: this.ipvs, logger: this.logger.child({ role: 'reconciler' }), clock: this.clock });
@@ -202,6 +202,7 @@ export class Director {
       for (const n of nd.changed) changes.push(`${kind} ${n} changed`);
     }
     this.config = next;
+    if (this.ownNotifier) this.notifier.configure(scriptPolicy(next));
     const ids = new Set(this.allRs().map(([vs, rs]) => rsId(vs.name, rs.name)));
     for (const id of [...this.reports.keys()]) if (!ids.has(id)) this.reports.delete(id);
     for (const name of [...this.quorum.keys()]) if (!next.virtualServers.has(name)) this.quorum.delete(name);

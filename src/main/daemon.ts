@@ -14,7 +14,7 @@ import { KernelLinks, type Links } from '../kernel/links';
 import { systemClock } from '../lib/clock';
 import { type Logger, createLogger } from '../log';
 import { NotifyFifo } from '../notify/fifo';
-import { type NotifyScripts, type NotifyVrrpState, NotifyRunner } from '../notify/scripts';
+import { type NotifyScripts, type NotifyVrrpState, NotifyRunner, scriptPolicy } from '../notify/scripts';
 import { Director } from '../director/director';
 import { FakeIpvs } from '../kernel/ipvs/fake';
 import { IpvsClient } from '../kernel/ipvs/client';
@@ -128,7 +128,7 @@ export class Daemon {
     this.fifo = this.config.global.notifyFifo ? new NotifyFifo({ path: this.config.global.notifyFifo, create: true, logger: this.log }) : undefined;
     this.webhooks = new WebhookNotifier(this.config.notifiers.values(), { logger: this.log.child({ role: 'webhook' }), hostname: hostname(), routerId: this.config.global.routerId ?? hostname() });
     // Webhooks ride on the notify runner, so the director's real-server events reach them too.
-    this.notify = new WebhookNotifyRunner({ logger: this.log, scriptSecurity: this.config.global.enableScriptSecurity, ...(this.fifo ? { fifo: this.fifo } : {}) }, this.webhooks);
+    this.notify = new WebhookNotifyRunner({ logger: this.log, ...scriptPolicy(this.config), ...(this.fifo ? { fifo: this.fifo } : {}) }, this.webhooks);
 
     this.engine = new VrrpEngine({
       clock: systemClock,
@@ -259,6 +259,7 @@ export class Daemon {
       this.log.setLevel(loaded.config.global.logLevel);
     }
     this.config = loaded.config;
+    this.notify.configure(scriptPolicy(loaded.config));
     this.webhooks?.setNotifiers(loaded.config.notifiers.values());
     this.webhooks?.setIdentity(hostname(), loaded.config.global.routerId ?? hostname());
     this.log.info('reload applied', { changes: changes.join('; ') });

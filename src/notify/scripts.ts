@@ -16,11 +16,13 @@
  * keys run in parallel. Every hook also gets the details as LVSD_* variables.
  *
  * Hooks are spawned without a shell (argv arrays), detached in their own
- * process group so a timeout can kill the hook and everything it started.
+ * process group so a timeout can kill the hook and everything it started,
+ * as the script_user when one is set (keepalived's rule for every script).
  * `run()` returns at once; failures are logged, never thrown.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type SpawnOptions } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { describeSpawnError, runAsSpawnOptions, type RunAsIds } from '../lib/run-as';
 import type { Logger } from '../log';
 import { nullLogger } from '../log';
 import type { FifoEvent, NotifyFifo } from './fifo';
@@ -116,6 +118,8 @@ export interface NotifyRunnerOptions {
   readonly killGraceMs?: number;
   /** Check each script with enable_script_security before running it. */
   readonly scriptSecurity?: boolean;
+  /** Run every hook as this user and group (keepalived's script_user); absent: the daemon's own. */
+  readonly runAs?: RunAsIds;
   /** Base environment; default `process.env`. LVSD_* are added on top. */
   readonly env?: NodeJS.ProcessEnv;
   /** Extra variables for every hook (e.g. `{ LVSD_ROUTER_ID: 'lvs-a' }`). */
@@ -133,6 +137,23 @@ interface Job {
   readonly argv: Command;
   readonly env: Readonly<Record<string, string>>;
   readonly resolve: (r: HookResult) => void;
+}
+
+/** The hook policy a configuration's `[global]` sets: enable_script_security and script_user. */
+export function scriptPolicy(cfg: {
+  readonly global: { readonly enableScriptSecurity: boolean; readonly scriptUser?: RunAsIds | undefined };
+}): { scriptSecurity: boolean; runAs?: RunAsIds } {
+  const u = cfg.global.scriptUser;
+  return { scriptSecurity: cfg.global.enableScriptSecurity, ...(u ? { runAs: { uid: u.uid, gid: u.gid } } : {}) };
+}
+
+/**
+ * The spawn options of one hook: no shell, its own process group (setsid, so
+ * kill(-pgid) reaches grandchildren), stdin and stdout on /dev/null, stderr
+ * piped for the log, started as `runAs` when given.
+ */
+export function hookSpawnOptions(env: NodeJS.ProcessEnv, runAs: RunAsIds | undefined): SpawnOptions {
+  return { detached: true, shell: false, stdio: ['ignore', 'ignore', 'pipe'], env, ...runAsSpawnOptions(runAs) };
 }
 
 /** The queue key {@link NotifyRunner.notify} uses for an event. */
@@ -217,10 +238,23 @@ export class NotifyRunner extends EventEmitter {
   private readonly running = new Map<string, Promise<void>>();
   private readonly logger: Logger;
   private closed = false;
+  private scriptSecurity: boolean;
+  private runAs: RunAsIds | undefined;
 
   constructor(private readonly opts: NotifyRunnerOptions = {}) {
     super();
     this.logger = opts.logger ?? nullLogger;
+    this.scriptSecurity = opts.scriptSecurity ?? false;
+    this.runAs = opts.runAs;
+  }
+
+  /**
+   * Applies a reload's enable_script_security and script_user to the hooks
+   * that start from now on (running ones keep what they started with).
+   */
+  configure(policy: { readonly scriptSecurity: boolean; readonly runAs?: RunAsIds | undefined }): void {
+    this.scriptSecurity = policy.scriptSecurity;
+    this.runAs = policy.runAs;
   }
 
   /**
@@ -324,8 +358,9 @@ export class NotifyRunner extends EventEmitter {
   private async execute(job: Job): Promise<HookResult> {
     const started = performance.now();
     const base = { key: job.key, argv: job.argv, exitCode: null, signal: null, stderrTail: '' };
-    if (this.opts.scriptSecurity) {
-      const verdict = await checkScriptSecurity(job.argv[0]!, (this.opts.env ?? process.env).PATH);
+    const runAs = this.runAs;
+    if (this.scriptSecurity) {
+      const verdict = await checkScriptSecurity(job.argv[0]!, (this.opts.env ?? process.env).PATH, runAs);
       if (!verdict.ok) {
         return { ...base, outcome: HookOutcome.REFUSED, durationMs: 0, error: verdict.message };
       }
@@ -343,13 +378,7 @@ export class NotifyRunner extends EventEmitter {
         clearTimeout(killTimer);
         resolve({ key: job.key, argv: job.argv, stderrTail: tail.toString('utf8'), durationMs: Math.round(performance.now() - started), ...r });
       };
-      const child = spawn(job.argv[0]!, job.argv.slice(1), {
-        // Own process group (setsid), so kill(-pgid) reaches grandchildren.
-        detached: true,
-        shell: false,
-        stdio: ['ignore', 'ignore', 'pipe'],
-        env: { ...(this.opts.env ?? process.env), ...this.opts.extraEnv, ...job.env },
-      });
+      const child = spawn(job.argv[0]!, job.argv.slice(1), hookSpawnOptions({ ...(this.opts.env ?? process.env), ...this.opts.extraEnv, ...job.env }, runAs));
       const pid = child.pid;
       child.stderr?.on('data', (chunk: Buffer) => {
         tail = Buffer.concat([tail, chunk]);
@@ -364,7 +393,7 @@ export class NotifyRunner extends EventEmitter {
         killTimer = setTimeout(() => this.killGroup(pid, 'SIGKILL'), this.opts.killGraceMs ?? 2000);
       }, this.opts.timeoutMs ?? 30_000);
       child.on('error', (err) => {
-        done({ outcome: HookOutcome.SPAWN_ERROR, exitCode: null, signal: null, error: `${err.message}` });
+        done({ outcome: HookOutcome.SPAWN_ERROR, exitCode: null, signal: null, error: describeSpawnError(err, runAs) });
       });
       child.on('exit', (code, signal) => {
         const finish = (): void => {
@@ -393,8 +422,9 @@ export class NotifyRunner extends EventEmitter {
     if (pid === undefined) return;
     try {
       process.kill(-pid, signal);
-    } catch {
-      /* ESRCH: the group is already gone */
+    } catch (e) {
+      // ESRCH: the group is already gone. EPERM: it runs as script_user and we lack CAP_KILL.
+      if ((e as NodeJS.ErrnoException).code === 'EPERM') this.logger.error('cannot stop a notify hook', { pid, signal, error: 'EPERM: lvsd lacks CAP_KILL' });
     }
   }
 }

@@ -5,9 +5,12 @@
  * root and must not be writable by "other", nor by a group other than root's
  * (keepalived allows group write for gid 0, since only root-group members
  * have it; we match that so a keepalived-approved setup passes here too).
+ * A script run as an unprivileged script_user (and not set-ID root) is not
+ * held to this, as in keepalived.
  */
 import { promises as fsp, constants as fsc } from 'node:fs';
 import * as path from 'node:path';
+import { runsAsRoot, type RunAsIds } from '../lib/run-as';
 
 /** Why a script was judged insecure or unusable. */
 export const ScriptRefusal = {
@@ -96,21 +99,39 @@ function judge(p: string, uid: number, gid: number, mode: number, what: string):
 }
 
 /**
- * Checks that a script (argv[0] of a hook) is safe to run as root, as
- * keepalived's `enable_script_security` does. Never throws: I/O failures
- * become a refusal naming the path.
+ * Whether a script must be protected: it runs with root's uid or group, or
+ * it is set-user-ID or set-group-ID root (keepalived's rule: a script run as
+ * an unprivileged script_user may be the property of that user).
  */
-export async function checkScriptSecurity(cmd: string, searchPath?: string): Promise<ScriptSecurityResult> {
+function needsProtection(st: { uid: number; gid: number; mode: number }, runAs: RunAsIds | undefined): boolean {
+  if (runsAsRoot(runAs)) return true;
+  const setuidRoot = st.uid === 0 && (st.mode & 0o4100) === 0o4100;
+  const setgidRoot = st.gid === 0 && (st.mode & 0o2010) === 0o2010;
+  return setuidRoot || setgidRoot;
+}
+
+/**
+ * Checks that a script (argv[0] of a hook) is safe to run, as keepalived's
+ * `enable_script_security` does: one that runs as root (`runAs` absent and
+ * lvsd root, or `runAs` with uid or gid 0) or is set-ID root must not be
+ * changeable by anyone but root; one that runs as another user only has to be
+ * an executable regular file. Never throws: I/O failures become a refusal
+ * naming the path.
+ */
+export async function checkScriptSecurity(cmd: string, searchPath?: string, runAs?: RunAsIds): Promise<ScriptSecurityResult> {
   const resolved = await resolveScript(cmd, searchPath);
   if (resolved === null) {
     return { ok: false, code: ScriptRefusal.NOT_FOUND, offending: cmd, message: `script ${cmd} not found in PATH` };
   }
   let real: string;
+  let fileStat;
   try {
     real = await fsp.realpath(resolved);
+    fileStat = await fsp.stat(real);
   } catch {
     return { ok: false, code: ScriptRefusal.NOT_FOUND, offending: resolved, message: `script ${resolved} does not exist` };
   }
+  if (!needsProtection(fileStat, runAs)) return usable(resolved, real, fileStat.mode, fileStat.isFile());
   // Directories as written (a symlinked directory is judged by its target,
   // stat follows it) and as resolved: either could let a user swap the file.
   const dirs = [...new Set([...ancestors(resolved), ...ancestors(real)])];
@@ -124,13 +145,19 @@ export async function checkScriptSecurity(cmd: string, searchPath?: string): Pro
     const bad = judge(d, st.uid, st.gid, st.mode, `directory`);
     if (bad) return { ...bad, message: `refusing script ${resolved}: ${bad.message}` };
   }
-  const st = await fsp.stat(real);
-  if (!st.isFile()) {
+  if (fileStat.isFile()) {
+    const bad = judge(real, fileStat.uid, fileStat.gid, fileStat.mode, 'file');
+    if (bad) return { ...bad, message: `refusing script ${resolved}: ${bad.message}` };
+  }
+  return usable(resolved, real, fileStat.mode, fileStat.isFile());
+}
+
+/** The last checks every script gets: a regular file with an execute bit. */
+function usable(resolved: string, real: string, mode: number, isFile: boolean): ScriptSecurityResult {
+  if (!isFile) {
     return { ok: false, code: ScriptRefusal.NOT_A_FILE, offending: real, message: `refusing script ${resolved}: ${real} is not a regular file` };
   }
-  const bad = judge(real, st.uid, st.gid, st.mode, 'file');
-  if (bad) return { ...bad, message: `refusing script ${resolved}: ${bad.message}` };
-  if ((st.mode & 0o111) === 0) {
+  if ((mode & 0o111) === 0) {
     return { ok: false, code: ScriptRefusal.NOT_EXECUTABLE, offending: real, message: `refusing script ${resolved}: ${real} is not executable` };
   }
   return { ok: true, path: resolved };

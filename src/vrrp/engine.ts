@@ -2,12 +2,12 @@
  * The VRRP engine: every instance of a configuration, the transports they
  * share, tracking (interfaces and vrrp_scripts) and sync groups.
  *
- * Receive path, in order (KEEPALIVED-FACTS "Receive checks"): TTL/hop limit
- * 255 for multicast, our own packet, wire well-formedness (decodeVrrp), VRID
- * demultiplexing, version; the state machine then checks meaning (auth,
- * interval, peers, VIP list). Every drop is counted under its reason, on the
- * instance when the VRID names one, else on the engine; nothing a peer sends
- * can throw out of here.
+ * Receive path, in order (KEEPALIVED-FACTS "Receive checks"): our own packet,
+ * TTL/hop limit (255 for multicast, a unicast peer's min_ttl..max_ttl), wire
+ * well-formedness (decodeVrrp), VRID demultiplexing, version; the state
+ * machine then checks meaning (auth, interval, peers, VIP list). Every drop
+ * is counted under its reason, on the instance when the VRID names one, else
+ * on the engine; nothing a peer sends can throw out of here.
  */
 import type { ConfigDiff } from '../config/diff';
 import type { LvsdConfig, VrrpInstance } from '../config/types';
@@ -19,8 +19,9 @@ import { formatIp, parseIp, sameIp } from '../lib/ip';
 import type { Logger } from '../log';
 import { type Arrival, VRRP_GROUP_V4, VRRP_GROUP_V6, type VrrpTransport, openTransport } from './io';
 import { type InstanceEffects, type InstanceStatus, type Transition, VrrpInstanceRuntime } from './instance';
+import { VRRP_TTL } from './ipv4';
 import { decodeVrrp } from './packet';
-import { ScriptTracker, type TrackedItem, judgeTracking } from './track';
+import { ScriptTracker, type TrackedItem, judgeTracking, scriptSettingsOf } from './track';
 
 /** What the engine needs from the system. */
 export interface EngineDeps {
@@ -50,6 +51,18 @@ export class EngineStartError extends Error {
     super(message);
     this.name = 'EngineStartError';
   }
+}
+
+/**
+ * The receive path's TTL / hop-limit check. RFC 5798 §7.1: a multicast
+ * advert must arrive with 255. keepalived relaxes it for unicast: an advert
+ * from a unicast peer passes unless that peer's `min_ttl`/`max_ttl` exclude
+ * its TTL (0..255, everything, unless set). An unknown TTL (UDP) passes.
+ */
+export function ttlAcceptable(multicast: boolean, ttl: number | undefined, peer: { readonly minTtl: number; readonly maxTtl: number } | undefined): boolean {
+  if (ttl === undefined) return true;
+  if (multicast) return ttl === VRRP_TTL;
+  return !peer || (ttl >= peer.minTtl && ttl <= peer.maxTtl);
 }
 
 /** Runs all VRRP instances of one configuration. */
@@ -124,7 +137,7 @@ export class VrrpEngine {
     for (const name of used) {
       const s = config.vrrpScripts.get(name);
       if (!s || this.scripts.has(name)) continue;
-      const tracker = new ScriptTracker(this.deps.clock, { name: s.name, argv: s.script.argv, intervalMs: s.intervalMs, timeoutMs: s.timeoutMs, rise: s.rise, fall: s.fall, initFail: s.initFail }, () => this.retrack());
+      const tracker = new ScriptTracker(this.deps.clock, scriptSettingsOf(s), () => this.retrack());
       this.scripts.set(name, tracker);
       if (this.instances.size && [...this.instances.values()].some((r) => r.state !== 'INIT')) tracker.start();
     }
@@ -222,8 +235,8 @@ export class VrrpEngine {
       const target = pool.byVrid.get(vridByte);
       const drop = (reason: string): void => (target ? target.countDrop(reason) : this.count(reason));
       if (sameIp(a.src, pool.source)) return; // our own advert looped back: not a drop worth counting
-      // RFC 5798 §7.1: TTL/hop limit must be 255; relaxed for unicast (keepalived).
-      if (pool.multicast && a.ttl !== undefined && a.ttl !== 255) return drop('ttl');
+      const peer = pool.multicast ? undefined : target?.config.unicastPeers.find((p) => sameIp(p.bytes, a.src));
+      if (!ttlAcceptable(pool.multicast, a.ttl, peer)) return drop('ttl');
       const family = a.src.length === 4 ? 4 : 6;
       const dst = a.dst ?? (pool.multicast ? (family === 4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6) : pool.source);
       const r = decodeVrrp(a.payload, { family, src: a.src, dst });

@@ -26,7 +26,7 @@ export const DROP_REASONS = [
   'ip-header',
   /** IP protocol / next header is not 112. */
   'protocol',
-  /** TTL / hop limit not 255 on a multicast advert (checked by the receive path). */
+  /** TTL / hop limit not 255 on a multicast advert, or outside a unicast peer's min_ttl..max_ttl (checked by the receive path). */
   'ttl',
   /** v2 authentication type or password differs from ours. */
   'auth',

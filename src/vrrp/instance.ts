@@ -16,6 +16,7 @@ import { GarpSchedule } from './garp';
 import { type ChecksumForm, type VrrpPacket, encodeVrrp } from './packet';
 import type { VrrpTransport } from './io';
 import { VRRP_GROUP_V4, VRRP_GROUP_V6 } from './io';
+import { VRRP_TTL } from './ipv4';
 
 /** The outward effects an instance needs; the daemon supplies real or fake ones. */
 export interface InstanceEffects {
@@ -81,6 +82,15 @@ export function fsmConfigOf(c: VrrpInstance, source: Uint8Array): VrrpConfig {
   };
 }
 
+/**
+ * The IPv4 TTL / IPv6 hop limit of an instance's adverts: 255 to the
+ * multicast group (RFC 5798 §5.1.1.3, §5.1.2.3), keepalived's unicast_ttl
+ * (default 255) to unicast peers.
+ */
+export function advertTtl(c: Pick<VrrpInstance, 'unicastPeers' | 'unicastTtl'>): number {
+  return c.unicastPeers.length > 0 ? c.unicastTtl : VRRP_TTL;
+}
+
 /** One running VRRP instance. */
 export class VrrpInstanceRuntime {
   private fsm: VrrpState;
@@ -111,8 +121,16 @@ export class VrrpInstanceRuntime {
     this.fsm = init(fsmConfigOf(config, source), clock.now());
     this.garp = new GarpSchedule(
       clock,
-      { delayMs: config.garpMasterDelayMs, repeat: config.garpMasterRepeat, refreshMs: config.garpMasterRefreshMs, refreshRepeat: config.garpMasterRefreshRepeat },
-      (count, why) => this.announce(count, why),
+      {
+        delayMs: config.garpMasterDelayMs,
+        repeat: config.garpMasterRepeat,
+        refreshMs: config.garpMasterRefreshMs,
+        refreshRepeat: config.garpMasterRefreshRepeat,
+        garpIntervalMs: config.garpIntervalMs,
+        gnaIntervalMs: config.gnaIntervalMs,
+      },
+      this.held().map((v) => ({ address: v.address, family: v.family })),
+      (addresses, count, why) => this.announce(addresses, count, why),
     );
   }
 
@@ -268,6 +286,7 @@ export class VrrpInstanceRuntime {
     const packet = makeAdvert(this.fsm, priority);
     const group = c.family === 4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6;
     const dests = c.unicastPeers.length ? c.unicastPeers.map((p) => p.bytes) : [group];
+    const ttl = advertTtl(c);
     try {
       // The v3 checksum covers the destination, so each unicast peer gets its own encoding.
       for (const dst of dests) {
@@ -275,7 +294,7 @@ export class VrrpInstanceRuntime {
           family: c.family, src: this.source, dst,
           checksumForm: c.v3ChecksumAsV2 ? 'no-pseudo-header' : 'pseudo-header',
         });
-        this.transport.sendTo(bytes, dst);
+        this.transport.sendTo(bytes, dst, ttl);
       }
       this.sent++;
     } catch (e) {
@@ -289,7 +308,7 @@ export class VrrpInstanceRuntime {
    * (virtual_ipaddress_excluded, and VIPs of the other family), which move
    * with the instance but are not listed in its adverts (keepalived's rule).
    */
-  private held(): ReadonlyArray<{ address: string; prefix: number }> {
+  private held(): ReadonlyArray<{ address: string; prefix: number; family: 4 | 6 }> {
     return [...this.config.virtualIpaddress, ...this.config.virtualIpaddressExcluded];
   }
 
@@ -319,14 +338,13 @@ export class VrrpInstanceRuntime {
     }
   }
 
-  private announce(count: number, why: string): void {
+  private announce(addresses: readonly string[], count: number, why: string): void {
     if (this.fsm.state !== 'MASTER') return;
     const c = this.config;
-    const addrs = this.held().map((v) => v.address);
-    this.effects.announce(c.interface, addrs, count).catch((e: Error) => {
+    this.effects.announce(c.interface, addresses, count).catch((e: Error) => {
       this.log.warn(`${this.name}: cannot announce VIPs`, { why, error: e.message });
     });
-    this.log.debug(`${this.name}: announced VIPs`, { why, count });
+    this.log.debug(`${this.name}: announced VIPs`, { why, count, addresses: addresses.join(' ') });
   }
 
   /** True while this instance has asked for its VIPs to be present. */

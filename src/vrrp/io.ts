@@ -4,10 +4,13 @@
  *
  * - raw IPv4 (IP protocol 112, IP_HDRINCL like keepalived, so TTL, DF and the
  *   source address are exactly ours) to 224.0.0.18 or to unicast peers;
- * - raw IPv6 (protocol 112, hop limit 255, link-local source) to ff02::12 or
- *   to unicast peers, with the received hop limit read from IPV6_HOPLIMIT;
+ * - raw IPv6 (protocol 112, link-local source) to ff02::12 or to unicast
+ *   peers, with the received hop limit read from IPV6_HOPLIMIT;
  * - UDP (Node's dgram) to unicast peers only, where raw sockets are not
  *   allowed. It carries the same VRRP payload; there is no TTL to check.
+ *
+ * The sender chooses the TTL / hop limit of each packet: 255 to the group
+ * (RFC 5798 §5.1.1.3, §5.1.2.3), keepalived's unicast_ttl to a peer.
  *
  * A transport moves bytes and reports the IP facts of each arrival (source,
  * destination, TTL/hop limit); it never decodes VRRP. One transport serves
@@ -26,6 +29,8 @@ export const VRRP_GROUP_V4 = Uint8Array.of(224, 0, 0, 18);
 export const VRRP_GROUP_V6 = Uint8Array.from([0xff, 0x02, ...new Array<number>(13).fill(0), 0x12]);
 /** Default UDP port of the dgram transport (an lvsd choice: VRRP has no UDP port). */
 export const DEFAULT_UDP_PORT = 5112;
+/** Most adverts the UDP transport holds while it cannot send (not bound yet, or a TTL change waiting). */
+const MAX_UDP_QUEUE = 64;
 
 /** One advertisement as it arrived. */
 export interface Arrival {
@@ -56,10 +61,11 @@ export interface VrrpTransport {
   readonly kind: 'raw' | 'udp';
   readonly options: TransportOptions;
   /**
-   * Sends one VRRP packet to `dst` (the group or one unicast peer). The
-   * caller encodes per destination: the v3 checksum covers it.
+   * Sends one VRRP packet to `dst` (the group or one unicast peer) with IPv4
+   * TTL / IPv6 hop limit `ttl` (1..255). The caller encodes per destination:
+   * the v3 checksum covers it.
    */
-  sendTo(payload: Uint8Array, dst: Uint8Array): void;
+  sendTo(payload: Uint8Array, dst: Uint8Array, ttl: number): void;
   /** Delivers every arrival until close(). */
   onArrival(listener: (a: Arrival) => void, onError: (e: Error) => void): void;
   close(): void;
@@ -105,11 +111,11 @@ class RawV4Transport implements VrrpTransport {
     }
   }
 
-  sendTo(payload: Uint8Array, dst: Uint8Array): void {
+  sendTo(payload: Uint8Array, dst: Uint8Array, ttl: number): void {
     const header = encodeIpv4Header({
       src: this.options.source,
       dst,
-      ttl: 255, // RFC 5798 §5.1.1.3, unicast too (keepalived sends 255 to peers)
+      ttl,
       protocol: IPPROTO.VRRP,
       payloadLength: payload.length,
     });
@@ -142,6 +148,8 @@ class RawV6Transport implements VrrpTransport {
   readonly kind = 'raw' as const;
   private readonly sock: NativeSocket;
   private readonly ifindex: number;
+  /** The hop limits the socket is set to, so a send changes them only when they differ. */
+  private readonly hops = { unicast: 255, multicast: 255 };
 
   constructor(readonly options: TransportOptions) {
     this.ifindex = ifindexOf(options.ifname);
@@ -167,9 +175,15 @@ class RawV6Transport implements VrrpTransport {
     }
   }
 
-  sendTo(payload: Uint8Array, dst: Uint8Array): void {
+  sendTo(payload: Uint8Array, dst: Uint8Array, ttl: number): void {
     const linkScoped = dst[0] === 0xfe && (dst[1]! & 0xc0) === 0x80;
     const multicast = dst[0] === 0xff;
+    // The kernel writes the IPv6 header: the hop limit is a socket option (sends are synchronous, so it holds for this one).
+    const kind = multicast ? 'multicast' : 'unicast';
+    if (this.hops[kind] !== ttl) {
+      this.sock.setsockopt(SOL.IPV6, multicast ? IPV6.MULTICAST_HOPS : IPV6.UNICAST_HOPS, hostInt(ttl));
+      this.hops[kind] = ttl;
+    }
     this.sock.send(payload, sockaddrIn6(dst, 0, linkScoped || multicast ? this.ifindex : 0));
   }
 
@@ -197,6 +211,14 @@ class UdpTransport implements VrrpTransport {
   readonly kind = 'udp' as const;
   private readonly sock: dgram.Socket;
   private readonly port: number;
+  private bound = false;
+  private closed = false;
+  /** Sends not yet handed to the socket: before bind() completes, or waiting for a TTL change. */
+  private readonly queue: Array<[Uint8Array, Uint8Array, number]> = [];
+  /** Sends handed to dgram whose callback has not come yet. */
+  private inFlight = 0;
+  private ttl = -1;
+  private onError: ((e: Error) => void) | undefined;
 
   constructor(readonly options: TransportOptions) {
     if (options.peers.length === 0) {
@@ -204,17 +226,62 @@ class UdpTransport implements VrrpTransport {
     }
     this.port = options.udpPort ?? DEFAULT_UDP_PORT;
     this.sock = dgram.createSocket({ type: options.family === 4 ? 'udp4' : 'udp6', reuseAddr: false });
-    // bind() is asynchronous in dgram; sends queue until it completes.
+    // bind() is asynchronous in dgram: sends wait in the queue until it completes.
     const scope = options.family === 6 && options.source[0] === 0xfe ? `%${options.ifname}` : '';
+    this.sock.once('listening', () => {
+      this.bound = true;
+      this.pump();
+    });
     this.sock.bind(this.port, formatIp(options.source) + scope);
   }
 
-  sendTo(payload: Uint8Array, peer: Uint8Array): void {
-    const scope = this.options.family === 6 && peer[0] === 0xfe ? `%${this.options.ifname}` : '';
-    this.sock.send(payload, this.port, formatIp(peer) + scope);
+  sendTo(payload: Uint8Array, peer: Uint8Array, ttl: number): void {
+    if (this.closed) return;
+    // A socket that never binds must not hoard adverts: only the newest matter.
+    if (this.queue.length >= MAX_UDP_QUEUE) this.queue.shift();
+    this.queue.push([payload, peer, ttl]);
+    this.pump();
+  }
+
+  /**
+   * Hands queued sends to dgram in order. dgram sends later than it is
+   * called (it resolves the address first), and the TTL is the socket's
+   * (IP_TTL, or IPV6_UNICAST_HOPS on udp6): so the TTL changes only once
+   * every earlier send has gone out.
+   */
+  private pump(): void {
+    while (this.bound && !this.closed && this.queue.length > 0) {
+      const [payload, peer, ttl] = this.queue[0]!;
+      if (ttl !== this.ttl) {
+        if (this.inFlight > 0) return;
+        try {
+          this.sock.setTTL(ttl);
+        } catch (e) {
+          this.queue.shift();
+          this.onError?.(e as Error);
+          continue;
+        }
+        this.ttl = ttl;
+      }
+      this.queue.shift();
+      this.inFlight++;
+      const scope = this.options.family === 6 && peer[0] === 0xfe ? `%${this.options.ifname}` : '';
+      const done = (err: Error | null): void => {
+        this.inFlight--;
+        if (err) this.onError?.(err);
+        this.pump();
+      };
+      try {
+        this.sock.send(payload, this.port, formatIp(peer) + scope, done);
+      } catch (e) {
+        done(e as Error);
+        return;
+      }
+    }
   }
 
   onArrival(listener: (a: Arrival) => void, onError: (e: Error) => void): void {
+    this.onError = onError;
     this.sock.on('message', (msg, rinfo) => {
       listener({
         family: this.options.family,
@@ -228,6 +295,8 @@ class UdpTransport implements VrrpTransport {
   }
 
   close(): void {
+    this.closed = true;
+    this.queue.length = 0;
     try {
       this.sock.close();
     } catch {

@@ -2,8 +2,9 @@
  * Tracking: what moves an instance's effective priority or puts it in FAULT.
  *
  * - vrrp_script: run every `interval` with a `timeout` (the MISC_CHECK runner:
- *   execFile in its own process group, killed whole on timeout), counted with
- *   rise/fall (the checkers' hysteresis machine).
+ *   spawn in its own process group, as the script's `user` or script_user,
+ *   killed whole on timeout), counted with rise/fall (the checkers'
+ *   hysteresis machine).
  * - track_interface / the instance's own interface: link state from rtnetlink.
  *
  * keepalived's weight rule, for both: weight 0 and down → FAULT; a positive
@@ -12,7 +13,9 @@
  */
 import { hysteresisInit, hysteresisStep, type HysteresisState } from '../check/hysteresis';
 import { miscCheck } from '../check/misc';
+import type { VrrpScript } from '../config/types';
 import type { Clock, TimerHandle } from '../lib/clock';
+import type { RunAsIds } from '../lib/run-as';
 
 /** One tracked object's contribution. */
 export interface TrackedItem {
@@ -51,6 +54,22 @@ export interface ScriptSettings {
   fall: number;
   /** keepalived's init_fail: start in the failed state. */
   initFail: boolean;
+  /** Run as this uid and gid (the script's `user`, or script_user); absent: the daemon's own. */
+  runAs?: RunAsIds;
+}
+
+/** A `[vrrp_script]` section's settings for its tracker; it runs as the section's resolved user. */
+export function scriptSettingsOf(s: VrrpScript): ScriptSettings {
+  return {
+    name: s.name,
+    argv: s.script.argv,
+    intervalMs: s.intervalMs,
+    timeoutMs: s.timeoutMs,
+    rise: s.rise,
+    fall: s.fall,
+    initFail: s.initFail,
+    ...(s.user ? { runAs: { uid: s.user.uid, gid: s.user.gid } } : {}),
+  };
 }
 
 function shellQuote(a: string): string {
@@ -98,7 +117,7 @@ export class ScriptTracker {
     const s = this.settings;
     this.abort = new AbortController();
     const result = await miscCheck(
-      { type: 'MISC_CHECK', misc_path: s.argv.map(shellQuote).join(' '), misc_timeout: s.timeoutMs / 1000 },
+      { type: 'MISC_CHECK', misc_path: s.argv.map(shellQuote).join(' '), misc_timeout: s.timeoutMs / 1000, ...(s.runAs ? { user: s.runAs } : {}) },
       this.abort.signal,
     );
     if (this.stopped) return;

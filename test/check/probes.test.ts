@@ -10,7 +10,7 @@ import * as https from 'node:https';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { httpCheck, parseStatusCodes, sniName, statusAccepted, StatusCodeSpecError } from '../../src/check/http';
-import { judgeExit, miscCheck, splitCommandLine } from '../../src/check/misc';
+import { judgeExit, miscCheck, miscSpawnOptions, splitCommandLine } from '../../src/check/misc';
 import { tcpCheck } from '../../src/check/tcp';
 import { HttpCheckOptions } from '../../src/check/types';
 import {
@@ -380,6 +380,23 @@ describe('check/misc: MISC_CHECK', () => {
     const r = await miscCheck({ type: 'MISC_CHECK', misc_path: path.join(dir, 'missing'), misc_timeout: 5 });
     assert.equal(r.ok, false);
     assert.match(r.reason, /cannot run .*ENOENT/);
+  });
+
+  it("runs as keepalived's user: the uid and gid go into the spawn options, none without it", () => {
+    const as = miscSpawnOptions({ user: { uid: 65534, gid: 65534 } });
+    assert.deepEqual([as.uid, as.gid, as.detached, as.shell, as.stdio], [65534, 65534, true, false, 'ignore']);
+    const own = miscSpawnOptions({});
+    assert.ok(!('uid' in own) && !('gid' in own), JSON.stringify(own));
+  });
+
+  it('as root: a MISC_CHECK with user nobody sees id -u 65534', async function () {
+    if (process.getuid?.() !== 0) throw new Error('this test starts a check as nobody: run it as root');
+    fs.chmodSync(dir, 0o755); // nobody must reach the script
+    const p = script('whoami', 'test "$(id -u):$(id -g)" = 65534:65534');
+    const as = await miscCheck({ type: 'MISC_CHECK', misc_path: p, misc_timeout: 5, user: { uid: 65534, gid: 65534 } });
+    assert.equal(as.ok, true, as.reason);
+    const own = await miscCheck({ type: 'MISC_CHECK', misc_path: p, misc_timeout: 5 });
+    assert.deepEqual([own.ok, own.reason], [false, 'exit 1'], 'the same check as root fails');
   });
 
   it('on timeout kills the whole process group: the script and the child it spawned', async () => {

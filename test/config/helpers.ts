@@ -14,7 +14,7 @@ export const F = 't.conf';
 export const ROOT = path.resolve(__dirname, '../../..');
 
 /** A host that has everything: no host warnings. */
-export const everythingHost: HostProbe = { interfaceExists: () => true, programRunnable: () => true };
+export const everythingHost: HostProbe = { interfaceExists: () => true, programRunnable: () => true, mayRunAs: () => true };
 
 /** Parses lines and returns the formatted problems. */
 export function problems(lines: readonly string[], host: HostProbe | null = everythingHost): string[] {

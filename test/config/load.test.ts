@@ -262,6 +262,33 @@ describe('config: VRRP rules', () => {
     }
   });
 
+  it('takes unicast_ttl 1–255 (default 255), and warns that it does nothing without unicast peers', () => {
+    const get = (extra: string[]) => parseConfig(instance('VI_1', extra).join('\n'), F).config!.vrrpInstances.get('VI_1')!.unicastTtl;
+    assert.equal(get(['unicast_peer[] = 192.0.2.12']), 255);
+    assert.equal(get(['unicast_peer[] = 192.0.2.12', 'unicast_ttl = 1']), 1);
+    assert.deepEqual(errors(instance('VI_1', ['unicast_peer[] = 192.0.2.12', 'unicast_ttl = 0'])), [`${F}:5: unicast_ttl: 0 is out of range (allowed: 1–255)`]);
+    assert.deepEqual(problems(instance('VI_1', ['unicast_ttl = 64'])), [
+      `${F}:4: warning: unicast_ttl has no effect without unicast_peer[] (multicast adverts always carry TTL 255)`,
+    ]);
+  });
+
+  it("takes keepalived's per-peer min_ttl / max_ttl on a unicast_peer line", () => {
+    const peers = parseConfig(instance('VI_1', ['unicast_peer[] = 192.0.2.12 min_ttl 250', 'unicast_peer[] = 192.0.2.13 MAX_TTL 64 min_ttl 1', 'unicast_peer[] = 192.0.2.14']).join('\n'), F)
+      .config!.vrrpInstances.get('VI_1')!.unicastPeers.map((p) => `${p.address} ${p.minTtl}-${p.maxTtl}`);
+    assert.deepEqual(peers, ['192.0.2.12 250-255', '192.0.2.13 1-64', '192.0.2.14 0-255']);
+    const bad = (v: string) => errors(instance('VI_1', [`unicast_peer[] = ${v}`]));
+    assert.deepEqual(bad('192.0.2.12 ttl 3'), [`${F}:4: unicast_peer 192.0.2.12: "ttl": expected "ADDRESS [min_ttl N] [max_ttl N]"`]);
+    assert.deepEqual(bad('192.0.2.12 min_ttl'), [`${F}:4: unicast_peer 192.0.2.12: "min_ttl" needs a value`]);
+    assert.deepEqual(bad('192.0.2.12 min_ttl 1 min_ttl 2'), [`${F}:4: unicast_peer 192.0.2.12: "min_ttl" given twice`]);
+    assert.deepEqual(bad('192.0.2.12 max_ttl 256'), [`${F}:4: unicast_peer 192.0.2.12: max_ttl: 256 is out of range (allowed: 0–255)`]);
+    assert.deepEqual(bad('192.0.2.12 min_ttl 200 max_ttl 100'), [
+      `${F}:4: unicast_peer 192.0.2.12: min_ttl 200 is above max_ttl 100, so every advert from it would be dropped`,
+    ]);
+    assert.deepEqual(problems(instance('VI_1', ['unicast_peer[] = 192.0.2.12 min_ttl 250', 'transport = udp'])), [
+      `${F}:4: warning: unicast_peer 192.0.2.12: min_ttl/max_ttl have no effect with transport = udp (lvsd cannot read the TTL of a UDP datagram)`,
+    ]);
+  });
+
   it('ignores authentication with version 3 (a warning: the CONFIG.md sample has it), refuses AH', () => {
     assert.deepEqual(problems(instance('VI_1', ['version = 3', 'authentication = PASS', 'auth_pass = x'])), [
       `${F}:5: warning: authentication is ignored with version 3 (RFC 5798 removed it; VRRPv2 only)`,

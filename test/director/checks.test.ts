@@ -54,6 +54,31 @@ describe('director/checks and state', () => {
     assert.deepEqual(splitCommandLine((misc as { misc_path: string }).misc_path), ['/usr/lib/check', 'a b', 'x']);
   });
 
+  it("passes a MISC_CHECK's resolved user (its own, else script_user) to the checker as ids", () => {
+    const set = checkSetOf(
+      conf([
+        '[global]',
+        'script_user = nobody',
+        '[check.inherit]',
+        'type = MISC_CHECK',
+        'misc_path = /bin/true',
+        '[check.own]',
+        'type = MISC_CHECK',
+        'misc_path = /bin/true',
+        'user = root',
+        '[virtual_server.web]',
+        'address = 192.0.2.100:80',
+        '[real_server.web.a]',
+        'address = 198.51.100.1:80',
+        'check[] = inherit',
+        'check[] = own',
+      ]),
+    );
+    const [inherit, own] = set[0]!.checks as { user?: unknown }[];
+    assert.deepEqual(inherit!.user, { uid: 65534, gid: 65534 });
+    assert.deepEqual(own!.user, { uid: 0, gid: 0 });
+  });
+
   it('joins argv so that the checker splits it back exactly', () => {
     for (const argv of [['/bin/x'], ['/bin/x', "it's", 'a "q"', 'back\\slash', '', '$HOME']]) {
       assert.deepEqual(splitCommandLine(joinCommandLine(argv)), argv);

@@ -43,6 +43,7 @@ export interface InstanceSpec {
   preemptDelay?: number;
   unicastSrc?: string;
   unicastPeers?: string[];
+  unicastTtl?: number;
   transport?: 'raw' | 'udp';
   authPass?: string;
   notify?: string;
@@ -63,6 +64,7 @@ export function lvsdConfig(routerId: string, socket: string, instances: Instance
     for (const v of i.vips) lines.push(`virtual_ipaddress[] = ${v}`);
     if (i.unicastSrc) lines.push(`unicast_src_ip = ${i.unicastSrc}`);
     for (const p of i.unicastPeers ?? []) lines.push(`unicast_peer[] = ${p}`);
+    if (i.unicastTtl !== undefined) lines.push(`unicast_ttl = ${i.unicastTtl}`);
     if (i.nopreempt) lines.push('nopreempt = true');
     if (i.preemptDelay !== undefined) lines.push(`preempt_delay = ${i.preemptDelay}`);
     if (i.transport) lines.push(`transport = ${i.transport}`);
@@ -85,6 +87,7 @@ export function keepalivedConfig(routerId: string, instances: InstanceSpec[]): s
     if (i.authPass) out.push('  authentication {', '    auth_type PASS', `    auth_pass ${i.authPass}`, '  }');
     if (i.unicastSrc) out.push(`  unicast_src_ip ${i.unicastSrc}`);
     if (i.unicastPeers?.length) out.push('  unicast_peer {', ...i.unicastPeers.map((p) => `    ${p}`), '  }');
+    if (i.unicastTtl !== undefined) out.push(`  unicast_ttl ${i.unicastTtl}`);
     const v4 = i.vips.filter((v) => !v.includes(':'));
     const v6 = i.vips.filter((v) => v.includes(':'));
     out.push('  virtual_ipaddress {', ...[...v4, ...v6].map((v) => `    ${v}`), '  }');

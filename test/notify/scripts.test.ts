@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createMemoryLogger } from '../../src/log';
-import { HookOutcome, NotifyRunner, eventKey, hookCommands } from '../../src/notify/scripts';
+import { HookOutcome, NotifyRunner, eventKey, hookCommands, hookSpawnOptions, scriptPolicy } from '../../src/notify/scripts';
 import type { NotifyScripts } from '../../src/notify/scripts';
 
 /** Writes an executable sh script and returns its path. */
@@ -11,6 +11,14 @@ function script(dir: string, name: string, body: string): string {
   const p = path.join(dir, name);
   fs.writeFileSync(p, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
   return p;
+}
+
+/** Asserts that the two pids a hanging hook wrote to `pidsFile` (its own and its child's) are gone. */
+async function assertGroupKilled(pidsFile: string): Promise<void> {
+  const list = fs.readFileSync(pidsFile, 'utf8').trim().split('\n').map(Number);
+  assert.equal(list.length, 2);
+  await new Promise((res) => setTimeout(res, 100));
+  for (const pid of list) assert.ok(!alive(pid), `process ${pid} of the hook's group was killed`);
 }
 
 /** True while `pid` names a live (non-zombie) process. */
@@ -124,10 +132,7 @@ describe('notify/scripts: NotifyRunner with real scripts', function () {
     const r = await runner.run('INSTANCE:VI_1', [s]);
     assert.equal(r.outcome, HookOutcome.TIMEOUT);
     assert.ok(Date.now() - t0 < 3000, 'timeout honoured');
-    const list = fs.readFileSync(pids, 'utf8').trim().split('\n').map(Number);
-    assert.equal(list.length, 2);
-    await new Promise((res) => setTimeout(res, 100));
-    for (const pid of list) assert.ok(!alive(pid), `process ${pid} of the hook's group was killed`);
+    await assertGroupKilled(pids);
     assert.ok(logger.records.some((rec) => rec.level === 'warn' && rec.fields.outcome === 'TIMEOUT'));
   });
 
@@ -205,5 +210,66 @@ describe('notify/scripts: NotifyRunner with real scripts', function () {
     const b = runner.run('k', [s]);
     await runner.close({ dropQueued: true });
     assert.deepEqual([(await a).outcome, (await b).outcome], ['OK', 'DROPPED']);
+  });
+});
+
+describe('notify/scripts: script_user', function () {
+  this.timeout(15000);
+  const NOBODY = { uid: 65534, gid: 65534 };
+
+  it('puts the uid and gid in the spawn options, and nothing without a script_user', () => {
+    const env = { PATH: '/usr/bin:/bin' };
+    const as = hookSpawnOptions(env, NOBODY);
+    assert.equal(as.uid, 65534);
+    assert.equal(as.gid, 65534);
+    assert.deepEqual({ ...as, uid: undefined, gid: undefined }, { ...hookSpawnOptions(env, undefined), uid: undefined, gid: undefined });
+    const own = hookSpawnOptions(env, undefined);
+    assert.ok(!('uid' in own) && !('gid' in own), JSON.stringify(own));
+    assert.deepEqual([own.detached, own.shell, own.stdio, own.env], [true, false, ['ignore', 'ignore', 'pipe'], env]);
+  });
+
+  it("takes enable_script_security and script_user's ids from [global]", () => {
+    const scriptUser = { user: 'nobody', uid: 65534, gid: 65534, line: 3 };
+    assert.deepEqual(scriptPolicy({ global: { enableScriptSecurity: true, scriptUser } }), { scriptSecurity: true, runAs: NOBODY });
+    assert.deepEqual(scriptPolicy({ global: { enableScriptSecurity: false } }), { scriptSecurity: false });
+  });
+
+  describe('as root, with real processes', () => {
+    let dir: string;
+    before(function () {
+      if (process.getuid?.() !== 0) throw new Error('these tests start hooks as nobody: run them as root');
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lvsd-runas-'));
+      fs.chmodSync(dir, 0o755); // nobody must reach the scripts
+    });
+    after(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
+
+    it('runs a hook as nobody: id -u is 65534, and no supplementary group is left', async () => {
+      const s = script(dir, 'id.sh', 'echo "$(id -u) $(id -g) $(id -G)" >&2');
+      const as = await new NotifyRunner({ runAs: NOBODY }).run('k', [s]);
+      assert.equal(as.outcome, HookOutcome.OK, as.error);
+      assert.equal(as.stderrTail.trim(), '65534 65534 65534');
+      const own = await new NotifyRunner().run('k', [s]);
+      assert.equal(own.stderrTail.trim().split(' ')[0], '0', 'without script_user it runs as the daemon (root)');
+    });
+
+    it('applies a reloaded script_user to the next hook', async () => {
+      const s = script(dir, 'uid.sh', 'id -u >&2');
+      const runner = new NotifyRunner();
+      assert.equal((await runner.run('k', [s])).stderrTail.trim(), '0');
+      runner.configure({ scriptSecurity: false, runAs: NOBODY });
+      assert.equal((await runner.run('k', [s])).stderrTail.trim(), '65534');
+      runner.configure({ scriptSecurity: false });
+      assert.equal((await runner.run('k', [s])).stderrTail.trim(), '0');
+    });
+
+    it('still kills a timed-out hook that runs as nobody, with its process group', async () => {
+      const pids = path.join(dir, 'pids');
+      fs.writeFileSync(pids, '', { mode: 0o666 });
+      fs.chmodSync(pids, 0o666);
+      const s = script(dir, 'hang.sh', `sleep 30 & echo $! >> ${pids}; echo $$ >> ${pids}; sleep 30`);
+      const r = await new NotifyRunner({ runAs: NOBODY, timeoutMs: 300, killGraceMs: 500 }).run('k', [s]);
+      assert.equal(r.outcome, HookOutcome.TIMEOUT);
+      await assertGroupKilled(pids);
+    });
   });
 });

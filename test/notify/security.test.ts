@@ -100,6 +100,26 @@ describe('notify/security: enable_script_security', () => {
     assert.equal(await resolveScript('lvsd-test-hook', '/nonexistent'), null);
   });
 
+  it('does not hold a script run as an unprivileged script_user to root ownership, as keepalived', async () => {
+    const p = make('asuser/hook.sh');
+    fs.chownSync(p, OTHER, OTHER);
+    const user = { uid: OTHER, gid: OTHER };
+    assert.deepEqual(await checkScriptSecurity(p, undefined, user), { ok: true, path: p });
+    assert.ok(!(await checkScriptSecurity(p)).ok, 'as root the same script is refused');
+    assert.ok(!(await checkScriptSecurity(p, undefined, { uid: OTHER, gid: 0 })).ok, 'root group counts as root');
+    // Still an executable regular file.
+    fs.chmodSync(p, 0o644);
+    const r = await checkScriptSecurity(p, undefined, user);
+    assert.ok(!r.ok && r.code === 'NOT_EXECUTABLE', JSON.stringify(r));
+  });
+
+  it('still protects a set-user-ID root program run as a script_user', async () => {
+    const p = make('suid/hook.sh', 0o757);
+    fs.chmodSync(p, 0o4757);
+    const r = await checkScriptSecurity(p, undefined, { uid: OTHER, gid: OTHER });
+    assert.ok(!r.ok && r.code === 'OTHER_WRITABLE', JSON.stringify(r));
+  });
+
   it('makes the runner refuse an insecure script without running it', async () => {
     const marker = path.join(base, 'ran');
     const p = make('runner/hook.sh', 0o777);

@@ -17,12 +17,15 @@ const VIP = '192.0.2.100';
 interface Case {
   version: 2 | 3;
   unicast: boolean;
+  /** unicast_ttl on both sides: each must accept the other's adverts (no TTL check on unicast). */
+  unicastTtl?: number;
 }
 const cases: Case[] = [
   { version: 3, unicast: false },
   { version: 2, unicast: false },
   { version: 3, unicast: true },
   { version: 2, unicast: true },
+  { version: 3, unicast: true, unicastTtl: 64 },
 ];
 
 function spec(c: Case, host: 'd1' | 'd2', priority: number): InstanceSpec {
@@ -32,6 +35,7 @@ function spec(c: Case, host: 'd1' | 'd2', priority: number): InstanceSpec {
     priority, version: c.version, advertInt: 1, vips: [`${VIP}/24`],
     ...(c.version === 2 ? { authPass: 's3cret' } : {}),
     ...(c.unicast ? { unicastSrc: me, unicastPeers: [peer] } : {}),
+    ...(c.unicastTtl !== undefined ? { unicastTtl: c.unicastTtl } : {}),
   };
 }
 
@@ -51,7 +55,7 @@ async function killAll(topo: Topology, host: string, signal: NodeJS.Signals): Pr
 }
 
 for (const c of cases) {
-  const label = `v${c.version} ${c.unicast ? 'unicast' : 'multicast'}`;
+  const label = `v${c.version} ${c.unicast ? 'unicast' : 'multicast'}${c.unicastTtl !== undefined ? ` unicast_ttl ${c.unicastTtl}` : ''}`;
   for (const lvsdIsMaster of [true, false]) {
     describe(`interop with keepalived, ${label}: ${lvsdIsMaster ? 'lvsd master, keepalived backup' : 'keepalived master, lvsd backup'}`, function () {
       this.timeout(60_000);

@@ -290,6 +290,18 @@ describe('vrrp codec: IPv4 header', () => {
     assert.ok(d.ok);
     assert.equal(d.payload.length, 12);
   });
+  it('carries unicast_ttl: a unicast advert header with TTL 64, byte for byte both ways', () => {
+    // 45 c0 | len 32 | id 0 | no flags | TTL 0x40 | proto 112 | checksum | 192.0.2.11 → 192.0.2.12
+    const want = '45c00020000000004070f596c000020bc000020c';
+    const built = encodeIpv4Header({ src: ip('192.0.2.11'), dst: ip('192.0.2.12'), payloadLength: 12, ttl: 64 });
+    assert.equal(hex(built), want);
+    const d = decodeIpv4Header(concat(Uint8Array.from(Buffer.from(want, 'hex')), new Uint8Array(12)));
+    assert.ok(d.ok);
+    assert.equal(d.header.ttl, 64);
+    assert.equal(d.header.tos, VRRP_TOS);
+    assert.equal(d.header.protocol, IPPROTO_VRRP);
+    assert.equal(hex(encodeIpv4Header({ src: ip('192.0.2.11'), dst: ip('192.0.2.12'), payloadLength: 12 })).slice(16, 18), 'ff', 'TTL 255 by default');
+  });
   it('rejects bad headers', () => {
     assert.deepEqual(decodeIpv4Header(hdr.subarray(0, 19)), { ok: false, reason: 'short' });
     const bad = (mut: (b: Uint8Array) => void): unknown => {

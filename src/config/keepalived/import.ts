@@ -20,12 +20,25 @@
  */
 import * as fs from 'node:fs';
 import { parseConfig } from '../load';
+import type { UserDb } from '../users';
 import { Ctx, type ImportNote, type NotImported } from './context';
 import { KeepalivedConfigError } from './errors';
 import { renderIni, type IniEntry, type IniSection } from './ini-doc';
 import type { LexOptions } from './lexer';
 import { parseKeepalived } from './parser';
 import { translate } from './translate';
+
+/**
+ * Every user and group name resolves (to placeholder ids the importer never
+ * uses): the output is judged as a file, and its script_user and `user` names
+ * are checked by `lvsd --check-config` on the host that runs it. Dropping them
+ * here because this host lacks the user would silently run the scripts as root.
+ */
+const ANY_USER: UserDb = {
+  userByName: (name) => ({ name, uid: 0, gid: 0 }),
+  userById: (uid) => ({ name: String(uid), uid, gid: 0 }),
+  groupByName: (name) => ({ name, gid: 0 }),
+};
 
 /** Exit statuses of {@link importKeepalived}. */
 export const ImportStatus = { Ok: 0, Failed: 1, Partial: 3 } as const;
@@ -96,7 +109,7 @@ function loadable(input: readonly IniSection[], ctx: Ctx, file: string): IniSect
   let cur: IniSection[] = input.map((s) => ({ ...s, entries: [...s.entries] }));
   for (;;) {
     const r = renderIni(cur);
-    const errors = parseConfig(r.text, file).problems.filter((p) => p.severity === 'error');
+    const errors = parseConfig(r.text, file, { users: ANY_USER }).problems.filter((p) => p.severity === 'error');
     if (errors.length === 0) return cur;
     const dropSections = new Set<IniSection>();
     const dropEntries = new Set<IniEntry>();

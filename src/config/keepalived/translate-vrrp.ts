@@ -143,10 +143,8 @@ export function translateVrrpInstance(n: KNode, g: GlobalState, ctx: Ctx): Secti
       if (ctx.needBlock(c)) for (const a of c.children) vipLine(a, k, iface, vipSeen, sec, ctx);
     } else if (k === 'unicast_peer') {
       if (!ctx.needBlock(c)) continue;
-      for (const p of c.children) {
-        sec.set('unicast_peer', p.keyword, item(p, 'unicast_peer'), true);
-        if (p.args.length > 0) ctx.skip(p, `unicast_peer ${words(p).join(' ')}`, 'lvsd has no per-peer TTL limits');
-      }
+      // `ADDRESS [min_ttl N] [max_ttl N]` as written; the loader judges the options.
+      for (const p of c.children) sec.set('unicast_peer', [p.keyword, ...words(p)].join(' '), item(p, 'unicast_peer'), true);
     } else if (k === 'track_interface' || k === 'track_script') {
       if (ctx.needBlock(c)) for (const t of c.children) trackLine(t, k, sec, ctx);
     } else if (k === 'authentication') {

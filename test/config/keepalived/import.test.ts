@@ -317,6 +317,22 @@ describe('config/keepalived: importKeepalived (the CLI entry point)', () => {
     assert.deepEqual(c.config!.vrrpInstances.get('VI_1')!.trackScripts, []);
   });
 
+  it("carries a unicast peer's min_ttl / max_ttl; an impossible range is listed with the loader's reason", async () => {
+    const ka = (peer: string) =>
+      `vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 7\n unicast_src_ip 192.0.2.11\n unicast_ttl 64\n unicast_peer {\n  ${peer}\n  192.0.2.13\n }\n}\n`;
+    const r = await run(ka('192.0.2.12 min_ttl 250 max_ttl 255'));
+    assert.deepEqual([r.status, r.err], [0, []]);
+    assert.match(r.out!, /^unicast_peer\[\] = 192\.0\.2\.12 min_ttl 250 max_ttl 255$/m);
+    const vi = parseConfig(r.out!, 'x').config!.vrrpInstances.get('VI_1')!;
+    assert.equal(vi.unicastTtl, 64);
+    assert.deepEqual(vi.unicastPeers.map((p) => `${p.address} ${p.minTtl}-${p.maxTtl}`), ['192.0.2.12 250-255', '192.0.2.13 0-255']);
+    const bad = await run(ka('192.0.2.12 min_ttl 200 max_ttl 100'));
+    assert.equal(bad.status, 3);
+    assert.deepEqual(bad.err, [
+      `${bad.file}:7: not imported: unicast_peer 192.0.2.12 (lvsd rejects it: unicast_peer 192.0.2.12: min_ttl 200 is above max_ttl 100, so every advert from it would be dropped)`,
+    ]);
+  });
+
   it('exits 1 with FILE:LINE when the file cannot be parsed or read, and writes nothing', async () => {
     const r = await run('global_defs {\n router_id x\n');
     assert.deepEqual([r.status, r.err, r.out], [1, [`${r.file}:1: this "{" is never closed`], undefined]);
