@@ -216,7 +216,8 @@ export class VrrpEngine {
       addVip: (ifname, cidr) => this.deps.addresses.add(ifname, cidr),
       removeVip: (ifname, cidr) => this.deps.addresses.remove(ifname, cidr),
       announce: async (ifname, addrs, count) => {
-        for (let i = 0; i < count; i++) await this.deps.announcer.announce(ifname, addrs);
+        // The link as the subscription keeps it: no netlink round trip before the frames.
+        for (let i = 0; i < count; i++) await this.deps.announcer.announce(ifname, addrs, { link: this.links.get(ifname) });
       },
     };
     const runtime = new VrrpInstanceRuntime(inst, source, pool.transport, effects, this.deps.clock, this.deps.log, (t) => this.transitioned(t));

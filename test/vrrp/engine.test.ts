@@ -60,6 +60,7 @@ describe('vrrp/engine: advert TTL (unicast_ttl) and the receive TTL check', () =
   const transports: FakeTransport[] = [];
   const pool = (multicast: boolean): FakeTransport => transports.find((t) => (t.options.peers.length === 0) === multicast)!;
 
+  let k: FakeKernel;
   beforeEach(async () => {
     transports.length = 0;
     config = conf([
@@ -68,7 +69,7 @@ describe('vrrp/engine: advert TTL (unicast_ttl) and the receive TTL check', () =
       '[vrrp_instance.UC]', 'interface = eth0', 'virtual_router_id = 52', 'priority = 150', 'version = 3',
       'virtual_ipaddress[] = 192.0.2.101/24', 'unicast_src_ip = 192.0.2.11', 'unicast_peer[] = 192.0.2.12', 'unicast_peer[] = 192.0.2.13 min_ttl 250', 'unicast_ttl = 64',
     ]);
-    const k = new FakeKernel();
+    k = new FakeKernel();
     k.addLink({ name: 'eth0' });
     await k.addresses.add('eth0', '192.0.2.11/24');
     clock = new FakeClock();
@@ -137,5 +138,15 @@ describe('vrrp/engine: advert TTL (unicast_ttl) and the receive TTL check', () =
     from13(255);
     assert.deepEqual(uc.status().drops, { ttl: 2 });
     assert.equal(uc.status().counters.advertsReceived, 2);
+  });
+
+  it('announces with the link its subscription holds: no RTM_GETLINK before the first frame of a takeover', async () => {
+    const before = k.callsOf('links.get').length;
+    clock.advance(4000);
+    await new Promise((r) => setImmediate(r));
+    const sent = k.callsOf('announce');
+    assert.ok(sent.length > 0, 'announced on becoming master');
+    assert.ok(sent.every((c) => (c.args[2] as { link?: { name: string } }).link?.name === 'eth0'), JSON.stringify(sent.map((c) => c.args[2])));
+    assert.equal(k.callsOf('links.get').length, before);
   });
 });

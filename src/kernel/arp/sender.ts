@@ -5,7 +5,7 @@
 import { AF, ETH_P, SOCK } from '../native';
 import { NativeSocket } from '../socket';
 import { sockaddrLl } from '../sockaddr';
-import type { Links } from '../links';
+import type { Link, Links } from '../links';
 import { parseIp, parseMac } from '../rtnl/inet';
 import { ETHER_ALL_NODES, ETHER_BROADCAST, encodeGarp, encodeUnsolicitedNa } from './packet';
 
@@ -26,6 +26,12 @@ export class AnnounceError extends Error {
 export interface AnnounceOptions {
   /** Set the NA Router flag (keepalived does when the interface forwards IPv6). Default false. */
   router?: boolean;
+  /**
+   * The interface as the caller last saw it (index and MAC, e.g. from a link
+   * subscription): spares the RTM_GETLINK round trip that otherwise comes
+   * before the first frame of a takeover. Must be the link named `ifname`.
+   */
+  link?: Link;
 }
 
 /** Something that tells the segment a VIP now lives here. */
@@ -49,7 +55,7 @@ export class PacketAnnouncer implements Announcer {
   constructor(private readonly links: Links) {}
 
   async announce(ifname: string, vips: readonly string[], opts: AnnounceOptions = {}): Promise<number> {
-    const link = await this.links.get(ifname);
+    const link = opts.link?.name === ifname ? opts.link : await this.links.get(ifname);
     if (!link) throw new AnnounceError(ifname, [], `cannot announce on "${ifname}": no such interface`);
     if (!link.mac || link.mac === '00:00:00:00:00:00') {
       throw new AnnounceError(ifname, [], `cannot announce on "${ifname}": it has no Ethernet address`);
