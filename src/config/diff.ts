@@ -52,10 +52,27 @@ export function canonical(v: unknown, skip: ReadonlySet<string> = new Set()): st
   return JSON.stringify(v) ?? 'undefined';
 }
 
+/**
+ * canonical() of one named object, remembered per object: a loaded configuration is
+ * never changed (its types are readonly), and each reload diffs the running one again
+ * (in the parent, then in each child process, and the director once more), so its
+ * objects' texts are made once instead of on every comparison.
+ */
+const memo = new WeakMap<object, Map<string, string>>();
+function canonicalOf(v: unknown, skip?: ReadonlySet<string>): string {
+  if (v === null || typeof v !== 'object') return canonical(v, skip);
+  const tag = skip ? [...skip].sort().join(',') : '';
+  let texts = memo.get(v);
+  if (!texts) memo.set(v, (texts = new Map()));
+  let text = texts.get(tag);
+  if (text === undefined) texts.set(tag, (text = canonical(v, skip)));
+  return text;
+}
+
 function diffMaps<T>(a: ReadonlyMap<string, T>, b: ReadonlyMap<string, T>, skip?: ReadonlySet<string>): NamedDiff {
   const added = [...b.keys()].filter((k) => !a.has(k));
   const removed = [...a.keys()].filter((k) => !b.has(k));
-  const changed = [...b.keys()].filter((k) => a.has(k) && canonical(a.get(k), skip) !== canonical(b.get(k), skip));
+  const changed = [...b.keys()].filter((k) => a.has(k) && a.get(k) !== b.get(k) && canonicalOf(a.get(k), skip) !== canonicalOf(b.get(k), skip));
   return { added, removed, changed };
 }
 
@@ -68,7 +85,7 @@ function realServersOf(vss: ReadonlyMap<string, VirtualServer>): Map<string, unk
 /** Lists what differs between `old` and `next`, by name. */
 export function diffConfig(old: LvsdConfig, next: LvsdConfig): ConfigDiff {
   const d = {
-    global: canonical(old.global) !== canonical(next.global),
+    global: old.global !== next.global && canonicalOf(old.global) !== canonicalOf(next.global),
     vrrpScripts: diffMaps(old.vrrpScripts, next.vrrpScripts),
     // syncGroup is derived from the groups, which are compared on their own.
     vrrpInstances: diffMaps(old.vrrpInstances, next.vrrpInstances),
