@@ -24,6 +24,7 @@
 import { ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
+import { childExecArgv } from '../lib/child-flags';
 import { CheckScheduler, DEFAULT_MAX_IN_FLIGHT } from './scheduler';
 import { RealServerChecks, RsChange } from './types';
 
@@ -144,6 +145,7 @@ export function forkCheckWorker(opts: ForkCheckWorkerOptions = {}): CheckWorker 
   if (opts.maxInFlight !== undefined) env.LVSD_CHECK_MAX_IN_FLIGHT = String(opts.maxInFlight);
   const child = fork(path.join(__dirname, 'worker.js'), [], {
     env,
+    execArgv: childExecArgv(),
     serialization: 'json',
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

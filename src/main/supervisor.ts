@@ -14,6 +14,7 @@
  */
 import { SdNotify } from '../kernel/sdnotify';
 import { fork, type ChildProcess } from 'node:child_process';
+import { childExecArgv } from '../lib/child-flags';
 import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
@@ -148,7 +149,7 @@ export class Supervisor {
       const hint: ResumeHint = { masters: [...this.vrrpStates].filter(([, st]) => st === 'MASTER').map(([n]) => n), diedAgoMs: performance.now() - this.vrrpDiedAt };
       if (hint.masters.length) env[RESUME_ENV] = JSON.stringify(hint);
     }
-    const child = fork(this.opts.childModule ?? path.join(__dirname, 'child.js'), args, { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(this.opts.childModule ?? path.join(__dirname, 'child.js'), args, { env, execArgv: childExecArgv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     s.child = child;
     s.rpc = new ChildRpc(child, role);
     s.startedAt = performance.now();
