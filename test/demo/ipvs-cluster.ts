@@ -75,6 +75,16 @@ export interface ModePlan {
 
 const nic = (ifname: string, bridge: string, cidr: string): Nic => ({ ifname, bridge, cidr });
 
+/** Hosts with one interface, eth0 on `bridge`, each at `net`.octet/24 (`net` the first three octets). */
+const eth0On = (bridge: string, net: string, octets: Readonly<Record<string, number>>): Record<string, Nic[]> =>
+  Object.fromEntries(Object.entries(octets).map(([h, o]) => [h, [nic('eth0', bridge, `${net}.${o}/24`)]]));
+
+/** The real servers' own addresses: rs1, rs2, rs3 at .21, .22, .23 of `net`. */
+const realsIn = (net: string): Record<RealName, string> => ({ rs1: `${net}.21`, rs2: `${net}.22`, rs3: `${net}.23` });
+
+/** The same default route for each real server. */
+const realsVia = (gateway: string): Record<RealName, string> => ({ rs1: gateway, rs2: gateway, rs3: gateway });
+
 /** The plan of `mode` (addresses from RFC 5737 documentation ranges). */
 export function modePlan(mode: IpvsMode): ModePlan {
   switch (mode) {
@@ -85,16 +95,14 @@ export function modePlan(mode: IpvsMode): ModePlan {
         vipCidr: '192.0.2.100/24',
         gatewayCidr: '198.51.100.254/24',
         client: '192.0.2.50',
-        reals: { rs1: '198.51.100.21', rs2: '198.51.100.22', rs3: '198.51.100.23' },
+        reals: realsIn('198.51.100'),
         hosts: {
           client: [nic('eth0', 'br0', '192.0.2.50/24')],
           d1: [nic('eth0', 'br0', '192.0.2.11/24'), nic('eth1', 'br1', '198.51.100.11/24')],
           d2: [nic('eth0', 'br0', '192.0.2.12/24'), nic('eth1', 'br1', '198.51.100.12/24')],
-          rs1: [nic('eth0', 'br1', '198.51.100.21/24')],
-          rs2: [nic('eth0', 'br1', '198.51.100.22/24')],
-          rs3: [nic('eth0', 'br1', '198.51.100.23/24')],
+          ...eth0On('br1', '198.51.100', { rs1: 21, rs2: 22, rs3: 23 }),
         },
-        routes: { rs1: '198.51.100.254', rs2: '198.51.100.254', rs3: '198.51.100.254' },
+        routes: realsVia('198.51.100.254'),
         forwarders: ['d1', 'd2'],
         extra: [],
         syncDaemon: 'eth1 VI_GW id 1',
@@ -114,15 +122,8 @@ export function modePlan(mode: IpvsMode): ModePlan {
         vip: '192.0.2.100',
         vipCidr: '192.0.2.100/24',
         client: '192.0.2.50',
-        reals: { rs1: '192.0.2.21', rs2: '192.0.2.22', rs3: '192.0.2.23' },
-        hosts: {
-          client: [nic('eth0', 'br0', '192.0.2.50/24')],
-          d1: [nic('eth0', 'br0', '192.0.2.11/24')],
-          d2: [nic('eth0', 'br0', '192.0.2.12/24')],
-          rs1: [nic('eth0', 'br0', '192.0.2.21/24')],
-          rs2: [nic('eth0', 'br0', '192.0.2.22/24')],
-          rs3: [nic('eth0', 'br0', '192.0.2.23/24')],
-        },
+        reals: realsIn('192.0.2'),
+        hosts: eth0On('br0', '192.0.2', { client: 50, d1: 11, d2: 12, rs1: 21, rs2: 22, rs3: 23 }),
         routes: {},
         forwarders: ['d1', 'd2'],
         extra: [],
@@ -140,17 +141,13 @@ export function modePlan(mode: IpvsMode): ModePlan {
         vip: '198.51.100.100',
         vipCidr: '198.51.100.100/32',
         client: '203.0.113.50',
-        reals: { rs1: '192.0.2.21', rs2: '192.0.2.22', rs3: '192.0.2.23' },
+        reals: realsIn('192.0.2'),
         hosts: {
           client: [nic('eth0', 'br0', '203.0.113.50/24')],
           router: [nic('eth0', 'br0', '203.0.113.1/24'), nic('eth1', 'br1', '192.0.2.1/24')],
-          d1: [nic('eth0', 'br1', '192.0.2.11/24')],
-          d2: [nic('eth0', 'br1', '192.0.2.12/24')],
-          rs1: [nic('eth0', 'br1', '192.0.2.21/24')],
-          rs2: [nic('eth0', 'br1', '192.0.2.22/24')],
-          rs3: [nic('eth0', 'br1', '192.0.2.23/24')],
+          ...eth0On('br1', '192.0.2', { d1: 11, d2: 12, rs1: 21, rs2: 22, rs3: 23 }),
         },
-        routes: { client: '203.0.113.1', d1: '192.0.2.1', d2: '192.0.2.1', rs1: '192.0.2.1', rs2: '192.0.2.1', rs3: '192.0.2.1' },
+        routes: { client: '203.0.113.1', d1: '192.0.2.1', d2: '192.0.2.1', ...realsVia('192.0.2.1') },
         forwarders: ['router', 'd1', 'd2'],
         // The VIP is on-link behind eth1: the router ARPs for it and the master answers.
         extra: [['router', 'route add 198.51.100.100/32 dev eth1']],

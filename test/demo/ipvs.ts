@@ -22,11 +22,10 @@ import { requireTestbed, waitFor } from '../lib/netns';
 import { type DemoOptions, type IpvsMode, masterDownMs } from './args';
 import type { ClientResult } from './client';
 import { type ClusterProcess, DIRECTORS, type DirectorName, IpvsCluster, PORT, PRIORITY, REALS, type RealName } from './ipvs-cluster';
-import { DemoStepError, Narrator, out, printTimeline, runGuarded } from './output';
+import { ClientStory, REQUEST_INTERVAL_MS } from './live-client';
+import { DemoStepError, out, printTimeline, runGuarded } from './output';
 import type { RealServerAnswer } from './realserver';
 
-/** How often the client sends a request. */
-const REQUEST_INTERVAL_MS = 250;
 /** How often the directors' VRRP states are read for the narrative. */
 const STATE_POLL_MS = 250;
 /** Generous limits: under the VM's software emulation a node start alone takes seconds. */
@@ -47,13 +46,11 @@ interface Waiter {
 }
 
 /** The running story: the clock, the live client, the watchers. */
-class IpvsStory extends Narrator {
+class IpvsStory extends ClientStory {
   readonly tally: Tally = { sent: 0, noAnswer: 0, byReal: {} };
   /** performance.now() of each answer, with its real server. */
   readonly answers: Array<{ at: number; real: string }> = [];
   private waiters: Waiter[] = [];
-  private client: ClusterProcess | undefined;
-  private clientStopped = false;
   private watching = false;
   private stateText = '';
   /** Last VRRP state per director, as the watcher read it. */
@@ -65,22 +62,10 @@ class IpvsStory extends Narrator {
 
   /** Starts the client in its namespace; each result is printed as it arrives. */
   startClient(): void {
-    const url = `http://${this.cluster.plan.vip}:${PORT}/`;
-    const p = this.cluster.spawn('client', [process.execPath, path.join(__dirname, 'client.js'), url, String(REQUEST_INTERVAL_MS)], 'client');
-    this.client = p;
-    createInterface({ input: p.child.stdout! }).on('line', (line) => {
-      let r: ClientResult;
-      try {
-        r = JSON.parse(line) as ClientResult;
-      } catch {
-        return;
-      }
-      this.onResult(r, performance.now());
-    });
+    this.startClientAt(`http://${this.cluster.plan.vip}:${PORT}/`, (argv) => this.cluster.spawn('client', argv, 'client'));
   }
 
-  private onResult(r: ClientResult, at: number): void {
-    if (this.clientStopped) return;
+  protected override onResult(r: ClientResult, at: number): void {
     this.tally.sent++;
     const seq = `#${String(r.seq).padStart(3, '0')}`;
     const a = r.answer as RealServerAnswer | undefined;
@@ -110,15 +95,6 @@ class IpvsStory extends Narrator {
   /** Waits until `n` answers came after `since`. */
   async answersAfter(n: number, since: number, timeoutMs: number, what: string): Promise<void> {
     for (let i = 0; i < n; i++) since = (await this.answer(since, timeoutMs, what)) + 0.001;
-  }
-
-  /** Stops the client; answers still in flight are not counted. */
-  async stopClient(): Promise<void> {
-    const p = this.client;
-    if (!p) return;
-    this.clientStopped = true;
-    p.child.kill('SIGTERM');
-    await p.exited;
   }
 
   /** Prints each director's lvsd "real server UP/DOWN" log lines as they come. */

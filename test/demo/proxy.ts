@@ -17,19 +17,16 @@
  * Exit status: 0 when the whole story happened, 1 when a step did not
  * (the message says which), 128+N on signal N.
  */
-import { createInterface } from 'node:readline';
 import * as path from 'node:path';
 import type { EventRecord } from '../../src/control/types';
 import { clientNeighbour, holders, lvsdStatus } from '../lib/director';
-import type { NsProcess } from '../lib/netns';
 import { type DemoOptions, masterDownMs } from './args';
 import type { ClientResult } from './client';
 import { ADDR, DIRECTORS, type DirectorName, DemoCluster, PORT, PRIORITY, REALS, VRID } from './cluster';
-import { DemoStepError, Narrator, out, printTimeline, runGuarded } from './output';
+import { ClientStory, REQUEST_INTERVAL_MS } from './live-client';
+import { DemoStepError, out, printTimeline, runGuarded } from './output';
 import type { StandinAnswer } from './standin';
 
-/** How often the client sends a request. */
-const REQUEST_INTERVAL_MS = 250;
 /** How often the VIP's holders are looked up for the narrative. */
 const HOLDER_POLL_MS = 250;
 
@@ -42,13 +39,11 @@ interface Tally {
 }
 
 /** The running story: the clock, the live client and what it has seen. */
-class Story extends Narrator {
+class Story extends ClientStory {
   readonly tally: Tally = { sent: 0, noAnswer: 0, byDirector: {}, byReal: {} };
   private waiters: Array<{ director: string; since: number; resolve: (at: number) => void }> = [];
   private holderText = '';
   private watching = false;
-  private client: NsProcess | undefined;
-  private clientStopped = false;
 
   constructor(private readonly cluster: DemoCluster) {
     super();
@@ -56,22 +51,10 @@ class Story extends Narrator {
 
   /** Starts the client in its namespace; each result is printed as it arrives. */
   startClient(): void {
-    const url = `http://${ADDR.vip}:${PORT}/`;
-    const p = this.cluster.topo.spawn('client', [process.execPath, path.join(__dirname, 'client.js'), url, String(REQUEST_INTERVAL_MS)]);
-    this.client = p;
-    createInterface({ input: p.child.stdout! }).on('line', (line) => {
-      let r: ClientResult;
-      try {
-        r = JSON.parse(line) as ClientResult;
-      } catch {
-        return;
-      }
-      this.onResult(r, performance.now());
-    });
+    this.startClientAt(`http://${ADDR.vip}:${PORT}/`, (argv) => this.cluster.topo.spawn('client', argv));
   }
 
-  private onResult(r: ClientResult, at: number): void {
-    if (this.clientStopped) return;
+  protected override onResult(r: ClientResult, at: number): void {
     this.tally.sent++;
     const seq = `#${String(r.seq).padStart(3, '0')}`;
     const a = r.answer as StandinAnswer | undefined;
@@ -90,15 +73,6 @@ class Story extends Narrator {
       w.resolve(at);
       return false;
     });
-  }
-
-  /** Stops the client; answers still in flight are not counted. */
-  async stopClient(): Promise<void> {
-    const p = this.client;
-    if (!p) return;
-    this.clientStopped = true;
-    p.child.kill('SIGTERM');
-    await p.exited;
   }
 
   /** Resolves with performance.now() of the first answer from `director` after `since`. */

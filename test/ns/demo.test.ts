@@ -9,40 +9,11 @@
  * Root only; fails (never skips) without.
  */
 import { strict as assert } from 'node:assert';
-import { spawn } from 'node:child_process';
-import * as path from 'node:path';
 import { masterDownMs } from '../demo/args';
+import { runDemo } from '../lib/demo-run';
 import { exec, requireTestbed } from '../lib/netns';
 
-const DEMO = path.resolve(__dirname, '..', 'demo', 'demo.js');
 const ADVERT_INT = 0.5;
-
-interface DemoRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the demo; `onStdout` may signal it. Kills it after `timeoutMs`. */
-function runDemo(args: string[], timeoutMs: number, onStdout?: (text: string, kill: (s: NodeJS.Signals) => void) => void): Promise<DemoRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DEMO, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      onStdout?.(stdout, (s) => child.kill(s));
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
 
 /** The namespace names the demo printed in its topology summary. */
 function namespacesOf(stdout: string): string[] {

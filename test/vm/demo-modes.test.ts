@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { type DemoRun, runDemo } from '../lib/demo-run';
 
 /**
  * `npm run demo` on this host, whose kernel has no IPVS, in the three IPVS modes: runs
@@ -15,7 +15,6 @@ import * as path from 'node:path';
  * nothing behind either. Needs root, qemu and the VM assets (test/vm/README.md); fails, never
  * skips, without them.
  */
-const DEMO = path.resolve(__dirname, '..', 'demo', 'demo.js');
 const MODES = ['nat', 'dr', 'tun'] as const;
 /** Each real server's address:port, per mode (test/demo/ipvs-cluster.ts). */
 const REAL_ADDR: Record<(typeof MODES)[number], Record<'rs1' | 'rs2' | 'rs3', string>> = {
@@ -24,13 +23,8 @@ const REAL_ADDR: Record<(typeof MODES)[number], Record<'rs1' | 'rs2' | 'rs3', st
   tun: { rs1: '192.0.2.21:80', rs2: '192.0.2.22:80', rs3: '192.0.2.23:80' },
 };
 
-interface DemoRun {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-  /** qemu processes seen as the demo's children while it ran, with their run script. */
+/** A demo run, with the qemu processes seen as the demo's children while it ran (and their run script). */
+interface DemoVmRun extends DemoRun {
   qemu: Map<number, string>;
 }
 
@@ -52,30 +46,16 @@ function qemuChildren(pid: number): Map<number, string> {
   return found;
 }
 
-/** Runs the demo; `onStdout` may signal it; SIGKILL after `timeoutMs`. */
-function runDemo(args: string[], timeoutMs: number, onStdout?: (text: string, kill: (s: NodeJS.Signals) => void) => void): Promise<DemoRun> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, [DEMO, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const qemu = new Map<number, string>();
+/** Runs the demo (see {@link runDemo}), noting its qemu children every 500 ms. */
+async function runDemoVm(args: string[], timeoutMs: number, onStdout?: (text: string, kill: (s: NodeJS.Signals) => void) => void): Promise<DemoVmRun> {
+  const qemu = new Map<number, string>();
+  const r = await runDemo(args, timeoutMs, onStdout, (child) => {
     const watch = setInterval(() => {
       for (const [p, run] of qemuChildren(child.pid!)) qemu.set(p, run);
     }, 500);
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      onStdout?.(stdout, (s) => child.kill(s));
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      clearInterval(watch);
-      resolve({ code, signal, stdout, stderr, ms: performance.now() - t0, qemu });
-    });
+    return () => clearInterval(watch);
   });
+  return { ...r, qemu };
 }
 
 /** True while process `pid` exists. */
@@ -89,7 +69,7 @@ function alive(pid: number): boolean {
 }
 
 /** Asserts the demo's qemu and its run directory are gone. */
-function assertNothingLeft(r: DemoRun, why: string): void {
+function assertNothingLeft(r: DemoVmRun, why: string): void {
   assert.ok(r.qemu.size > 0, `the demo's qemu was seen while it ran${why}`);
   for (const [pid, run] of r.qemu) {
     assert.ok(!alive(pid), `qemu ${pid} is gone after the demo${why}`);
@@ -108,12 +88,12 @@ function section(lines: readonly string[], from: RegExp, to?: RegExp): string[] 
 
 describe('npm run demo --mode nat|dr|tun (lvsd driving IPVS, in the VM test bed)', function () {
   this.timeout(2_400_000);
-  let run: DemoRun;
+  let run: DemoVmRun;
   let why: string;
 
   before(async function () {
     if (process.getuid?.() !== 0) throw new Error('the VM demo needs root (CI runs as root)');
-    run = await runDemo(['--mode', 'all'], 2_200_000);
+    run = await runDemoVm(['--mode', 'all'], 2_200_000);
     why = `\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
     const timing = /^vm: powered off\. (.*)$/m.exec(run.stdout)?.[1] ?? 'no timing line';
     process.stdout.write(`      (demo --mode all: ${(run.ms / 1000).toFixed(1)} s on the host; ${timing})\n`);
@@ -222,7 +202,7 @@ describe('npm run demo --mode nat|dr|tun (lvsd driving IPVS, in the VM test bed)
 
   it('stopped with SIGTERM while the guest runs, kills its VM and leaves nothing on the host', async () => {
     let sent = false;
-    const r = await runDemo(['--mode', 'nat'], 600_000, (out, kill) => {
+    const r = await runDemoVm(['--mode', 'nat'], 600_000, (out, kill) => {
       if (!sent && /^vm: the guest is up after /m.test(out)) {
         sent = true;
         kill('SIGTERM');

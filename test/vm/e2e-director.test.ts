@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { scenarioOf, values } from './scenario-output';
 import { runScenariosInVm, ScenarioResult, ScenariosRunResult } from './vm';
 
 // The whole daemon as one director, end to end, on a real IPVS kernel: `bin/lvsd` runs in a
@@ -35,15 +36,7 @@ describe('VM end to end: lvsd as one director on a real IPVS kernel', function (
   function scenario(name: (typeof SCENARIOS)[number]): ScenarioResult {
     if (runError) throw runError;
     assert.ok(run, 'the VM run did not happen');
-    const s = run.scenarios.find((x) => x.name === name);
-    assert.ok(s, `scenario ${name} missing from the run; output:\n${run.output}`);
-    assert.equal(s.exitCode, 0, `scenario ${name} exited ${s.exitCode}:\n${s.output}`);
-    return s;
-  }
-
-  /** Values of lines `KEY rest...`, in order. */
-  function values(s: ScenarioResult, key: string): string[] {
-    return s.output.split('\n').filter((l) => l.startsWith(`${key} `)).map((l) => l.slice(key.length + 1));
+    return scenarioOf(run, name);
   }
 
   /** The one value of `KEY value`; fails (with the scenario's output) when absent or repeated. */

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
+import { scenarioOf, values } from './scenario-output';
 import { runInVm, runScenariosInVm, scenarioPath, ScenarioResult, ScenariosRunResult, VmError } from './vm';
 
 // Proves the VM test bed gives a real IPVS kernel: one boot runs two guest scenarios
@@ -23,15 +24,7 @@ describe('VM: real IPVS kernel', function () {
   }
 
   function scenario(name: string): ScenarioResult {
-    const s = run.scenarios.find((x) => x.name === name);
-    assert.ok(s, `scenario ${name} missing from the run; output:\n${run.output}`);
-    assert.equal(s.exitCode, 0, `scenario ${name} exited ${s.exitCode}:\n${s.output}`);
-    return s;
-  }
-
-  /** Values of lines `KEY rest...`, in order. */
-  function values(s: ScenarioResult, key: string): string[] {
-    return s.output.split('\n').filter((l) => l.startsWith(`${key} `)).map((l) => l.slice(key.length + 1));
+    return scenarioOf(run, name);
   }
 
   describe('the test bed itself', () => {

@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import { scenarioOf, values } from './scenario-output';
 import { runScenariosInVm, ScenarioResult, ScenariosRunResult } from './vm';
 
 /**
@@ -31,15 +32,7 @@ describe('VM: lvsd director pairs (NAT and DR failover with connection sync) and
 
   /** The scenario, which must have run to its end with status 0. */
   function scenario(name: string): ScenarioResult {
-    const s = run.scenarios.find((x) => x.name === name);
-    assert.ok(s, `scenario ${name} missing from the run; output:\n${run.output}`);
-    assert.equal(s.exitCode, 0, `scenario ${name} exited ${s.exitCode}:\n${s.output}`);
-    return s;
-  }
-
-  /** Values of lines `KEY rest...`, in order. */
-  function values(s: ScenarioResult, key: string): string[] {
-    return s.output.split('\n').filter((l) => l.startsWith(`${key} `)).map((l) => l.slice(key.length + 1));
+    return scenarioOf(run, name);
   }
 
   /** The single value of `KEY`. */

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { parseIp } from '../../src/lib/ip';
 import { init, step, type VrrpConfig, type VrrpInput } from '../../src/vrrp/fsm';
 import { passwordAuthData, type VrrpPacket } from '../../src/vrrp/packet';
+import { VRRP_TEST_DEFAULTS } from './defaults';
 
 const DIR = path.resolve(__dirname, '../../../test/vrrp/conformance');
 
@@ -24,15 +25,7 @@ type Json = Record<string, unknown>;
 /** Conformance config: the defaults, with the case's fields over them. */
 export function configFromJson(j: Json): VrrpConfig {
   const d: Json = {
-    name: 'VI_1',
-    vrid: 51,
-    version: 3,
-    family: 4,
-    priority: 100,
-    advertInterval: 100,
-    preempt: true,
-    preemptDelay: 0,
-    initialState: 'BACKUP',
+    ...VRRP_TEST_DEFAULTS,
     primaryAddress: '192.0.2.11',
     vips: ['192.0.2.100'],
     unicastPeers: [],

@@ -14,6 +14,7 @@ import {
 } from '../../src/vrrp/fsm';
 import { decodeIpv4Header } from '../../src/vrrp/ipv4';
 import { encodeVrrp } from '../../src/vrrp/packet';
+import { VRRP_TEST_DEFAULTS } from './defaults';
 import { FIXTURES, readCaptureConf, readPcap } from './pcap';
 
 const ip = (s: string): Uint8Array => parseIp(s)!;
@@ -50,15 +51,7 @@ describe('vrrp fsm: timing formulas (RFC 5798 §6.1, RFC 3768 §6.1)', () => {
 });
 
 const base: VrrpConfig = {
-  name: 'VI_1',
-  vrid: 51,
-  version: 3,
-  family: 4,
-  priority: 100,
-  advertInterval: 100,
-  preempt: true,
-  preemptDelay: 0,
-  initialState: 'BACKUP',
+  ...VRRP_TEST_DEFAULTS,
   primaryAddress: ip('192.0.2.11'),
   vips: ['192.0.2.100/24'],
   unicastPeers: [],

@@ -210,13 +210,27 @@ e2e_nat_topology() {
 	ip netns exec "$D" sysctl -qw net.ipv4.ip_forward=1 || fail "ip_forward"
 	ip -n "$R1" route add default via 198.51.100.1 || fail "rs1 default route"
 	ip -n "$R2" route add default via 198.51.100.1 || fail "rs2 default route"
+	e2e_web_servers 198.51.100.11 198.51.100.12
+}
+
+# e2e_web_servers RS1_ADDR RS2_ADDR: busybox httpd in R1 and R2, answering their names (rs1,
+# rs2) and /healthz from $WWW/rs1 and $WWW/rs2; waits until the director D gets each answer at
+# http://RSn_ADDR/. Sets WWW HTTPD1 HTTPD2.
+e2e_web_servers() {
 	WWW=$E2E_DIR/www
 	e2e_www "$WWW/rs1" rs1
 	e2e_www "$WWW/rs2" rs2
 	e2e_httpd "$R1" "$WWW/rs1"; HTTPD1=$HTTPD_PID
 	e2e_httpd "$R2" "$WWW/rs2"; HTTPD2=$HTTPD_PID
-	vm_wait_http "$D" http://198.51.100.11/ rs1
-	vm_wait_http "$D" http://198.51.100.12/ rs2
+	vm_wait_http "$D" "http://$1/" rs1
+	vm_wait_http "$D" "http://$2/" rs2
+}
+
+# e2e_macs: prints `MAC director|rs1|rs2 <address>`, the eth0 MACs of D, R1 and R2.
+e2e_macs() {
+	echo "MAC director $(ip netns exec "$D" cat /sys/class/net/eth0/address)"
+	echo "MAC rs1 $(ip netns exec "$R1" cat /sys/class/net/eth0/address)"
+	echo "MAC rs2 $(ip netns exec "$R2" cat /sys/class/net/eth0/address)"
 }
 
 # e2e_conf_head [EXTRA_GLOBAL_LINES]: the [global] section and the VRRP instance holding the
@@ -295,28 +309,73 @@ e2e_wait_sn() {
 	return 1
 }
 
+# e2e_web_conf ALGO KIND VIP RS1 W1 RS2 W2 [CHECK [RS2_LINE]]: a blank line, then the section
+# [virtual_server.web] (VIP:80, TCP, lb_algo ALGO, lb_kind KIND, and `check = CHECK` when given)
+# and its real servers rs1 (RS1:80, weight W1) and rs2 (RS2:80, weight W2, and RS2_LINE when given).
+e2e_web_conf() {
+	printf '\n[virtual_server.web]\naddress = %s:80\nprotocol = TCP\nlb_algo = %s\nlb_kind = %s\n' "$3" "$1" "$2"
+	[ -z "${8:-}" ] || echo "check = $8"
+	printf '\n[real_server.web.rs1]\naddress = %s:80\nweight = %s\n' "$4" "$5"
+	printf '\n[real_server.web.rs2]\naddress = %s:80\nweight = %s\n' "$6" "$7"
+	[ -z "${9:-}" ] || echo "$9"
+}
+
 # e2e_nat_conf FILE W1 W2 [EXTRA_GLOBAL_LINES]: the NAT picture's configuration, rr, no checks,
 # rs1 and rs2 with weights W1 and W2.
 e2e_nat_conf() {
 	{
 		e2e_conf_head "${4:-}"
-		cat <<CONF
-
-[virtual_server.web]
-address = 192.0.2.100:80
-protocol = TCP
-lb_algo = rr
-lb_kind = NAT
-
-[real_server.web.rs1]
-address = 198.51.100.11:80
-weight = $2
-
-[real_server.web.rs2]
-address = 198.51.100.12:80
-weight = $3
-CONF
+		e2e_web_conf rr NAT 192.0.2.100 198.51.100.11 "$2" 198.51.100.12 "$3"
 	} >"$1"
+}
+
+# e2e_nat_start CONF: starts lvsd with CONF, a configuration of the NAT picture with rr and
+# weights 1 and 1; waits until it holds the VIP and its table is that one (fails otherwise).
+e2e_nat_start() {
+	e2e_lvsd_start "$1"
+	e2e_wait_vip eth0 192.0.2.100
+	e2e_expect "$E2E_DIR/want" \
+		'-A -t 192.0.2.100:80 -s rr' \
+		'-a -t 192.0.2.100:80 -r 198.51.100.11:80 -m -w 1' \
+		'-a -t 192.0.2.100:80 -r 198.51.100.12:80 -m -w 1'
+	e2e_wait_table "$E2E_DIR/want" 100 || e2e_fail "the table never matched the configuration at start"
+}
+
+# e2e_nat_up [EXTRA_GLOBAL_LINES]: the NAT picture (e2e_nat_topology) with lvsd running rr over
+# rs1 and rs2, weights 1 and 1 (e2e_nat_conf into $conf, then e2e_nat_start). Sets conf.
+e2e_nat_up() {
+	e2e_nat_topology
+	conf=$E2E_DIR/lvsd.conf
+	e2e_nat_conf "$conf" 1 1 "${1:-}"
+	e2e_nat_start "$conf"
+}
+
+# e2e_table_check LINE...: waits (10 s at most) until the director's table is the `ipvsadm -Sn`
+# LINEs; prints TABLE_NEVER_MATCHED when it never is. Sets WAITED_MS.
+e2e_table_check() {
+	e2e_expect "$E2E_DIR/want" "$@"
+	e2e_wait_table "$E2E_DIR/want" 100 || echo "TABLE_NEVER_MATCHED"
+}
+
+# e2e_direct_return NS IF VIP: for the scenarios where the real servers answer the client
+# directly (DR, TUN): prints the table (blocks `ipvsadm -Sn`, `ipvsadm -Ln`), makes 4 requests
+# to http://VIP/ from the client C while capturing the replies in NS on IF (ANSWER and
+# REPLY_MAC lines), then prints the director's counters (block `stats`, once they show the 4
+# connections) and lvsd's log.
+e2e_direct_return() {
+	e2e_block 'ipvsadm -Sn' e2e_table
+	e2e_block 'ipvsadm -Ln' e2e_ipvs -Ln
+	e2e_capture_start "$1" "$2" 'tcp and src port 80'
+	e2e_request "$C" "http://$3/" 4
+	e2e_capture_stop
+	e2e_wait_stats "^TCP +$(echo "$3" | sed 's/\./\\./g'):80 +4 "
+	e2e_block stats e2e_ipvs -Ln --stats
+	e2e_block 'lvsd log' cat "$E2E_LOG"
+}
+
+# e2e_conn_kept: yes when the director's connections (ipvsadm -Lnc) still hold DL_CONN, else no.
+e2e_conn_kept() {
+	if e2e_ipvs -Lnc | awk '{print $1, $3, $4, $5, $6}' | grep -qxF "$DL_CONN"; then echo yes; else echo no; fi
 }
 
 # e2e_download SIZE_BYTES RATE: put big.bin (SIZE_BYTES) on both real servers and start

@@ -22,56 +22,38 @@ retry = 0
 connect_timeout = 1
 rise = 2
 fall = 1
-
-[virtual_server.web]
-address = 192.0.2.100:80
-protocol = TCP
-lb_algo = rr
-lb_kind = NAT
-check = tcp
-
-[real_server.web.rs1]
-address = 198.51.100.11:80
-weight = 1
-
-[real_server.web.rs2]
-address = 198.51.100.12:80
-weight = 1
-inhibit_on_failure = true
 CONF
+	e2e_web_conf rr NAT 192.0.2.100 198.51.100.11 1 198.51.100.12 1 tcp 'inhibit_on_failure = true'
 } >"$conf"
 echo "BUDGET_MS $((1 * 1000 + 1000))"
 
-e2e_lvsd_start "$conf"
-e2e_wait_vip eth0 192.0.2.100
-e2e_expect "$E2E_DIR/want" \
-	'-A -t 192.0.2.100:80 -s rr' \
-	'-a -t 192.0.2.100:80 -r 198.51.100.11:80 -m -w 1' \
-	'-a -t 192.0.2.100:80 -r 198.51.100.12:80 -m -w 1'
-e2e_wait_table "$E2E_DIR/want" 100 || e2e_fail "the table never matched the configuration at start"
+e2e_nat_start "$conf"
 e2e_block 'table start' e2e_table
 
 rs1='^-a -t 192\.0\.2\.100:80 -r 198\.51\.100\.11:80 '
 rs2_0='^-a -t 192\.0\.2\.100:80 -r 198\.51\.100\.12:80 -m -w 0$'
 rs2_1='^-a -t 192\.0\.2\.100:80 -r 198\.51\.100\.12:80 -m -w 1$'
 
-kill "$HTTPD1"
-if e2e_wait_sn absent "$rs1"; then echo "RS1_DOWN_MS $WAITED_MS"; else echo "RS1_DOWN_NEVER $WAITED_MS"; fi
-e2e_block 'table rs1 down' e2e_table
-echo "STEP rs1-down"
-e2e_request "$C" http://192.0.2.100/ 4
+# measure KEY present|absent ERE: prints KEY_MS <ms> once a line of ipvsadm -Sn matching ERE is
+# present (absent), or KEY_NEVER <ms> when it never is.
+measure() {
+	if e2e_wait_sn "$2" "$3"; then echo "${1}_MS $WAITED_MS"; else echo "${1}_NEVER $WAITED_MS"; fi
+}
 
-e2e_httpd "$R1" "$WWW/rs1"; HTTPD1=$HTTPD_PID
-if e2e_wait_sn present "$rs1"; then echo "RS1_UP_MS $WAITED_MS"; else echo "RS1_UP_NEVER $WAITED_MS"; fi
-e2e_block 'table rs1 up' e2e_table
+# outage N DOWN_STATE DOWN_ERE UP_ERE: rsN's web server is killed (RSN_DOWN_* once a table line
+# matching DOWN_ERE is DOWN_STATE, block `table rsN down`, then STEP rsN-down and 4 requests),
+# then started again (RSN_UP_* once a line matching UP_ERE is present, block `table rsN up`).
+outage() {
+	eval "kill \"\$HTTPD$1\""
+	measure "RS${1}_DOWN" "$2" "$3"
+	e2e_block "table rs$1 down" e2e_table
+	echo "STEP rs$1-down"
+	e2e_request "$C" http://192.0.2.100/ 4
+	eval "e2e_httpd \"\$R$1\" \"\$WWW/rs$1\"; HTTPD$1=\$HTTPD_PID"
+	measure "RS${1}_UP" present "$4"
+	e2e_block "table rs$1 up" e2e_table
+}
 
-kill "$HTTPD2"
-if e2e_wait_sn present "$rs2_0"; then echo "RS2_DOWN_MS $WAITED_MS"; else echo "RS2_DOWN_NEVER $WAITED_MS"; fi
-e2e_block 'table rs2 down' e2e_table
-echo "STEP rs2-down"
-e2e_request "$C" http://192.0.2.100/ 4
-
-e2e_httpd "$R2" "$WWW/rs2"; HTTPD2=$HTTPD_PID
-if e2e_wait_sn present "$rs2_1"; then echo "RS2_UP_MS $WAITED_MS"; else echo "RS2_UP_NEVER $WAITED_MS"; fi
-e2e_block 'table rs2 up' e2e_table
+outage 1 absent "$rs1" "$rs1"
+outage 2 present "$rs2_0" "$rs2_1"
 e2e_block 'lvsd log' cat "$E2E_LOG"

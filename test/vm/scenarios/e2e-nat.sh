@@ -10,41 +10,22 @@ e2e_nat_topology
 conf=$E2E_DIR/lvsd.conf
 {
 	e2e_conf_head
-	cat <<'CONF'
-
-[virtual_server.web]
-address = 192.0.2.100:80
-protocol = TCP
-lb_algo = wrr
-lb_kind = NAT
-
-[real_server.web.rs1]
-address = 198.51.100.11:80
-weight = 1
-
-[real_server.web.rs2]
-address = 198.51.100.12:80
-weight = 3
-CONF
+	e2e_web_conf wrr NAT 192.0.2.100 198.51.100.11 1 198.51.100.12 3
 } >"$conf"
 
 e2e_now; t0=$NOW
 e2e_lvsd_start "$conf"
 e2e_wait_vip eth0 192.0.2.100
 e2e_now; echo "MASTER_MS $((NOW - t0))"
-e2e_expect "$E2E_DIR/want" \
+e2e_table_check \
 	'-A -t 192.0.2.100:80 -s wrr' \
 	'-a -t 192.0.2.100:80 -r 198.51.100.11:80 -m -w 1' \
 	'-a -t 192.0.2.100:80 -r 198.51.100.12:80 -m -w 3'
-e2e_wait_table "$E2E_DIR/want" 100 || echo "TABLE_NEVER_MATCHED"
 echo "TABLE_MS $WAITED_MS"
 e2e_block 'ipvsadm -Sn' e2e_table
 e2e_block 'ipvsadm -Ln' e2e_ipvs -Ln
 e2e_request "$C" http://192.0.2.100/ 8
 # --stats totals are folded in by the 2 s estimator: wait until the service shows 8 conns.
-i=0
-while [ "$i" -lt 40 ] && ! e2e_ipvs -Ln --stats | grep -Eq '^TCP +192\.0\.2\.100:80 +8 '; do
-	i=$((i + 1)); sleep 0.3
-done
+e2e_wait_stats '^TCP +192\.0\.2\.100:80 +8 '
 e2e_block stats e2e_ipvs -Ln --stats
 e2e_block 'lvsd log' cat "$E2E_LOG"

@@ -7,33 +7,21 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../e2e/lib.sh"
 
-e2e_nat_topology
-conf=$E2E_DIR/lvsd.conf
-e2e_nat_conf "$conf" 1 1
-e2e_lvsd_start "$conf"
-e2e_wait_vip eth0 192.0.2.100
-e2e_expect "$E2E_DIR/want" \
-	'-A -t 192.0.2.100:80 -s rr' \
-	'-a -t 192.0.2.100:80 -r 198.51.100.11:80 -m -w 1' \
-	'-a -t 192.0.2.100:80 -r 198.51.100.12:80 -m -w 1'
-e2e_wait_table "$E2E_DIR/want" 100 || e2e_fail "the table never matched the configuration at start"
+e2e_nat_up
 
 e2e_download 3000000 100k
 echo "DL_CONN $DL_CONN"
 e2e_block 'Sn before' e2e_table
-kept() {
-	if e2e_ipvs -Lnc | awk '{print $1, $3, $4, $5, $6}' | grep -qxF "$DL_CONN"; then echo yes; else echo no; fi
-}
 e2e_now; t0=$NOW
 e2e_lvsd_stop
 echo "LVSD_EXIT $LVSD_EXIT"
 e2e_block 'Sn stopped' e2e_table
-echo "CONN_KEPT_STOPPED $(kept)"
+echo "CONN_KEPT_STOPPED $(e2e_conn_kept)"
 echo "VIP_WHILE_STOPPED $(ip -n "$E2E_NS" -o addr show dev eth0 | grep -c ' 192.0.2.100/')"
 e2e_lvsd_start "$conf"
 e2e_wait_vip eth0 192.0.2.100
 e2e_now; echo "RESTART_MS $((NOW - t0))"
 e2e_block 'Sn restarted' e2e_table
-echo "CONN_KEPT_RESTARTED $(kept)"
+echo "CONN_KEPT_RESTARTED $(e2e_conn_kept)"
 e2e_download_wait
 e2e_block 'lvsd log' cat "$E2E_LOG"
