@@ -40,7 +40,6 @@ const TOLERATED: Readonly<Record<IpvsOp['op'], readonly string[]>> = {
   delDest: ['ENOENT', 'ESRCH'],
 };
 
-
 /** Why a pass ran, for logs. */
 export type PassReason = 'change' | 'audit' | 'retry' | 'start';
 
@@ -197,12 +196,26 @@ export class Reconciler {
 
   /** Reads the managed services (with dests and counters) from the kernel; rejects on a netlink error. */
   async observe(): Promise<ObservedService[]> {
+    return this.read(new Map());
+  }
+
+  /**
+   * One services dump, then a dest dump per managed service, except those in `known`,
+   * whose dests (and counters) are taken from there.
+   */
+  private async read(known: ReadonlyMap<string, ObservedService>): Promise<ObservedService[]> {
     const services = await this.ipvs.services();
     const out: ObservedService[] = [];
     // One dump at a time: the kernel runs one netlink dump per socket (EBUSY otherwise).
     for (const service of services) {
-      if (!this.managed.has(serviceKeyId(service.key))) {
+      const id = serviceKeyId(service.key);
+      if (!this.managed.has(id)) {
         out.push({ service, dests: [] });
+        continue;
+      }
+      const prev = known.get(id);
+      if (prev) {
+        out.push({ service, dests: prev.dests });
         continue;
       }
       try {
@@ -322,24 +335,14 @@ export class Reconciler {
    * only for the services the ops touched; the others keep their dests (and counters)
    * from `before`.
    */
-  private async reread(before: readonly ObservedService[], ops: readonly IpvsOp[]): Promise<ObservedService[]> {
+  private reread(before: readonly ObservedService[], ops: readonly IpvsOp[]): Promise<ObservedService[]> {
     const touched = new Set(ops.map((op) => serviceKeyId(op.op === 'addService' || op.op === 'editService' ? op.service.key : op.key)));
-    const old = new Map(before.map((o) => [serviceKeyId(o.service.key), o]));
-    const out: ObservedService[] = [];
-    for (const service of await this.ipvs.services()) {
-      const id = serviceKeyId(service.key);
-      const prev = old.get(id);
-      if (!this.managed.has(id)) out.push({ service, dests: [] });
-      else if (prev && !touched.has(id)) out.push({ service, dests: prev.dests });
-      else {
-        try {
-          out.push({ service, dests: await this.ipvs.dests(service.key) });
-        } catch (e) {
-          if (code(e) !== 'ESRCH') throw e;
-        }
-      }
+    const untouched = new Map<string, ObservedService>();
+    for (const o of before) {
+      const id = serviceKeyId(o.service.key);
+      if (!touched.has(id)) untouched.set(id, o);
     }
-    return out;
+    return this.read(untouched);
   }
 
   private setSnapshot(s: ObservedService[] | null): void {
