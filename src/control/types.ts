@@ -65,6 +65,17 @@ export interface StatusResult {
   readonly instances: readonly InstanceStatus[];
   /** Interface-level drops (not tied to an instance), e.g. `unknown_vrid`. */
   readonly drops: Readonly<Record<string, number>>;
+  /** lvsd's child processes (the supervisor's answer): state `starting`, `running`, `restarting` or `crash-loop`. */
+  readonly processes?: Readonly<Record<string, ProcessStatus>>;
+}
+
+/** One child process as the parent sees it. */
+export interface ProcessStatus {
+  readonly pid: number | null;
+  readonly state: 'starting' | 'running' | 'restarting' | 'crash-loop';
+  readonly restarts: number;
+  /** The last exit: a signal name or `exit N`. */
+  readonly lastExit: string | null;
 }
 
 /** Arguments of `events`. */

@@ -27,8 +27,12 @@ export class SdNotify {
   private fd: number | undefined;
   private watchdog: NodeJS.Timeout | undefined;
 
-  /** Reads NOTIFY_SOCKET (and WATCHDOG_USEC / WATCHDOG_PID) from `env`. */
-  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {
+  /**
+   * Reads NOTIFY_SOCKET (and WATCHDOG_USEC / WATCHDOG_PID) from `env`. The
+   * watchdog is pinged only while `healthy()` says so (the parent: while
+   * every child process is alive or being restarted).
+   */
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env, private readonly healthy: () => boolean = () => true) {
     const path = env.NOTIFY_SOCKET;
     this.addr = path ? sockaddrUn(path) : undefined;
   }
@@ -57,7 +61,7 @@ export class SdNotify {
     const forPid = this.env.WATCHDOG_PID === undefined || Number(this.env.WATCHDOG_PID) === process.pid;
     if (!this.watchdog && usec > 0 && forPid) {
       // Half the period, as sd_watchdog_enabled(3) advises; unref'd so it never keeps lvsd alive.
-      this.watchdog = setInterval(() => this.send('WATCHDOG=1'), Math.max(1, Math.floor(usec / 2000)));
+      this.watchdog = setInterval(() => this.healthy() && this.send('WATCHDOG=1'), Math.max(1, Math.floor(usec / 2000)));
       this.watchdog.unref();
     }
   }

@@ -1,15 +1,18 @@
 /**
  * Entry of lvsd's child processes, forked by the supervisor with IPC:
  * `child.js ROLE CONFIG [--dry-run] [--log-level L]`, role `vrrp` or
- * `director`. It runs a {@link Daemon} of that role, answers the parent's
- * requests with the Daemon's control handlers, reports VRRP transitions, and
- * stops cleanly (exit 0) on the parent's `stop`, on SIGTERM/SIGINT, or when
- * the parent goes away (keepalived's children do the same through
- * PR_SET_PDEATHSIG).
+ * `director` (CONFIG only names the file in `ps`: the child never reads it).
+ * It waits for the parent's `start` message, which carries its part of the
+ * last accepted configuration, runs a {@link Daemon} of that role, answers
+ * the parent's requests with the Daemon's control handlers (the reload's
+ * prepare / commit / abort among them), reports VRRP transitions, sends a
+ * heartbeat every {@link HEARTBEAT_MS}, and stops cleanly (exit 0) on the
+ * parent's `stop`, on SIGTERM/SIGINT, or when the parent goes away
+ * (keepalived's children do the same through PR_SET_PDEATHSIG).
  */
 import { ControlError } from '../control/server';
 import { Daemon } from './daemon';
-import { ChildRole, type ChildRoleName, RESUME_ENV, type ResumeHint, type ToChild, type ToParent } from './ipc';
+import { ChildRole, type ChildRoleName, HEARTBEAT_MS, type ToChild, type ToParent } from './ipc';
 
 function send(m: ToParent): void {
   // A closed channel is reported through the callback (or an 'error' event
@@ -31,32 +34,49 @@ export async function runChild(argv: readonly string[]): Promise<void> {
     process.exit(2);
   }
   const li = rest.indexOf('--log-level');
-  const resumeText = process.env[RESUME_ENV];
-  const resume = resumeText ? (JSON.parse(resumeText) as ResumeHint) : undefined;
-  const daemon = new Daemon({
-    configFile,
-    dryRun: rest.includes('--dry-run'),
-    ...(li >= 0 && rest[li + 1] ? { logLevel: rest[li + 1]! } : {}),
-    role: role as ChildRoleName,
-    onTransition: (t) => send({ kind: 'transition', t }),
-    ...(resume ? { resume } : {}),
-  });
+  let daemon: Daemon | undefined;
   let stopping = false;
   const stop = (why: string): void => {
     if (stopping) return;
     stopping = true;
+    if (!daemon) return process.exit(0);
     void daemon.stop(why).finally(() => setImmediate(() => process.exit(0)));
   };
+  // Heartbeats start at once: a child stuck before it is ready is as dead as one stuck after.
+  setInterval(() => send({ kind: 'heartbeat' }), HEARTBEAT_MS);
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => undefined); // the parent reloads us by request
   process.on('disconnect', () => stop('the lvsd parent process went away'));
-  const handlers = (): ReturnType<Daemon['handlers']> => daemon.handlers();
+  const started = (d: Daemon): void => {
+    d.start().then(
+      () => send({ kind: 'ready' }),
+      async (e: Error & { code?: string }) => {
+        send({ kind: 'start-failed', code: e.code ?? 'ESTART', message: e.message });
+        await d.stop('start failed').catch(() => undefined);
+        setImmediate(() => process.exit(1));
+      },
+    );
+  };
   process.on('message', (m: ToChild) => {
     if (m.kind === 'stop') return stop('asked by the lvsd parent');
+    if (m.kind === 'start') {
+      if (daemon || stopping) return;
+      daemon = new Daemon({
+        configFile,
+        config: { config: m.config, warnings: [...m.warnings] },
+        dryRun: rest.includes('--dry-run'),
+        ...(li >= 0 && rest[li + 1] ? { logLevel: rest[li + 1]! } : {}),
+        role: role as ChildRoleName,
+        onTransition: (t) => send({ kind: 'transition', t }),
+        ...(m.resume ? { resume: { ...m.resume, receivedAt: performance.now() } } : {}),
+      });
+      return started(daemon);
+    }
+    if (!daemon) return;
     if (m.kind === 'vrrp-state') return daemon.vrrpState(m.instance, m.state);
     if (m.kind !== 'req') return;
-    const h = handlers()[m.cmd];
+    const h = daemon.handlers()[m.cmd];
     if (!h) return send({ kind: 'res', id: m.id, ok: false, error: { code: 'UNKNOWN_COMMAND', message: `the ${role} process does not answer "${m.cmd}"` } });
     Promise.resolve()
       .then(() => h(m.args, { connectionId: 0, requestId: m.id } as never))
@@ -66,15 +86,6 @@ export async function runChild(argv: readonly string[]): Promise<void> {
           send({ kind: 'res', id: m.id, ok: false, error: { code: e instanceof ControlError || typeof e.code === 'string' ? String(e.code) : 'INTERNAL', message: e.message } }),
       );
   });
-  try {
-    await daemon.start();
-    send({ kind: 'ready' });
-  } catch (e) {
-    const err = e as Error & { code?: string };
-    send({ kind: 'start-failed', code: err.code ?? 'ESTART', message: err.message });
-    await daemon.stop('start failed').catch(() => undefined);
-    setImmediate(() => process.exit(1));
-  }
 }
 
 if (require.main === module) void runChild(process.argv.slice(2));

@@ -4,7 +4,7 @@
  * It holds no protocol logic of its own.
  */
 import { hostname } from 'node:os';
-import { type LvsdConfig, type Script, type VrrpInstance, diffConfig } from '../config';
+import { type ConfigDiff, type LvsdConfig, type Script, type VrrpInstance, diffConfig } from '../config';
 import { ControlError, ControlServer, type ControlHandlers } from '../control/server';
 import type { ChecksResult, StatusResult } from '../control/types';
 import type { DirectorStatus } from '../director/status';
@@ -20,9 +20,9 @@ import { FakeIpvs } from '../kernel/ipvs/fake';
 import { IpvsClient } from '../kernel/ipvs/client';
 import type { Ipvs } from '../kernel/ipvs/types';
 import { parseAuditInterval } from '../reconcile/audit';
-import { VrrpEngine } from '../vrrp/engine';
+import { VrrpEngine, type VrrpReloadPlan } from '../vrrp/engine';
 import { createMetrics } from '../metrics/registry';
-import { TransitionHistory, loadAtStart, loadForReload, vrrpHandlers } from './control';
+import { type LoadedConfig, TransitionHistory, loadAtStart, loadForReload, vrrpHandlers } from './control';
 import type { ChildRoleName, ResumeHint, TransitionMessage } from './ipc';
 import { ResumeGuard, resumeMasters } from './resume';
 import { MetricsServer } from '../metrics/server';
@@ -47,6 +47,23 @@ export interface DaemonOptions {
   onTransition?: (t: TransitionMessage) => void;
   /** VRRP role, after a restart: which instances were MASTER and when the previous process died. */
   resume?: ResumeHint;
+  /**
+   * The configuration, already loaded and validated (a child role: the parent
+   * is the only reader of the file). Without it, `configFile` is read.
+   */
+  config?: LoadedConfig;
+}
+
+/** A reload a child has prepared and waits to commit or abort. */
+interface PendingReload {
+  readonly id: number;
+  readonly next: LvsdConfig;
+  readonly diff: ConfigDiff;
+  readonly changes: string[];
+  /** The engine's own plan (VRRP roles). */
+  vrrp?: VrrpReloadPlan;
+  /** The IPVS client opened to start a director the running configuration did not have. */
+  ipvs?: Ipvs;
 }
 
 /** Addresses that read the real kernel but only log changes (--dry-run). */
@@ -97,11 +114,12 @@ export class Daemon {
 
   /** Loads the configuration and starts everything; throws with a message an operator can act on. */
   async start(): Promise<void> {
-    const loaded = loadAtStart(this.opts.configFile);
+    const loaded = this.opts.config ?? loadAtStart(this.opts.configFile);
     this.config = loaded.config;
     const level = (this.opts.logLevel ?? this.config.global.logLevel) as 'info';
     this.log = this.role === 'all' ? createLogger({ level }) : createLogger({ level }).child({ process: this.role });
-    for (const w of loaded.warnings) this.log.warn(w);
+    // A child's warnings were logged by the parent, which read the file.
+    if (!this.opts.config) for (const w of loaded.warnings) this.log.warn(w);
     this.log.info('lvsd starting', { version: VERSION, config: this.opts.configFile, pid: process.pid, dryRun: this.opts.dryRun });
 
     const kernelLinks = new KernelLinks();
@@ -168,12 +186,17 @@ export class Daemon {
     this.log.info('lvsd started', { instances: this.config.vrrpInstances.size, virtualServers: this.config.virtualServers.size });
   }
 
-  private async startDirector(config: LvsdConfig): Promise<void> {
+  /** Opens IPVS for a director; throws EIPVS with what to do when it cannot be reached. */
+  private async openIpvs(): Promise<Ipvs> {
     try {
-      this.ipvs = this.opts.dryRun ? new FakeIpvs() : await IpvsClient.open();
+      return this.opts.dryRun ? new FakeIpvs() : await IpvsClient.open();
     } catch (e) {
       throw Object.assign(new Error(`the configuration has virtual servers but IPVS cannot be reached (${(e as Error).message}); load the ip_vs module or remove the [virtual_server.*] sections`), { code: 'EIPVS' });
     }
+  }
+
+  private async startDirector(config: LvsdConfig, ipvs?: Ipvs): Promise<void> {
+    this.ipvs = ipvs ?? (await this.openIpvs());
     this.director = new Director({
       config,
       ipvs: this.ipvs,
@@ -230,40 +253,78 @@ export class Daemon {
   }
 
   /**
-   * Re-reads the file and applies the difference. An invalid file changes
-   * nothing and the problems are returned (and logged).
+   * Re-reads the file and applies the difference (the single-process daemon;
+   * a child gets its configuration from the parent through
+   * {@link prepareReload}). An invalid file changes nothing and the problems
+   * are returned (and logged).
    */
   async reload(): Promise<{ changes: string[]; warnings: string[] }> {
     const loaded = loadForReload(this.opts.configFile, this.log);
-    const diff = diffConfig(this.config, loaded.config);
-    const changes: string[] = [];
-    for (const [kind, d] of Object.entries(diff)) {
-      if (typeof d !== 'object' || d === null) continue;
-      const nd = d as { added: string[]; removed: string[]; changed: string[] };
-      for (const n of nd.added) changes.push(`${kind}: added ${n}`);
-      for (const n of nd.removed) changes.push(`${kind}: removed ${n}`);
-      for (const n of nd.changed) changes.push(`${kind}: changed ${n}`);
-    }
-    if (diff.global) changes.push('global: changed');
-    if (diff.empty) {
-      this.log.info('reload: no change');
-      return { changes: [], warnings: loaded.warnings };
-    }
-    const vrrpTouched = diff.global || [diff.vrrpInstances, diff.vrrpScripts, diff.vrrpSyncGroups].some((d) => d.added.length + d.removed.length + d.changed.length > 0);
-    if (vrrpTouched && this.role !== 'director') await this.engine.reload(loaded.config, diff);
-    if (this.role === 'vrrp') {
-      /* the director process applies its part */
-    } else if (this.director) changes.push(...(await this.director.reload(loaded.config)));
-    else if (loaded.config.virtualServers.size > 0 || loaded.config.global.lvsSyncDaemon) await this.startDirector(loaded.config);
-    if (diff.global && loaded.config.global.logLevel !== this.config.global.logLevel && !this.opts.logLevel) {
-      this.log.setLevel(loaded.config.global.logLevel);
-    }
-    this.config = loaded.config;
-    this.notify.configure(scriptPolicy(loaded.config));
-    this.webhooks?.setNotifiers(loaded.config.notifiers.values());
-    this.webhooks?.setIdentity(hostname(), loaded.config.global.routerId ?? hostname());
-    this.log.info('reload applied', { changes: changes.join('; ') });
+    const { changes } = await this.prepareReload(loaded.config, 0);
+    await this.commitReload(0);
     return { changes, warnings: loaded.warnings };
+  }
+
+  private pending: PendingReload | undefined;
+
+  /**
+   * The first phase of a reload: works out what `next` changes and checks
+   * that it can be applied, changing nothing. Refuses (throws with a `code`)
+   * when a part cannot be had: a new instance's socket, IPVS for a new
+   * director. {@link commitReload} or {@link abortReload} with the same `id`
+   * follows.
+   */
+  async prepareReload(next: LvsdConfig, id: number): Promise<{ changes: string[] }> {
+    if (this.pending) this.abortReload(this.pending.id);
+    const diff = diffConfig(this.config, next);
+    const changes = describeDiff(diff);
+    const pending: PendingReload = { id, next, diff, changes };
+    if (!diff.empty && this.role !== 'director') {
+      pending.vrrp = await this.engine.prepareReload(next, diff);
+      changes.push(...pending.vrrp.changes);
+    }
+    if (this.role !== 'vrrp' && !this.director && (next.virtualServers.size > 0 || next.global.lvsSyncDaemon)) {
+      pending.ipvs = await this.openIpvs();
+      changes.push('director started');
+    }
+    this.pending = pending;
+    return { changes };
+  }
+
+  /** Applies the reload prepared under `id`. */
+  async commitReload(id: number): Promise<{ changes: string[] }> {
+    const p = this.pending;
+    if (!p || p.id !== id) throw new ControlError('NO_PREPARED_RELOAD', `no reload ${id} is prepared in the ${this.role} process`);
+    this.pending = undefined;
+    const { next, diff, changes } = p;
+    if (diff.empty && !p.ipvs) {
+      this.log.info('reload: no change');
+      return { changes: [] };
+    }
+    if (p.vrrp) await this.engine.commitReload(p.vrrp);
+    if (this.role !== 'vrrp') {
+      if (this.director) changes.push(...(await this.director.reload(next)));
+      else if (p.ipvs) await this.startDirector(next, p.ipvs);
+    }
+    if (diff.global && next.global.logLevel !== this.config.global.logLevel && !this.opts.logLevel) {
+      this.log.setLevel(next.global.logLevel);
+    }
+    this.config = next;
+    this.notify.configure(scriptPolicy(next));
+    this.webhooks?.setNotifiers(next.notifiers.values());
+    this.webhooks?.setIdentity(hostname(), next.global.routerId ?? hostname());
+    this.log.info('reload applied', { changes: changes.join('; ') });
+    return { changes };
+  }
+
+  /** Drops the reload prepared under `id`; the running configuration stays. */
+  abortReload(id: number): void {
+    const p = this.pending;
+    if (!p || p.id !== id) return;
+    this.pending = undefined;
+    p.ipvs?.close();
+    if (p.vrrp) this.engine.abortReload(p.vrrp);
+    this.log.info('reload aborted; the running configuration stays', { id });
   }
 
   status(): StatusResult {
@@ -296,6 +357,9 @@ export class Daemon {
   handlers(): ControlHandlers {
     return {
       ...vrrpHandlers({ status: () => this.status(), reload: () => this.reload(), history: this.history }),
+      'reload-prepare': (args) => this.prepareReload(args.config as LvsdConfig, Number(args.id)),
+      'reload-commit': (args) => this.commitReload(Number(args.id)),
+      'reload-abort': (args) => (this.abortReload(Number(args.id)), {}),
       'show services': () => this.directorOrThrow().status(),
       'show checks': async () => checksOf(await this.directorOrThrow().status(), this.config),
       drain: (args) => this.override('drain', args),
@@ -353,6 +417,20 @@ export class Daemon {
     this.groupStates.set(name, state);
     void this.notify.notify({ type: 'GROUP', name, state, ...(previous ? { previousState: previous } : {}), reason }, notifyScripts(g, this.config.global.notify));
   }
+}
+
+/** One line per named object a reload adds, removes or changes. */
+export function describeDiff(diff: ConfigDiff): string[] {
+  const changes: string[] = [];
+  for (const [kind, d] of Object.entries(diff)) {
+    if (typeof d !== 'object' || d === null) continue;
+    const nd = d as { added: string[]; removed: string[]; changed: string[] };
+    for (const n of nd.added) changes.push(`${kind}: added ${n}`);
+    for (const n of nd.removed) changes.push(`${kind}: removed ${n}`);
+    for (const n of nd.changed) changes.push(`${kind}: changed ${n}`);
+  }
+  if (diff.global) changes.push('global: changed');
+  return changes;
 }
 
 /** The state a VRRP state is notified as (INIT as STOP, as keepalived); undefined for one not notified. */

@@ -4,6 +4,7 @@
  * small request/answer helper for the parent side. Plain JSON-able data.
  */
 import type { ChildProcess } from 'node:child_process';
+import type { LvsdConfig } from '../config/types';
 
 /** The roles a child process plays. */
 export const ChildRole = { VRRP: 'vrrp', DIRECTOR: 'director' } as const;
@@ -14,15 +15,20 @@ export type ChildRoleName = (typeof ChildRole)[keyof typeof ChildRole];
 export interface ResumeHint {
   /** Instances that were MASTER when the previous VRRP child died. */
   readonly masters: readonly string[];
-  /** How long before this child was forked the previous one died, in ms. */
+  /** How long before the parent sent this hint the previous VRRP process died, in ms. */
   readonly diedAgoMs: number;
+  /** The child's performance.now() when the hint arrived (set by the child on receipt). */
+  readonly receivedAt?: number;
 }
 
-/** The environment variable carrying a {@link ResumeHint}. */
-export const RESUME_ENV = 'LVSD_RESUME';
-
-/** Parent → child. */
+/**
+ * Parent → child. The channel uses Node's "advanced" serialization (the
+ * structured clone algorithm), so a parsed {@link LvsdConfig} with its Maps
+ * and byte arrays crosses it as it is: the children never read the file.
+ */
 export type ToChild =
+  /** The first message a child gets: its part of the last accepted configuration. */
+  | { readonly kind: 'start'; readonly config: LvsdConfig; readonly warnings: readonly string[]; readonly resume?: ResumeHint }
   | { readonly kind: 'req'; readonly id: number; readonly cmd: string; readonly args: Readonly<Record<string, unknown>> }
   /** A VRRP instance's state, for the director's sync daemon. */
   | { readonly kind: 'vrrp-state'; readonly instance: string; readonly state: 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' }
@@ -39,9 +45,14 @@ export interface TransitionMessage {
   readonly at: string;
 }
 
+/** How often a child sends a heartbeat. */
+export const HEARTBEAT_MS = 500;
+
 /** Child → parent. */
 export type ToParent =
   | { readonly kind: 'ready' }
+  /** Every {@link HEARTBEAT_MS}: the child's event loop turns (the parent kills a child that stops sending them). */
+  | { readonly kind: 'heartbeat' }
   | { readonly kind: 'start-failed'; readonly code: string; readonly message: string }
   | { readonly kind: 'res'; readonly id: number; readonly ok: true; readonly result: unknown }
   | { readonly kind: 'res'; readonly id: number; readonly ok: false; readonly error: { readonly code: string; readonly message: string } }
@@ -54,6 +65,9 @@ export class ChildRequestError extends Error {
     this.name = 'ChildRequestError';
   }
 }
+
+/** How long the parent waits for a child's answer by default. */
+export const REQUEST_TIMEOUT_MS = 10_000;
 
 /** Requests to one child process, answered by id. */
 export class ChildRpc {
@@ -75,7 +89,7 @@ export class ChildRpc {
   }
 
   /** Sends `cmd` and resolves with the child's result; rejects with {@link ChildRequestError}. */
-  request(cmd: string, args: Readonly<Record<string, unknown>> = {}, timeoutMs = 10_000): Promise<unknown> {
+  request(cmd: string, args: Readonly<Record<string, unknown>> = {}, timeoutMs = REQUEST_TIMEOUT_MS): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const id = this.next++;
       const timer = setTimeout(() => {

@@ -8,15 +8,28 @@ export const STABLE_RUN_MS = 60_000;
 /** The longest wait before a restart. */
 export const MAX_BACKOFF_MS = 60_000;
 
+/** Deaths in a row (each after a run shorter than {@link STABLE_RUN_MS}) that make a crash loop. */
+export const CRASH_LOOP_RUNS = 3;
+
+/**
+ * How long a child may go without a heartbeat before the parent kills it as
+ * stuck. The VRRP process's loop must never stall for long (at advert_int 1
+ * a peer takes over after 3.6 s anyway); the director's may, briefly, on a
+ * large table under emulation.
+ */
+export const HUNG_MS = { vrrp: 3_000, director: 8_000 } as const;
+
 /**
  * The delay before restarting a child that ran `ranMs` and is the
  * `shortRuns`-th consecutive short-lived death (1 for the first): 0 when it
- * ran over {@link STABLE_RUN_MS}, else 1, 2, 4 … 60 s (KEEPALIVED-FACTS
- * "Process model and signals").
+ * ran over {@link STABLE_RUN_MS} or for the first death, so a crashed VRRP
+ * process is back within the window in which it may resume its masters
+ * ({@link mayResumeMaster}); then 1, 2, 4 … 60 s (keepalived's backoff,
+ * KEEPALIVED-FACTS "Process model and signals").
  */
 export function restartDelayMs(ranMs: number, shortRuns: number): number {
-  if (ranMs >= STABLE_RUN_MS) return 0;
-  return Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.max(0, shortRuns - 1));
+  if (ranMs >= STABLE_RUN_MS || shortRuns <= 1) return 0;
+  return Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (shortRuns - 2));
 }
 
 /**

@@ -93,8 +93,8 @@ export async function resumeMasters(engine: VrrpEngine, config: LvsdConfig, hint
       present = new Set();
     }
     const vipsPresent = [...inst.virtualIpaddress, ...inst.virtualIpaddressExcluded].every((v) => present.has(`${v.address}/${v.prefix}`));
-    // performance.now() counts from this process's start: the time since the fork.
-    const sinceDeathMs = hint.diedAgoMs + performance.now();
+    // The time since the hint arrived (a standby process may have waited long before it).
+    const sinceDeathMs = hint.diedAgoMs + performance.now() - (hint.receivedAt ?? 0);
     const advertIntervalMs = inst.advertIntCs * 10;
     const ok = mayResumeMaster({ wasMaster: true, vipsPresent, sinceDeathMs, advertIntervalMs });
     if (!ok) {

@@ -3,9 +3,26 @@
  * when there are virtual servers, the director process (checks + IPVS
  * reconciler), owns the pid file, the control socket and the metrics
  * listener, records VRRP transitions (the `events` history) and forwards
- * them to the director (sync daemon), and restarts a dead child with backoff
- * (restart.ts). A restarted VRRP child gets a {@link ResumeHint} so a master
- * keeps its VIPs (resume.ts).
+ * them to the director (sync daemon).
+ *
+ * The parent is the only reader of the configuration file. It keeps the
+ * last accepted configuration and hands each child its part of it
+ * (reload.ts `configFor`) in the child's `start` message: at start, after a
+ * crash (whatever the file on disk holds by then) and, on reload, in a
+ * two-phase exchange: every concerned child prepares the new part and
+ * answers ready or refused; only when all are ready do they commit; if one
+ * refuses or does not answer in time, all keep the running configuration and
+ * the operator is told which part refused and why. Reloads run one at a
+ * time; requests that arrive meanwhile coalesce into one more.
+ *
+ * Supervision never gives up: every child death, one during start-up too, is
+ * followed by a restart with backoff (restart.ts), the first one at once so a
+ * crashed VRRP child resumes its masters ({@link ResumeHint}, resume.ts);
+ * deaths in a row make a visible crash loop, during which the parent removes
+ * the VIPs the dead VRRP child held (never a VIP on a node whose VRRP is
+ * dead). Children send heartbeats; one whose event loop is stuck is killed
+ * and restarted, and the systemd watchdog is pinged only while every child
+ * is alive or being restarted.
  *
  * Signals: SIGTERM/SIGINT stop the children cleanly (priority-0 advert, VIPs
  * removed, IPVS per lvs_flush_onstop) and remove the pid file; SIGHUP reloads
@@ -18,17 +35,19 @@ import { childExecArgv } from '../lib/child-flags';
 import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
-import type { LvsdConfig } from '../config';
+import { type LvsdConfig, diffConfig } from '../config';
 import { ControlError, ControlServer, type ControlHandlers } from '../control/server';
 import type { StatusResult } from '../control/types';
 import type { DirectorStatus } from '../director/status';
+import { type Addresses, KernelAddresses } from '../kernel/addresses';
 import { type Logger, createLogger } from '../log';
 import { createMetrics, type VrrpView } from '../metrics/registry';
 import { MetricsServer } from '../metrics/server';
 import { TransitionHistory, loadAtStart, loadForReload, vrrpHandlers } from './control';
 import { VERSION } from './daemon';
-import { ChildRequestError, ChildRole, type ChildRoleName, ChildRpc, RESUME_ENV, type ResumeHint, type ToChild, type ToParent, type TransitionMessage } from './ipc';
-import { STABLE_RUN_MS, restartDelayMs } from './restart';
+import { ChildRequestError, ChildRole, type ChildRoleName, ChildRpc, type ResumeHint, type ToChild, type ToParent, type TransitionMessage } from './ipc';
+import { SerialRuns, concerns, configFor } from './reload';
+import { CRASH_LOOP_RUNS, HUNG_MS, STABLE_RUN_MS, restartDelayMs } from './restart';
 
 /** Options of {@link Supervisor}. */
 export interface SupervisorOptions {
@@ -40,6 +59,15 @@ export interface SupervisorOptions {
 }
 
 const STOP_GRACE_MS = 10_000;
+/** How long each child has to prepare a reload before the reload is refused. */
+const PREPARE_TIMEOUT_MS = 10_000;
+/** How long a child may stay down (backoff included) before the watchdog stops being pinged. */
+const DOWN_LIMIT_MS = 120_000;
+/** How long after a VRRP process is ready its standby is forked (out of the way of the start). */
+const STANDBY_DELAY_MS = 1_000;
+
+/** What a child process is doing, as `status` and `processes` show it. */
+export type ChildState = 'starting' | 'running' | 'restarting' | 'crash-loop';
 
 interface Slot {
   readonly role: ChildRoleName;
@@ -50,11 +78,20 @@ interface Slot {
   restartTimer: NodeJS.Timeout | undefined;
   ready: boolean;
   restarts: number;
+  state: ChildState;
+  /** When the child last sent a heartbeat (or was forked). */
+  lastBeat: number;
+  /** When it last died, while it is down. */
+  downSince: number | undefined;
+  /** The last heartbeat of a child killed as stuck: its loop (and its adverts) stopped then, not at its death. */
+  stuckSince: number | undefined;
+  lastExit: string | undefined;
 }
 
 /** The parent process; see the file's doc. */
 export class Supervisor {
   private config!: LvsdConfig;
+  private warnings: readonly string[] = [];
   private log!: Logger;
   private control: ControlServer | undefined;
   private metricsServer: MetricsServer | undefined;
@@ -68,7 +105,23 @@ export class Supervisor {
   private stopping: Promise<void> | undefined;
   private pidWritten = false;
   /** systemd's readiness protocol; a no-op when not started by systemd with Type=notify. */
-  private readonly sd = new SdNotify();
+  private readonly sd = new SdNotify(process.env, () => this.healthy());
+  private readonly reloads = new SerialRuns(() => this.runReload());
+  private reloadSeq = 0;
+  /** Reload outcomes since start (metrics). */
+  readonly reloadCounts = { ok: 0, refused: 0, failed: 0 };
+  private hangTimer: NodeJS.Timeout | undefined;
+  /** The parent's own address handle, to take a dead VRRP child's VIPs away; opened when first needed. */
+  private addresses: Addresses | undefined;
+  /**
+   * A VRRP process forked ahead of need, its modules loaded, waiting for a
+   * `start` message: a crashed VRRP child is replaced by it within
+   * milliseconds instead of a Node start (seconds on a loaded machine), so it
+   * resumes its masters inside the 2 x advert_int window.
+   */
+  private standby: ChildProcess | undefined;
+  private standbyTimer: NodeJS.Timeout | undefined;
+  private standbyDeaths = 0;
 
   constructor(private readonly opts: SupervisorOptions) {}
 
@@ -76,6 +129,7 @@ export class Supervisor {
   async start(): Promise<void> {
     const loaded = loadAtStart(this.opts.configFile);
     this.config = loaded.config;
+    this.warnings = loaded.warnings;
     this.log = createLogger({ level: (this.opts.logLevel ?? this.config.global.logLevel) as 'info' }).child({ process: 'parent' });
     for (const w of loaded.warnings) this.log.warn(w);
     this.log.info('lvsd starting', { version: VERSION, config: this.opts.configFile, pid: process.pid, dryRun: this.opts.dryRun });
@@ -91,6 +145,8 @@ export class Supervisor {
       ...(this.wantsDirector(this.config) ? [this.spawn(ChildRole.DIRECTOR, true)] : []),
       this.spawn(ChildRole.VRRP, true),
     ]);
+    this.hangTimer = setInterval(() => this.checkHeartbeats(), 250);
+    this.hangTimer.unref();
     this.log.info('lvsd started', { vrrpPid: this.slots.get(ChildRole.VRRP)?.child?.pid, directorPid: this.slots.get(ChildRole.DIRECTOR)?.child?.pid });
     // READY only now: VRRP is running and, when configured, the reconciler has made its first pass.
     this.sd.ready(this.readyStatus());
@@ -128,44 +184,69 @@ export class Supervisor {
   }
 
   /** The pids of the running children (tests, SIGUSR1). */
-  childPids(): Partial<Record<ChildRoleName, number>> {
-    const out: Partial<Record<ChildRoleName, number>> = {};
+  childPids(): Partial<Record<ChildRoleName | 'standby', number>> {
+    const out: Partial<Record<ChildRoleName | 'standby', number>> = {};
     for (const [role, s] of this.slots) if (s.child?.pid && s.child.exitCode === null) out[role] = s.child.pid;
+    if (this.standby?.pid && this.standby.exitCode === null) out.standby = this.standby.pid;
     return out;
   }
 
-  /** Forks `role`; with `initial`, resolves when it is ready and rejects when it cannot start. */
-  private spawn(role: ChildRoleName, initial: boolean): Promise<void> {
+  /** Each child's state, restarts and last exit (status, `processes`, metrics). */
+  processes(): Record<string, { pid: number | null; state: ChildState; restarts: number; lastExit: string | null }> {
+    return Object.fromEntries(
+      [...this.slots].map(([role, s]) => [role, { pid: s.child?.pid ?? null, state: s.state, restarts: s.restarts, lastExit: s.lastExit ?? null }]),
+    );
+  }
+
+  /**
+   * Forks `role` and sends it its part of `config` (default: the last
+   * accepted one). With `initial`, resolves when it is ready and rejects when
+   * it cannot start; otherwise a child that fails to start is restarted like
+   * any other that dies.
+   */
+  private spawn(role: ChildRoleName, initial: boolean, config: LvsdConfig = this.config): Promise<void> {
     let slot = this.slots.get(role);
     if (!slot) {
-      slot = { role, child: undefined, rpc: undefined, startedAt: 0, shortRuns: 0, restartTimer: undefined, ready: false, restarts: 0 };
+      slot = { role, child: undefined, rpc: undefined, startedAt: 0, shortRuns: 0, restartTimer: undefined, ready: false, restarts: 0, state: 'starting', lastBeat: 0, downSince: undefined, stuckSince: undefined, lastExit: undefined };
       this.slots.set(role, slot);
     }
     const s = slot;
+    // The file is named for `ps` only: the child never reads it.
     const args = [role, this.opts.configFile, ...(this.opts.dryRun ? ['--dry-run'] : []), ...(this.opts.logLevel ? ['--log-level', this.opts.logLevel] : [])];
-    const env = { ...process.env };
-    delete env[RESUME_ENV];
+    let resume: ResumeHint | undefined;
     if (role === ChildRole.VRRP && this.vrrpDiedAt !== undefined) {
       const hint: ResumeHint = { masters: [...this.vrrpStates].filter(([, st]) => st === 'MASTER').map(([n]) => n), diedAgoMs: performance.now() - this.vrrpDiedAt };
-      if (hint.masters.length) env[RESUME_ENV] = JSON.stringify(hint);
+      if (hint.masters.length) resume = hint;
     }
-    const child = fork(this.opts.childModule ?? path.join(__dirname, 'child.js'), args, { env, execArgv: childExecArgv(), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = role === ChildRole.VRRP ? this.takeStandby() ?? this.forkChild(args) : this.forkChild(args);
     s.child = child;
     s.rpc = new ChildRpc(child, role);
     s.startedAt = performance.now();
+    s.lastBeat = s.startedAt;
     s.ready = false;
-    this.log.info(`${role} process started`, { pid: child.pid });
+    if (s.state !== 'crash-loop') s.state = 'starting';
+    this.log.info(`${role} process started`, { pid: child.pid, standby: child.spawnargs.includes('--standby') });
+    this.sendTo(role, { kind: 'start', config: configFor(role, config), warnings: this.warnings, ...(resume ? { resume } : {}) }, child);
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       child.on('message', (m: ToParent) => {
+        if (s.child !== child) return;
+        if (m.kind === 'heartbeat') {
+          s.lastBeat = performance.now();
+          return;
+        }
         if (s.rpc?.answer(m)) return;
         if (m.kind === 'ready') {
           s.ready = true;
+          s.state = 'running';
+          s.downSince = undefined;
+          s.lastBeat = performance.now();
           if (role === ChildRole.DIRECTOR) for (const [instance, state] of this.vrrpStates) this.sendTo(ChildRole.DIRECTOR, { kind: 'vrrp-state', instance, state: state as 'MASTER' });
+          else this.scheduleStandby(STANDBY_DELAY_MS);
           if (!settled) ((settled = true), resolve());
         } else if (m.kind === 'start-failed') {
           this.log.error(`${role} process cannot start`, { code: m.code, error: m.message });
-          if (initial && !settled) {
+          if (!settled) {
             settled = true;
             reject(Object.assign(new Error(m.message), { code: m.code }));
           }
@@ -173,16 +254,63 @@ export class Supervisor {
       });
       child.on('exit', (code, signal) => {
         s.rpc?.failAll(`exited (${signal ?? code})`);
-        if (role === ChildRole.VRRP) this.vrrpDiedAt = performance.now();
-        if (s.child === child) s.child = undefined;
+        // A stuck VRRP process stopped advertising at its last heartbeat: the resume window counts from then.
+        if (role === ChildRole.VRRP) this.vrrpDiedAt = s.stuckSince ?? performance.now();
+        s.stuckSince = undefined;
+        if (s.child === child) {
+          s.child = undefined;
+          s.ready = false;
+        }
         if (!settled) {
           settled = true;
           reject(Object.assign(new Error(`the ${role} process exited (${signal ?? code}) before it was ready`), { code: 'ECHILD' }));
-          return;
         }
+        // The first start's failure is lvsd's own (it does not start); every later death is restarted.
+        if (initial && !s.restarts && s.state === 'starting') return;
         this.exited(s, code, signal);
       });
     });
+  }
+
+  private forkChild(args: readonly string[]): ChildProcess {
+    return fork(this.opts.childModule ?? path.join(__dirname, 'child.js'), args, {
+      execArgv: childExecArgv(),
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // Structured clone: the parsed configuration's Maps and byte arrays cross as they are.
+      serialization: 'advanced',
+    });
+  }
+
+  /** The standby VRRP process, taken out of standby; undefined when there is none alive. */
+  private takeStandby(): ChildProcess | undefined {
+    const c = this.standby;
+    this.standby = undefined;
+    if (!c || !c.connected || c.exitCode !== null || c.signalCode !== null) return undefined;
+    c.removeAllListeners('exit');
+    c.removeAllListeners('message');
+    return c;
+  }
+
+  /** Forks a standby VRRP process after `delayMs`, unless one is there; see {@link standby}. */
+  private scheduleStandby(delayMs: number): void {
+    if (this.stopping || this.standby || this.standbyTimer) return;
+    this.standbyTimer = setTimeout(() => {
+      this.standbyTimer = undefined;
+      if (this.stopping || this.standby) return;
+      const args = [ChildRole.VRRP, this.opts.configFile, ...(this.opts.dryRun ? ['--dry-run'] : []), ...(this.opts.logLevel ? ['--log-level', this.opts.logLevel] : []), '--standby'];
+      const c = this.forkChild(args);
+      this.standby = c;
+      c.on('message', () => undefined); // heartbeats: it only waits
+      c.on('exit', (code, signal) => {
+        if (this.standby !== c) return;
+        this.standby = undefined;
+        if (this.stopping) return;
+        this.standbyDeaths++;
+        this.log.warn('the standby VRRP process died', { code, signal });
+        if (this.standbyDeaths <= 5) this.scheduleStandby(STANDBY_DELAY_MS * 2 ** this.standbyDeaths);
+      });
+    }, delayMs);
+    this.standbyTimer.unref();
   }
 
   private exited(s: Slot, code: number | null, signal: NodeJS.Signals | null): void {
@@ -194,9 +322,14 @@ export class Supervisor {
       return;
     }
     const ran = performance.now() - s.startedAt;
-    s.shortRuns = ran >= STABLE_RUN_MS ? 0 : s.shortRuns + 1;
+    s.shortRuns = ran >= STABLE_RUN_MS ? 1 : s.shortRuns + 1;
+    s.downSince ??= performance.now();
+    s.lastExit = signal ?? `exit ${code}`;
     const delay = restartDelayMs(ran, s.shortRuns);
-    this.log.error(`${s.role} process died; restarting`, { code, signal, ranMs: Math.round(ran), restartInMs: delay });
+    s.state = s.shortRuns >= CRASH_LOOP_RUNS ? 'crash-loop' : 'restarting';
+    this.log.error(`${s.role} process died; restarting`, { code, signal, ranMs: Math.round(ran), restartInMs: delay, state: s.state, deathsInARow: s.shortRuns });
+    // A VRRP child that is not restarted at once cannot resume its masters: their VIPs go now.
+    if (s.role === ChildRole.VRRP && delay > 0) void this.dropVips();
     s.restartTimer = setTimeout(() => {
       s.restartTimer = undefined;
       if (this.stopping) return;
@@ -205,14 +338,64 @@ export class Supervisor {
     }, delay);
   }
 
+  /** Removes the VIPs of every instance the dead VRRP child last reported MASTER. */
+  private async dropVips(): Promise<void> {
+    for (const [name, st] of this.vrrpStates) {
+      if (st !== 'MASTER') continue;
+      const inst = this.config.vrrpInstances.get(name);
+      if (!inst) continue;
+      this.transition({ instance: name, from: 'MASTER', to: 'INIT', reason: 'VRRP process died and restarts after a backoff: VIPs removed by the parent', priority: 0, at: new Date().toISOString() });
+      for (const v of [...inst.virtualIpaddress, ...inst.virtualIpaddressExcluded]) {
+        const cidr = `${v.address}/${v.prefix}`;
+        const ifname = inst.interface;
+        if (this.opts.dryRun) {
+          this.log.info('dry run: would remove address', { ifname, cidr });
+          continue;
+        }
+        try {
+          this.addresses ??= new KernelAddresses();
+          await this.addresses.remove(ifname, cidr);
+          this.log.warn(`${name}: VIP removed by the parent while the VRRP process is down`, { ifname, cidr });
+        } catch (e) {
+          this.log.error(`${name}: cannot remove VIP while the VRRP process is down`, { ifname, cidr, error: (e as Error).message });
+        }
+      }
+    }
+  }
+
+  /** Kills a child whose heartbeats stopped (SIGSTOP, an endless loop); its exit restarts it. */
+  private checkHeartbeats(): void {
+    if (this.stopping) return;
+    const now = performance.now();
+    for (const s of this.slots.values()) {
+      if (!s.child || !s.ready) continue;
+      const silent = now - s.lastBeat;
+      if (silent < HUNG_MS[s.role]) continue;
+      this.log.error(`${s.role} process is not responding (no heartbeat for ${Math.round(silent)} ms); killing it`, { pid: s.child.pid });
+      s.ready = false;
+      s.stuckSince = s.lastBeat;
+      s.child.kill('SIGKILL');
+    }
+  }
+
+  /** For the watchdog: every child is alive, or down no longer than a restart takes. */
+  private healthy(): boolean {
+    const now = performance.now();
+    for (const s of this.slots.values()) {
+      if (s.ready && now - s.lastBeat > HUNG_MS[s.role] * 2) return false;
+      if (s.downSince !== undefined && now - s.downSince > DOWN_LIMIT_MS) return false;
+    }
+    return true;
+  }
+
   private transition(t: TransitionMessage): void {
     this.vrrpStates.set(t.instance, t.to);
     this.history.record({ at: t.at, instance: t.instance, from: t.from, to: t.to, reason: t.reason });
     if (t.to === 'INIT' || t.to === 'BACKUP' || t.to === 'MASTER' || t.to === 'FAULT') this.sendTo(ChildRole.DIRECTOR, { kind: 'vrrp-state', instance: t.instance, state: t.to });
   }
 
-  private sendTo(role: ChildRoleName, m: ToChild): void {
-    const c = this.slots.get(role)?.child;
+  private sendTo(role: ChildRoleName, m: ToChild, to?: ChildProcess): void {
+    const c = to ?? this.slots.get(role)?.child;
     if (!c || !c.connected) return;
     try {
       c.send(m);
@@ -221,52 +404,118 @@ export class Supervisor {
     }
   }
 
-  private request(role: ChildRoleName, cmd: string, args: Readonly<Record<string, unknown>> = {}): Promise<unknown> {
+  private request(role: ChildRoleName, cmd: string, args: Readonly<Record<string, unknown>> = {}, timeoutMs?: number): Promise<unknown> {
     const s = this.slots.get(role);
     if (!s?.rpc || !s.child || !s.ready) {
       if (role === ChildRole.DIRECTOR && !s) {
         return Promise.reject(new ControlError('NO_VIRTUAL_SERVERS', 'this lvsd manages no virtual servers (no [virtual_server.*] in its configuration)'));
       }
-      return Promise.reject(new ControlError('CHILD_RESTARTING', `the ${role} process is starting or restarting; try again in a moment`));
+      const why = s?.state === 'crash-loop' ? `is in a crash loop (last exit: ${s.lastExit ?? 'unknown'}; restarted ${s.restarts} times)` : 'is starting or restarting';
+      return Promise.reject(new ControlError('CHILD_RESTARTING', `the ${role} process ${why}; try again in a moment`));
     }
-    return s.rpc.request(cmd, args).catch((e: unknown) => {
+    return s.rpc.request(cmd, args, timeoutMs).catch((e: unknown) => {
       if (e instanceof ChildRequestError) throw new ControlError(e.code, e.message);
       throw e;
     });
   }
 
-  /** The aggregated status: the VRRP process's, with the parent's pid and start time. */
+  /** The aggregated status: the VRRP process's, with the parent's pid, start time and children. */
   async status(): Promise<StatusResult> {
     const st = (await this.request(ChildRole.VRRP, 'status')) as StatusResult;
-    return { ...st, pid: process.pid, startedAt: this.startedAt.toISOString() };
+    return { ...st, pid: process.pid, startedAt: this.startedAt.toISOString(), processes: this.processes() };
   }
 
-  /** Validates the file, then has each child apply its difference. An invalid file changes nothing. */
-  async reload(): Promise<{ changes: string[]; warnings: string[] }> {
-    const loaded = loadForReload(this.opts.configFile, this.log);
-    const changes: string[] = [];
-    const warnings = loaded.warnings;
-    this.sd.reloading();
+  /**
+   * Reads and validates the file, then has the children apply their part of
+   * the difference in two phases. One runs at a time; a request made while
+   * one runs is answered by the next one. An invalid file, or a part that
+   * refuses, changes nothing.
+   */
+  reload(): Promise<{ changes: string[]; warnings: string[] }> {
+    return this.reloads.request();
+  }
+
+  private async runReload(): Promise<{ changes: string[]; warnings: string[] }> {
+    let loaded;
     try {
-      await this.applyReload(loaded.config, changes);
+      loaded = loadForReload(this.opts.configFile, this.log);
+    } catch (e) {
+      this.reloadCounts.refused++;
+      throw e;
+    }
+    this.sd.reloading();
+    let changes: string[];
+    try {
+      changes = await this.applyReload(loaded.config);
+    } catch (e) {
+      if ((e as { code?: string }).code === 'RELOAD_REFUSED') this.reloadCounts.refused++;
+      else this.reloadCounts.failed++;
+      this.log.error('reload failed', { error: (e as Error).message });
+      throw e;
     } finally {
       this.sd.ready(this.readyStatus());
     }
-    this.log.info('reload applied', { changes: changes.join('; ') });
-    return { changes, warnings };
+    this.warnings = loaded.warnings;
+    this.reloadCounts.ok++;
+    if (!changes.length) this.log.info('reload: no change');
+    else {
+      this.log.info('reload applied', { changes: changes.length });
+      for (const c of changes) this.log.info(`reload: ${c}`);
+    }
+    return { changes, warnings: loaded.warnings };
   }
 
-  private async applyReload(next: LvsdConfig, changes: string[]): Promise<void> {
-    const v = (await this.request(ChildRole.VRRP, 'reload')) as { changes: string[] };
-    changes.push(...v.changes);
-    if (this.slots.has(ChildRole.DIRECTOR)) {
-      const d = (await this.request(ChildRole.DIRECTOR, 'reload')) as { changes: string[] };
-      for (const c of d.changes) if (!changes.includes(c)) changes.push(c);
-    } else if (this.wantsDirector(next)) {
-      await this.spawn(ChildRole.DIRECTOR, true);
-      changes.push('director process started');
+  private async applyReload(next: LvsdConfig): Promise<string[]> {
+    const diff = diffConfig(this.config, next);
+    const id = ++this.reloadSeq;
+    const changes: string[] = [];
+    const add = (r: unknown): void => {
+      for (const c of (r as { changes?: string[] }).changes ?? []) if (!changes.includes(c)) changes.push(c);
+    };
+    const parts = [ChildRole.VRRP, ChildRole.DIRECTOR].filter((role) => this.slots.has(role) && concerns(role, diff));
+    const startDirector = !this.slots.has(ChildRole.DIRECTOR) && this.wantsDirector(next);
+    // Phase one: every concerned child prepares; nothing changes yet.
+    const asked: ChildRoleName[] = [];
+    let current: string = ChildRole.VRRP;
+    try {
+      for (const role of parts) {
+        current = role;
+        asked.push(role);
+        add(await this.request(role, 'reload-prepare', { id, config: configFor(role, next) }, PREPARE_TIMEOUT_MS));
+      }
+      if (startDirector) {
+        current = ChildRole.DIRECTOR;
+        await this.spawn(ChildRole.DIRECTOR, true, next);
+        changes.push('director process started');
+      }
+    } catch (e) {
+      for (const role of asked) this.request(role, 'reload-abort', { id }).catch(() => undefined);
+      if (startDirector && this.slots.get(ChildRole.DIRECTOR)?.ready !== true) this.forget(ChildRole.DIRECTOR);
+      throw new ControlError('RELOAD_REFUSED', `the ${current} process refused the reload; nothing was changed: ${(e as Error).message}`);
     }
+    // Decided: from here a child that restarts gets the new configuration.
     this.config = next;
+    const failed: string[] = [];
+    for (const role of asked) {
+      try {
+        add(await this.request(role, 'reload-commit', { id }));
+      } catch (e) {
+        failed.push(`${role}: ${(e as Error).message}`);
+      }
+    }
+    if (failed.length) {
+      throw new ControlError('RELOAD_COMMIT_FAILED', `the reload was accepted but not every part applied it (a process that died restarts on the new configuration): ${failed.join('; ')}`);
+    }
+    return changes;
+  }
+
+  /** Drops a slot whose child never became ready (a director a refused reload started). */
+  private forget(role: ChildRoleName): void {
+    const s = this.slots.get(role);
+    if (!s) return;
+    if (s.restartTimer) clearTimeout(s.restartTimer);
+    s.child?.kill('SIGKILL');
+    this.slots.delete(role);
   }
 
   private handlers(): ControlHandlers {
@@ -278,7 +527,7 @@ export class Supervisor {
       drain: director('drain'),
       disable: director('disable'),
       enable: director('enable'),
-      processes: () => ({ parent: process.pid, ...this.childPids(), restarts: Object.fromEntries([...this.slots].map(([r, s]) => [r, s.restarts])) }),
+      processes: () => ({ parent: process.pid, ...this.childPids(), restarts: Object.fromEntries([...this.slots].map(([r, s]) => [r, s.restarts])), children: this.processes() }),
     };
   }
 
@@ -304,6 +553,12 @@ export class Supervisor {
     this.stopping ??= (async () => {
       this.log?.info('lvsd stopping', { why });
       this.sd.stopping();
+      if (this.hangTimer) clearInterval(this.hangTimer);
+      if (this.standbyTimer) clearTimeout(this.standbyTimer);
+      const standby = this.standby;
+      this.standby = undefined;
+      const standbyGone = standby && standby.exitCode === null && standby.signalCode === null ? new Promise<void>((r) => standby.once('exit', () => r())) : undefined;
+      standby?.kill('SIGTERM');
       for (const s of this.slots.values()) if (s.restartTimer) clearTimeout(s.restartTimer);
       for (const role of [ChildRole.VRRP, ChildRole.DIRECTOR]) {
         const c = this.slots.get(role)?.child;
@@ -317,8 +572,10 @@ export class Supervisor {
         await gone;
         clearTimeout(t);
       }
+      if (standbyGone) await Promise.race([standbyGone, new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
       await this.control?.close();
       await this.metricsServer?.close();
+      this.addresses?.close();
       if (this.config) this.removePid();
       this.log?.info('lvsd stopped');
     })();

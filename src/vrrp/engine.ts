@@ -45,6 +45,13 @@ interface Pool {
   byVrid: Map<number, VrrpInstanceRuntime>;
 }
 
+/** A reload checked by {@link VrrpEngine.prepareReload}, to commit or abort. */
+export interface VrrpReloadPlan {
+  readonly changes: readonly string[];
+  readonly next: LvsdConfig;
+  readonly diff: ConfigDiff;
+}
+
 /** An error that stops the engine from starting, with a stable code. */
 export class EngineStartError extends Error {
   constructor(readonly code: string, message: string) {
@@ -124,6 +131,20 @@ export class VrrpEngine {
     for (const r of fresh) r.start();
     this.retrack();
   }
+
+  /** The first phase of a reload: checks that every new socket can be had; changes nothing. */
+  async prepareReload(next: LvsdConfig, diff: ConfigDiff): Promise<VrrpReloadPlan> {
+    for (const name of [...diff.vrrpInstances.changed, ...diff.vrrpInstances.added]) await this.sourceOf(next.vrrpInstances.get(name)!);
+    return { changes: [], next, diff };
+  }
+
+  /** Applies a plan from {@link prepareReload}. */
+  async commitReload(plan: VrrpReloadPlan): Promise<void> {
+    await this.reload(plan.next, plan.diff);
+  }
+
+  /** Drops a plan from {@link prepareReload}. */
+  abortReload(_plan: VrrpReloadPlan): void {}
 
   /** Starts trackers for the scripts some instance uses; stops those no longer used or in `replace`. */
   private syncScripts(config: LvsdConfig, replace: ReadonlySet<string>): void {
