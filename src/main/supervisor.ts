@@ -489,7 +489,8 @@ export class Supervisor {
         changes.push('director process started');
       }
     } catch (e) {
-      for (const role of asked) this.request(role, 'reload-abort', { id }).catch(() => undefined);
+      // Every part has dropped its plan before the operator hears the answer.
+      await Promise.allSettled(asked.map((role) => this.request(role, 'reload-abort', { id })));
       if (startDirector && this.slots.get(ChildRole.DIRECTOR)?.ready !== true) this.forget(ChildRole.DIRECTOR);
       throw new ControlError('RELOAD_REFUSED', `the ${current} process refused the reload; nothing was changed: ${(e as Error).message}`);
     }
