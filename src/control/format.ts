@@ -90,7 +90,16 @@ function dropsSection(st: StatusResult): string {
 function header(st: StatusResult, now: Date): string {
   const up = Date.parse(st.startedAt);
   const upText = Number.isNaN(up) ? '' : `, up ${formatDuration(now.getTime() - up)}`;
-  return `lvsd ${st.version}, router_id ${st.routerId}, pid ${st.pid}${upText}\n`;
+  return `lvsd ${st.version}, router_id ${st.routerId}, pid ${st.pid}${upText}\n${processesLine(st)}`;
+}
+
+/** `processes: vrrp pid 12 running, director pid 13 running (2 restarts, last exit SIGKILL)`; empty without the supervisor's answer. */
+function processesLine(st: StatusResult): string {
+  const ps = Object.entries(st.processes ?? {});
+  if (!ps.length) return '';
+  const one = ([role, p]: [string, NonNullable<StatusResult['processes']>[string]]): string =>
+    `${role}${p.pid ? ` pid ${p.pid}` : ''} ${p.state}${p.restarts ? ` (${p.restarts} restart${p.restarts === 1 ? '' : 's'}, last exit ${p.lastExit ?? 'unknown'})` : ''}`;
+  return `processes: ${ps.map(one).join(', ')}\n`;
 }
 
 /**

@@ -37,6 +37,22 @@ describe('control/format', () => {
     assert.equal(formatStatus(st, NOW), 'lvsd 0.1.0, router_id lvs-a, pid 4242, up 2h03m\nno VRRP instances configured\n');
   });
 
+  it('lists the child processes, with restarts and the last exit, when the supervisor gives them', () => {
+    const st = {
+      ...sampleStatus(NOW),
+      instances: [],
+      drops: {},
+      processes: {
+        vrrp: { pid: 11, state: 'running' as const, restarts: 0, lastExit: null },
+        director: { pid: null, state: 'crash-loop' as const, restarts: 4, lastExit: 'SIGKILL' },
+      },
+    };
+    assert.equal(
+      formatStatus(st, NOW),
+      'lvsd 0.1.0, router_id lvs-a, pid 4242, up 2h03m\nprocesses: vrrp pid 11 running, director crash-loop (4 restarts, last exit SIGKILL)\nno VRRP instances configured\n',
+    );
+  });
+
   it('renders show vrrp with every field', () => {
     const text = formatShowVrrp(sampleStatus(NOW), NOW);
     for (const want of [
