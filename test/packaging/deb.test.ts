@@ -304,7 +304,7 @@ describe('packaging/deb: the Debian package', function () {
     const unitDir = path.join(tmp, 'unit');
     fs.mkdirSync(unitDir);
     const unit = fs.readFileSync(path.join(root, 'lib/systemd/system/lvsd.service'), 'utf8');
-    fs.writeFileSync(path.join(unitDir, 'lvsd.service'), unit.replaceAll('/usr/sbin/lvsd', path.join(root, 'usr/sbin/lvsd')));
+    fs.writeFileSync(path.join(unitDir, 'lvsd.service'), unit.replace(/\/usr\/sbin\/(lvsd|lvsctl)\b/g, (_m, name: string) => path.join(root, 'usr/sbin', name)));
     const r = run('systemd-analyze', ['verify', '--man=no', path.join(unitDir, 'lvsd.service')]);
     assert.equal(r.status, 0, `systemd-analyze verify:\n${r.stdout}${r.stderr}`);
     assert.equal(r.stderr.trim(), '', `systemd-analyze verify warned:\n${r.stderr}`);
@@ -322,8 +322,8 @@ describe('packaging/deb: the Debian package', function () {
     assert.equal(one('NotifyAccess'), 'main');
     assert.equal(one('WatchdogSec'), '30s');
     assert.equal(one('ExecStart'), '/usr/sbin/lvsd --config /etc/lvsd/lvsd.conf');
-    assert.equal(one('ExecStartPre'), '/usr/sbin/lvsd --check-config --config /etc/lvsd/lvsd.conf');
-    assert.deepEqual(keys.get('ExecReload'), ['/usr/sbin/lvsd --check-config --config /etc/lvsd/lvsd.conf', '/bin/kill -HUP $MAINPID']);
+    assert.equal(keys.get('ExecStartPre'), undefined, 'lvsd validates the file itself: no second reader');
+    assert.deepEqual(keys.get('ExecReload'), ['/usr/sbin/lvsctl --config /etc/lvsd/lvsd.conf --timeout 60 reload']);
     assert.equal(one('Restart'), 'on-failure');
     assert.equal(one('CapabilityBoundingSet'), 'CAP_NET_ADMIN CAP_NET_RAW');
     assert.equal(one('AmbientCapabilities'), 'CAP_NET_ADMIN CAP_NET_RAW');
