@@ -63,6 +63,8 @@ const STOP_GRACE_MS = 10_000;
 const PREPARE_TIMEOUT_MS = 10_000;
 /** How long a child may stay down (backoff included) before the watchdog stops being pinged. */
 const DOWN_LIMIT_MS = 120_000;
+/** How often the parent looks at its children's heartbeats. */
+const HEARTBEAT_CHECK_MS = 250;
 /** How long after a VRRP process is ready its standby is forked (out of the way of the start). */
 const STANDBY_DELAY_MS = 1_000;
 
@@ -111,6 +113,7 @@ export class Supervisor {
   /** Reload outcomes since start (metrics). */
   readonly reloadCounts = { ok: 0, refused: 0, failed: 0 };
   private hangTimer: NodeJS.Timeout | undefined;
+  private lastCheck = 0;
   /** The parent's own address handle, to take a dead VRRP child's VIPs away; opened when first needed. */
   private addresses: Addresses | undefined;
   /**
@@ -145,7 +148,8 @@ export class Supervisor {
       ...(this.wantsDirector(this.config) ? [this.spawn(ChildRole.DIRECTOR, true)] : []),
       this.spawn(ChildRole.VRRP, true),
     ]);
-    this.hangTimer = setInterval(() => this.checkHeartbeats(), 250);
+    this.lastCheck = performance.now();
+    this.hangTimer = setInterval(() => this.checkHeartbeats(), HEARTBEAT_CHECK_MS);
     this.hangTimer.unref();
     this.log.info('lvsd started', { vrrpPid: this.slots.get(ChildRole.VRRP)?.child?.pid, directorPid: this.slots.get(ChildRole.DIRECTOR)?.child?.pid });
     // READY only now: VRRP is running and, when configured, the reconciler has made its first pass.
@@ -328,8 +332,8 @@ export class Supervisor {
     const delay = restartDelayMs(ran, s.shortRuns);
     s.state = s.shortRuns >= CRASH_LOOP_RUNS ? 'crash-loop' : 'restarting';
     this.log.error(`${s.role} process died; restarting`, { code, signal, ranMs: Math.round(ran), restartInMs: delay, state: s.state, deathsInARow: s.shortRuns });
-    // A VRRP child that is not restarted at once cannot resume its masters: their VIPs go now.
-    if (s.role === ChildRole.VRRP && delay > 0) void this.dropVips();
+    // A VRRP child restarted too late to resume its masters: their VIPs go now, not at its start.
+    if (s.role === ChildRole.VRRP && delay > 0) void this.dropVips(delay);
     s.restartTimer = setTimeout(() => {
       s.restartTimer = undefined;
       if (this.stopping) return;
@@ -338,12 +342,16 @@ export class Supervisor {
     }, delay);
   }
 
-  /** Removes the VIPs of every instance the dead VRRP child last reported MASTER. */
-  private async dropVips(): Promise<void> {
+  /**
+   * Removes the VIPs of every instance the dead VRRP child last reported
+   * MASTER and that cannot resume after a restart `delayMs` away (the resume
+   * window is 2 x advert_int from the death, see restart.ts).
+   */
+  private async dropVips(delayMs: number): Promise<void> {
     for (const [name, st] of this.vrrpStates) {
       if (st !== 'MASTER') continue;
       const inst = this.config.vrrpInstances.get(name);
-      if (!inst) continue;
+      if (!inst || delayMs < 2 * inst.advertIntCs * 10) continue;
       this.transition({ instance: name, from: 'MASTER', to: 'INIT', reason: 'VRRP process died and restarts after a backoff: VIPs removed by the parent', priority: 0, at: new Date().toISOString() });
       for (const v of [...inst.virtualIpaddress, ...inst.virtualIpaddressExcluded]) {
         const cidr = `${v.address}/${v.prefix}`;
@@ -367,6 +375,15 @@ export class Supervisor {
   private checkHeartbeats(): void {
     if (this.stopping) return;
     const now = performance.now();
+    const since = now - this.lastCheck;
+    this.lastCheck = now;
+    if (since > HEARTBEAT_CHECK_MS * 4) {
+      // The parent itself stood still (SIGSTOP, a stall): the heartbeats wait unread in
+      // the channel. Count from now rather than kill children that were fine all along.
+      this.log.warn(`the lvsd parent process stood still for ${Math.round(since)} ms; heartbeats are counted afresh`);
+      for (const s of this.slots.values()) s.lastBeat = now;
+      return;
+    }
     for (const s of this.slots.values()) {
       if (!s.child || !s.ready) continue;
       const silent = now - s.lastBeat;

@@ -116,6 +116,15 @@ export class DemoCluster {
     this.lvsd.set(d, await startLvsd(this.topo, d, conf, this.socket(d)));
   }
 
+  /** Stops director d's lvsd with SIGTERM (a clean stop: priority 0, VIP removed) and waits for it to exit. */
+  async stopLvsd(d: DirectorName): Promise<void> {
+    const p = this.lvsd.get(d);
+    if (!p) return;
+    p.child.kill('SIGTERM');
+    await p.exited;
+    this.lvsd.delete(d);
+  }
+
   /**
    * A director crash: every process of d (lvsd's parent and children, the
    * stand-in) is frozen, then killed, so nothing gets to clean up and the VIP

@@ -1,0 +1,180 @@
+/**
+ * The chaos suite (namespaces): the proxy-mode demo cluster (a client, two
+ * lvsd directors at priorities 150 and 100, advert_int 0.5, stand-in load
+ * balancers, two real servers) under continuous client traffic through the
+ * VIP (a request every 100 ms, 1 s deadline). Each fault is run on the
+ * master d1, then the suite waits for the pair to heal and checks: exactly
+ * one MASTER for the VRID and the VIP on it alone (d1, which preempts), no
+ * run of failed client requests longer than the fault's protocol bound, and
+ * the fault named in the log or events. The time to heal of every fault is
+ * printed as a table at the end. Root only; run it on a busy machine too.
+ */
+import { strict as assert } from 'node:assert';
+import { createInterface } from 'node:readline';
+import * as path from 'node:path';
+import type { NsProcess } from '../lib/netns';
+import { requireTestbed, waitFor } from '../lib/netns';
+import { LVSCTL, holders } from '../lib/director';
+import type { ClientResult } from '../demo/client';
+import { ADDR, DIRECTORS, DemoCluster, PORT } from '../demo/cluster';
+
+const ADVERT_INT = 0.5;
+/** Master_Down_Interval of d2 (priority 100): 3 x advert_int + (256 - 100) / 256 x advert_int. */
+const MASTER_DOWN_MS = 3 * ADVERT_INT * 1000 + ((256 - 100) / 256) * ADVERT_INT * 1000;
+
+interface Seen { sentAt: number; ok: boolean }
+
+interface Status {
+  instances: Array<{ name: string; state: string }>;
+  processes?: Record<string, { pid: number | null; state: string; restarts: number; lastExit: string | null }>;
+}
+
+describe('chaos: faults on the master under client traffic (namespaces, proxy cluster)', function () {
+  this.timeout(600_000);
+  const cluster = new DemoCluster(ADVERT_INT);
+  let client: NsProcess | undefined;
+  const seen: Seen[] = [];
+  const healTimes: Array<{ fault: string; healMs: number; longestOutageMs: number; failed: number }> = [];
+
+  const status = async (d: 'd1' | 'd2'): Promise<Status | undefined> => {
+    const r = await cluster.topo.exec(d, [process.execPath, LVSCTL, '--socket', cluster.socket(d), '--json', 'status']);
+    return r.code === 0 ? (JSON.parse(r.stdout) as Status) : undefined;
+  };
+  const vrrpPid = async (d: 'd1' | 'd2'): Promise<number> => {
+    let pid: number | null | undefined;
+    await waitFor(`${d}'s VRRP process`, async () => (pid = (await status(d))?.processes?.vrrp?.pid) != null, { timeoutMs: 60_000, intervalMs: 100 });
+    return pid!;
+  };
+  /** d1 master alone with the VIP, d2 backup, the client answered again. */
+  const settled = async (): Promise<boolean> => {
+    if ((await holders(cluster.topo, DIRECTORS, ADDR.vip)).join() !== 'd1') return false;
+    const [s1, s2] = await Promise.all([status('d1'), status('d2')]);
+    const masters = [s1, s2].filter((s) => s?.instances[0]?.state === 'MASTER').length;
+    return masters === 1 && s1?.instances[0]?.state === 'MASTER' && s2?.instances[0]?.state === 'BACKUP';
+  };
+
+  /**
+   * Restarts d1's lvsd (a clean stop, d2 covers, d1 preempts back), so the
+   * next fault starts without the restart backoff a previous one left.
+   */
+  async function freshD1(): Promise<void> {
+    await cluster.stopLvsd('d1');
+    await cluster.startLvsd('d1');
+    await waitFor('d1 master again', settled, { timeoutMs: 30_000, intervalMs: 100 });
+  }
+
+  /**
+   * Runs `act` (which returns when the fault has been applied), then waits for
+   * the pair to settle and for the client to be answered again; checks the
+   * longest run of failed requests against `boundMs` and records the figures.
+   */
+  async function fault(name: string, boundMs: number, act: () => Promise<void>): Promise<void> {
+    const t0 = performance.now();
+    await act();
+    await waitFor(`${name}: the pair to heal`, settled, { timeoutMs: 90_000, intervalMs: 100 });
+    const healMs = performance.now() - t0;
+    // A second more of traffic, so the last requests sent before the heal are in.
+    await new Promise((r) => setTimeout(r, 1500));
+    const during = seen.filter((s) => s.sentAt >= t0 - 100 && s.sentAt <= t0 + healMs);
+    assert.ok(during.length > 0, 'the client kept sending');
+    let longest = 0;
+    let runStart: number | undefined;
+    for (const s of during) {
+      if (!s.ok) runStart ??= s.sentAt;
+      else if (runStart !== undefined) {
+        longest = Math.max(longest, s.sentAt - runStart);
+        runStart = undefined;
+      }
+    }
+    if (runStart !== undefined) longest = Math.max(longest, t0 + healMs - runStart);
+    const failed = during.filter((s) => !s.ok).length;
+    healTimes.push({ fault: name, healMs, longestOutageMs: longest, failed });
+    assert.ok(longest <= boundMs, `${name}: the client went ${longest.toFixed(0)} ms without an answer (bound ${boundMs.toFixed(0)} ms; ${failed} failed)`);
+  }
+
+  before(async () => {
+    requireTestbed(['ip']);
+    await cluster.build();
+    await cluster.startRealServers();
+    for (const d of DIRECTORS) await cluster.startStandin(d);
+    await cluster.startLvsd('d1');
+    await cluster.startLvsd('d2');
+    await waitFor('d1 master', settled, { timeoutMs: 20_000, intervalMs: 100 });
+    client = cluster.topo.spawn('client', [process.execPath, path.join(__dirname, '..', 'demo', 'client.js'), `http://${ADDR.vip}:${PORT}/`, '100']);
+    createInterface({ input: client.child.stdout! }).on('line', (line) => {
+      try {
+        const r = JSON.parse(line) as ClientResult;
+        seen.push({ sentAt: performance.now() - r.ms, ok: r.status === 200 });
+      } catch {
+        /* not a result line */
+      }
+    });
+    await waitFor('the client answered', () => seen.some((s) => s.ok), { timeoutMs: 10_000 });
+  });
+  after(async () => {
+    client?.child.kill('SIGTERM');
+    await cluster.destroy();
+    if (healTimes.length) {
+      console.log('\n      fault                                          heal     longest outage  failed requests');
+      for (const h of healTimes) console.log(`      ${h.fault.padEnd(46)} ${(h.healMs / 1000).toFixed(2).padStart(6)} s ${(h.longestOutageMs / 1000).toFixed(2).padStart(8)} s ${String(h.failed).padStart(8)}`);
+    }
+  });
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') console.error(cluster.topo.diagnostics());
+  });
+
+  it('kill -9 of the master\'s VRRP process once: resumed as master, no request lost', async () => {
+    await fault('kill -9 VRRP process once', 0, async () => {
+      process.kill(await vrrpPid('d1'), 'SIGKILL');
+      await waitFor('a new VRRP process', async () => (await status('d1'))?.processes?.vrrp?.restarts === 1, { timeoutMs: 20_000, intervalMs: 50 });
+    });
+  });
+
+  it('kill -9 of the master\'s VRRP process, 5 times, 3 s apart: a crash loop by keepalived\'s rule (runs under 60 s), failovers within Master_Down', async () => {
+    await fault('kill -9 VRRP process x5, spaced 3 s', MASTER_DOWN_MS + 1500, async () => {
+      for (let i = 0; i < 5; i++) {
+        const pid = await vrrpPid('d1');
+        process.kill(pid, 'SIGKILL');
+        await new Promise((r) => setTimeout(r, 3000));
+      }
+    });
+    const st = (await status('d1'))!;
+    assert.equal(st.processes?.vrrp?.restarts, 6);
+  });
+
+  it('kill -9 of the master\'s VRRP process, 5 times back to back: the crash loop hands the VIP to d2, then d1 takes it back', async () => {
+    await freshD1();
+    await fault('kill -9 VRRP process x5, back to back', MASTER_DOWN_MS + 1500, async () => {
+      for (let i = 0; i < 5; i++) {
+        const pid = await vrrpPid('d1');
+        process.kill(pid, 'SIGKILL');
+        await waitFor('the restart', async () => (await status('d1'))?.processes?.vrrp?.pid !== pid, { timeoutMs: 30_000, intervalMs: 50 }).catch(() => undefined);
+      }
+    });
+  });
+
+  it('SIGSTOP of the master\'s VRRP process for 10 s: killed as stuck, d2 covers, d1 takes back', async () => {
+    await freshD1();
+    await fault('SIGSTOP VRRP process 10 s', MASTER_DOWN_MS + 1500, async () => {
+      const pid = await vrrpPid('d1');
+      process.kill(pid, 'SIGSTOP');
+      await new Promise((r) => setTimeout(r, 10_000));
+      try {
+        process.kill(pid, 'SIGCONT');
+        assert.fail('the stopped VRRP process was still there after 10 s');
+      } catch (e) {
+        assert.equal((e as NodeJS.ErrnoException).code, 'ESRCH', 'the stopped process had been killed');
+      }
+    });
+  });
+
+  it('SIGSTOP of the parent for 10 s: the children go on, nothing moves', async () => {
+    await fault('SIGSTOP lvsd parent 10 s', 0, async () => {
+      const parent = (await status('d1')) && (await cluster.topo.pidsOf('d1'));
+      const lvsdParent = parent!.find((pid) => /bin\/lvsd/.test(require('node:fs').readFileSync(`/proc/${pid}/cmdline`, 'utf8')))!;
+      process.kill(lvsdParent, 'SIGSTOP');
+      await new Promise((r) => setTimeout(r, 10_000));
+      process.kill(lvsdParent, 'SIGCONT');
+    });
+  });
+});
