@@ -71,7 +71,7 @@ function show(k: keyof VrrpInstance, v: unknown): string {
   if (v === undefined) return 'none';
   if (k === 'advertIntCs') return `${(v as number) / 100}`;
   if (k === 'preemptDelayMs' || k === 'garpMasterDelayMs' || k === 'garpMasterRefreshMs') return `${(v as number) / 1000}`;
-  if (k === 'authentication') return 'PASS ****';
+  if (k === 'authentication') return 'PASS';
   if (k === 'unicastSrcIp' || k === 'mcastSrcIp') return (v as { address: string }).address;
   if (k.startsWith('notify')) return (v as { argv: readonly string[] }).argv.join(' ');
   if (k === 'trackInterfaces') return (v as VrrpInstance['trackInterfaces']).map((t) => `${t.name} weight ${t.weight}`).join(', ') || 'none';
@@ -96,6 +96,10 @@ export function settingChanges(old: VrrpInstance, next: VrrpInstance): string[] 
     if (k === 'virtualIpaddress' || k === 'virtualIpaddressExcluded') {
       const d = delta(cidrs(a as VrrpInstance['virtualIpaddress']), cidrs(b as VrrpInstance['virtualIpaddress']));
       if (d) out.push(`${key} ${d}`);
+      continue;
+    }
+    if (k === 'authentication' && a && b) {
+      out.push('auth_pass changed');
       continue;
     }
     out.push(`${key} ${show(k, a)} -> ${show(k, b)}`);

@@ -14,6 +14,7 @@ import { formatIp, parseIp } from '../../src/lib/ip';
 import { nullLogger } from '../../src/log';
 import { EngineStartError, VrrpEngine } from '../../src/vrrp/engine';
 import type { Transition } from '../../src/vrrp/instance';
+import { identityChanges, settingChanges } from '../../src/vrrp/reload';
 import { type Arrival, type TransportOptions, VRRP_GROUP_V4, type VrrpTransport } from '../../src/vrrp/io';
 import { decodeVrrp, encodeVrrp } from '../../src/vrrp/packet';
 import { conf } from '../reconcile/helpers';
@@ -27,6 +28,8 @@ interface Sent {
   priority: number;
   interval: number;
   vips: string[];
+  /** VRRPv2 only: the auth data field as text (the PASS password, NUL-padded). */
+  auth?: string;
 }
 
 class FakeTransport implements VrrpTransport {
@@ -36,8 +39,12 @@ class FakeTransport implements VrrpTransport {
   constructor(readonly kind: 'raw' | 'udp', readonly options: TransportOptions, private readonly clock: FakeClock) {}
   sendTo(payload: Uint8Array, dst: Uint8Array): void {
     const r = decodeVrrp(payload, { family: 4, src: this.options.source, dst });
-    if (!r.ok || r.packet.version !== 3) throw new Error('the engine sent an advert that does not decode');
-    this.sent.push({ at: this.clock.now(), dst: formatIp(dst), priority: r.packet.priority, interval: r.packet.maxAdvertInterval, vips: r.packet.addresses.map(formatIp) });
+    if (!r.ok) throw new Error('the engine sent an advert that does not decode');
+    const p = r.packet;
+    this.sent.push({
+      at: this.clock.now(), dst: formatIp(dst), priority: p.priority, vips: p.addresses.map(formatIp),
+      ...(p.version === 3 ? { interval: p.maxAdvertInterval } : { interval: p.advertInterval * 100, auth: Buffer.from(p.authData).toString('latin1').replace(/\0+$/, '') }),
+    });
   }
   onArrival(listener: (a: Arrival) => void): void {
     this.listener = listener;
@@ -280,6 +287,48 @@ describe('vrrp/reload: instances change in place (issue #10)', () => {
     assert.equal(transitions.length, t0);
   });
 
+  it('a new PASS password (VRRPv2) is in the next advert at once; the state is kept', async () => {
+    const v2 = (pass: string): string[] => instanceLines(['virtual_ipaddress[] = 192.0.2.100/24', 'authentication = PASS', `auth_pass = ${pass}`])
+      .map((l) => (l === 'version = 3' ? 'version = 2' : l === 'advert_int = 0.1' ? 'advert_int = 1' : l));
+    await start(v2('old'));
+    clock.advance(4000);
+    await flush();
+    assert.equal(vi().state, 'MASTER');
+    assert.equal(mc().sent.at(-1)!.auth, 'old');
+    const t0 = transitions.length;
+    const at = clock.now();
+    const changes = await reload(v2('new'));
+    assert.deepEqual(changes, ['vrrp_instance VI_1: auth_pass changed']);
+    assert.deepEqual(mc().sent.at(-1), { at, dst: '224.0.0.18', priority: 150, interval: 100, vips: ['192.0.2.100'], auth: 'new' });
+    assert.equal(vi().state, 'MASTER');
+    assert.equal(transitions.length, t0);
+  });
+
+  it('joining a sync group in place: the state is kept, and from then on the group moves it', async () => {
+    const two = (grouped: boolean): string[] => [
+      ...instanceLines(['virtual_ipaddress[] = 192.0.2.100/24']),
+      '[vrrp_instance.VI_2]', 'interface = eth0', 'virtual_router_id = 52', 'priority = 150', 'version = 3', 'advert_int = 0.1', 'virtual_ipaddress[] = 192.0.2.200/24',
+      ...(grouped ? ['[vrrp_sync_group.G]', 'group[] = VI_1', 'group[] = VI_2'] : []),
+    ];
+    await start(two(false));
+    await toMaster();
+    assert.equal(engine.instance('VI_2')!.state, 'MASTER');
+    const t0 = transitions.length;
+    const changes = await reload(two(true));
+    assert.deepEqual(changes.sort(), ['vrrp_instance VI_1: vrrp_sync_group none -> G', 'vrrp_instance VI_2: vrrp_sync_group none -> G', 'vrrp_sync_group G: added']);
+    assert.equal(transitions.length, t0, 'no transition');
+    assert.equal(vi().status().syncGroup, 'G');
+    // VI_2 hears a higher priority master: the group takes VI_1 to BACKUP with it.
+    mc().deliver({
+      family: 4, src: ip('192.0.2.12'), dst: VRRP_GROUP_V4, ttl: 255,
+      payload: encodeVrrp({ version: 3, vrid: 52, priority: 200, maxAdvertInterval: 10, addresses: [ip('192.0.2.200')] }, { family: 4, src: ip('192.0.2.12'), dst: VRRP_GROUP_V4 }),
+    });
+    await flush();
+    assert.equal(engine.instance('VI_2')!.state, 'BACKUP');
+    assert.equal(vi().state, 'BACKUP');
+    assert.match(transitions.at(-1)!.reason, /sync group G: VI_2 went BACKUP/);
+  });
+
   it('an interface change re-creates the instance, says so, and prepare alone changes nothing', async () => {
     await start(instanceLines(['virtual_ipaddress[] = 192.0.2.100/24']));
     await toMaster();
@@ -325,5 +374,20 @@ describe('vrrp/reload: instances change in place (issue #10)', () => {
     await assert.rejects(engine.prepareReload(next, diffConfig(config, next)), (e: EngineStartError) => e.code === 'ENOSOURCE');
     assert.equal(vi().status().basePriority, 150);
     assert.equal(engine.instance('VI_2'), undefined);
+  });
+});
+
+describe('vrrp/reload: change lines', () => {
+  const inst = (lines: readonly string[]) => conf(lines).vrrpInstances.get('VI_1')!;
+  it('names each identity change; the rest is in place', () => {
+    const a = inst(instanceLines(['virtual_ipaddress[] = 192.0.2.100/24']));
+    const b = inst(instanceLines(['virtual_ipaddress[] = 192.0.2.100/24', 'transport = udp', 'unicast_src_ip = 192.0.2.11', 'unicast_peer[] = 192.0.2.12']).map((l) => (l === 'virtual_router_id = 51' ? 'virtual_router_id = 61' : l)));
+    assert.deepEqual(identityChanges(a, b), ['virtual_router_id 51 -> 61', 'transport raw -> udp']);
+    assert.deepEqual(identityChanges(a, inst(instanceLines(['virtual_ipaddress[] = 192.0.2.100/24'], 90))), []);
+  });
+  it('a reordered VIP list or a moved line is no change worth a line', () => {
+    const a = inst(instanceLines(['virtual_ipaddress[] = 192.0.2.100/24', 'virtual_ipaddress[] = 192.0.2.101/24']));
+    const b = inst(['', '', ...instanceLines(['virtual_ipaddress[] = 192.0.2.101/24', 'virtual_ipaddress[] = 192.0.2.100/24'])]);
+    assert.deepEqual(settingChanges(a, b), []);
   });
 });
