@@ -21,7 +21,7 @@ import { type Arrival, VRRP_GROUP_V4, VRRP_GROUP_V6, type VrrpTransport, openTra
 import { type InstanceEffects, type InstanceStatus, type Transition, VrrpInstanceRuntime } from './instance';
 import { VRRP_TTL } from './ipv4';
 import { decodeVrrp } from './packet';
-import { identityChanges, settingChanges } from './reload';
+import { identityChanges, reloadOutlook, settingChanges } from './reload';
 import { ScriptTracker, type TrackedItem, judgeTracking, scriptSettingsOf } from './track';
 
 /** What the engine needs from the system. */
@@ -197,7 +197,7 @@ export class VrrpEngine {
         const what = settingChanges(r.config, inst);
         const reason = `reload: ${what.join(', ') || 'settings changed'}`;
         plan.inPlace.push({ runtime: r, inst, source, key: pool.key, reason });
-        const note = this.reloadOutlook(r, inst);
+        const note = reloadOutlook(r, inst);
         if (what.length === 0) plan.changes.push(`vrrp_instance ${name}: changed${note}`);
         what.forEach((w, i) => plan.changes.push(`vrrp_instance ${name}: ${w}${i === what.length - 1 ? note : ''}`));
       }
@@ -306,26 +306,6 @@ export class VrrpEngine {
     this.faultFed.delete(name);
     this.poolOf(r)?.byVrid.delete(r.config.virtualRouterId);
     return r;
-  }
-
-  /**
-   * What an in-place change will make the protocol do, as a suffix for the
-   * operator: a MASTER below a peer it has heard gives way (if that peer
-   * preempts); a BACKUP above its master takes over (if it preempts).
-   */
-  private reloadOutlook(r: VrrpInstanceRuntime, inst: VrrpInstance): string {
-    const base = r.config.priority;
-    const eff = r.status().effectivePriority;
-    const next = inst.priority === 255 ? 255 : base === 255 ? inst.priority : Math.min(254, Math.max(1, eff - base + inst.priority));
-    if (r.state === 'MASTER') {
-      let best: [string, number] | undefined;
-      for (const [addr, prio] of r.heardPeers()) if (!best || prio > best[1]) best = [addr, prio];
-      if (best && best[1] > next) return ` (will give up MASTER: a peer with priority ${best[1]} was heard, ${best[0]}, if it preempts)`;
-    } else if (r.state === 'BACKUP') {
-      const m = r.status().master;
-      if (m && !inst.nopreempt && next > m.priority) return ` (will take over MASTER from ${m.address}, priority ${m.priority}${inst.preemptDelayMs > 0 ? `, after preempt_delay ${inst.preemptDelayMs / 1000} s` : ''})`;
-    }
-    return '';
   }
 
   /** Starts trackers for the scripts some instance uses; stops those no longer used or in `replace`. */

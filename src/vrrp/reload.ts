@@ -6,6 +6,7 @@
  */
 import { canonical } from '../config/diff';
 import type { VrrpInstance } from '../config/types';
+import type { VrrpInstanceRuntime } from './instance';
 
 /** Fields that make an instance what it is on the wire: a change re-creates it. */
 const IDENTITY = ['interface', 'virtualRouterId', 'family', 'version', 'transport'] as const;
@@ -105,4 +106,27 @@ export function settingChanges(old: VrrpInstance, next: VrrpInstance): string[] 
     out.push(`${key} ${show(k, a)} -> ${show(k, b)}`);
   }
   return out;
+}
+
+/**
+ * What an in-place change will make the protocol do, as a suffix for the
+ * operator's line: a MASTER below a peer it has heard gives way (if that
+ * peer preempts); a BACKUP above its master takes over (if it preempts).
+ */
+export function reloadOutlook(r: Pick<VrrpInstanceRuntime, 'config' | 'state' | 'status' | 'heardPeers'>, inst: VrrpInstance): string {
+  const base = r.config.priority;
+  const status = r.status();
+  const eff = status.effectivePriority;
+  const next = inst.priority === 255 ? 255 : base === 255 ? inst.priority : Math.min(254, Math.max(1, eff - base + inst.priority));
+  if (r.state === 'MASTER') {
+    let best: [string, number] | undefined;
+    for (const [addr, prio] of r.heardPeers()) if (!best || prio > best[1]) best = [addr, prio];
+    if (best && best[1] > next) return ` (will give up MASTER: a peer with priority ${best[1]} was heard, ${best[0]}, if it preempts)`;
+  } else if (r.state === 'BACKUP') {
+    const m = status.master;
+    if (m && !inst.nopreempt && next > m.priority) {
+      return ` (will take over MASTER from ${m.address}, priority ${m.priority}${inst.preemptDelayMs > 0 ? `, after preempt_delay ${inst.preemptDelayMs / 1000} s` : ''})`;
+    }
+  }
+  return '';
 }
