@@ -166,6 +166,17 @@ describe('vrrp/reload: instances change in place (issue #10)', () => {
     assert.deepEqual(transitions.map((t) => t.to), ['BACKUP', 'MASTER'], 'only the startup transitions');
   });
 
+  it('a VIP whose prefix changes is added with the new prefix before the old one goes: never absent', async () => {
+    await start(instanceLines(['virtual_ipaddress[] = 192.0.2.100/24']));
+    await toMaster();
+    const calls = k.calls.length;
+    const changes = await reload(instanceLines(['virtual_ipaddress[] = 192.0.2.100/25']));
+    assert.deepEqual(changes, ['vrrp_instance VI_1: virtual_ipaddress +192.0.2.100/25 -192.0.2.100/24']);
+    assert.deepEqual(vipCalls(calls), ['addAddress eth0 192.0.2.100/25', 'removeAddress eth0 192.0.2.100/24']);
+    assert.ok(k.addressesOf('eth0').includes('192.0.2.100/25'));
+    assert.equal(vi().state, 'MASTER');
+  });
+
   it('VIPs changed on a BACKUP: nothing reaches the kernel; they are added when it becomes MASTER', async () => {
     await start(instanceLines(['virtual_ipaddress[] = 192.0.2.100/24']));
     const calls = k.calls.length;
