@@ -232,7 +232,9 @@ export class VrrpEngine {
    * without an await between them; then removed and re-created instances
    * shut down (in parallel) and new ones start on the sockets prepare
    * opened. Throws {@link EngineStartError} 'ESTALE' when another reload
-   * committed since this plan was prepared (nothing is changed then).
+   * committed since this plan was prepared (nothing is changed then), and
+   * 'ECOMMIT' when a new instance could not start after all (everything
+   * else is applied; the error names it).
    */
   async commitReload(plan: VrrpReloadPlan): Promise<void> {
     const p = plan as Plan;
@@ -241,7 +243,10 @@ export class VrrpEngine {
     this.generation++;
     const next = p.next;
     this.config = next;
-    for (const [key, pool] of p.pools) if (!this.pools.has(key)) this.pools.set(key, pool);
+    for (const [key, pool] of p.pools) {
+      if (this.pools.has(key)) pool.transport.close();
+      else this.pools.set(key, pool);
+    }
     p.pools.clear();
     for (const c of p.inPlace) {
       const pool = this.pools.get(c.key)!;
@@ -253,7 +258,16 @@ export class VrrpEngine {
     const leaving = [...p.remove, ...p.recreate].map((n) => this.detachInstance(n)).filter((r) => r !== undefined);
     await Promise.all(leaving.map((r) => r.shutdown()));
     const start = [...p.recreate, ...p.add];
-    for (const name of start) await this.addInstance(next.vrrpInstances.get(name)!);
+    // One instance that cannot start (its address went since prepare) does not stop the others.
+    const failed: string[] = [];
+    for (const name of start) {
+      try {
+        await this.addInstance(next.vrrpInstances.get(name)!);
+      } catch (e) {
+        failed.push(`${name}: ${(e as Error).message}`);
+        this.deps.log.error(`reload: cannot start ${name}`, { error: (e as Error).message });
+      }
+    }
     for (const [key, pool] of this.pools) {
       if (pool.byVrid.size > 0) continue;
       pool.transport.close();
@@ -264,6 +278,7 @@ export class VrrpEngine {
     this.retrack(true);
     for (const r of fresh) r.start();
     this.retrack();
+    if (failed.length > 0) throw new EngineStartError('ECOMMIT', `reload applied but for: ${failed.join('; ')}`);
   }
 
   /** Releases what {@link prepareReload} took (the sockets it opened); the running instances are untouched. */
