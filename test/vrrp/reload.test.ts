@@ -375,6 +375,20 @@ describe('vrrp/reload: instances change in place (issue #10)', () => {
     assert.equal(vi().status().basePriority, 140);
   });
 
+  it('a new instance whose address went between prepare and commit: the rest is applied, ECOMMIT names it', async () => {
+    await start(instanceLines(['virtual_ipaddress[] = 192.0.2.100/24']));
+    const next = conf([
+      ...instanceLines(['virtual_ipaddress[] = 192.0.2.100/24'], 140),
+      '[vrrp_instance.VI_2]', 'interface = eth1', 'virtual_router_id = 52', 'version = 3', 'virtual_ipaddress[] = 198.51.100.200/24',
+    ]);
+    const plan = await engine.prepareReload(next, diffConfig(config, next));
+    await k.addresses.remove('eth1', '198.51.100.11/24');
+    await assert.rejects(engine.commitReload(plan), (e: EngineStartError) => e.code === 'ECOMMIT' && /VI_2/.test(e.message));
+    assert.equal(vi().status().basePriority, 140, 'the in-place change is applied');
+    assert.equal(engine.instance('VI_2'), undefined);
+    assert.equal(transports.filter((t) => !t.closed).length, 1, 'the socket opened for VI_2 is closed');
+  });
+
   it('a new instance without a source address is refused at prepare; the running ones are untouched', async () => {
     await start(instanceLines(['virtual_ipaddress[] = 192.0.2.100/24']));
     k.addLink({ name: 'eth2' });
