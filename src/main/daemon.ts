@@ -277,7 +277,8 @@ export class Daemon {
   async prepareReload(next: LvsdConfig, id: number): Promise<{ changes: string[] }> {
     if (this.pending) this.abortReload(this.pending.id);
     const diff = diffConfig(this.config, next);
-    const changes = describeDiff(diff);
+    // The engine words its instances' changes itself (what changed, and whether a transition follows).
+    const changes = describeDiff(diff, this.role === 'director' ? [] : ['vrrpInstances']);
     const pending: PendingReload = { id, next, diff, changes };
     if (!diff.empty && this.role !== 'director') {
       pending.vrrp = await this.engine.prepareReload(next, diff);
@@ -420,10 +421,10 @@ export class Daemon {
 }
 
 /** One line per named object a reload adds, removes or changes. */
-export function describeDiff(diff: ConfigDiff): string[] {
+export function describeDiff(diff: ConfigDiff, skip: readonly string[] = []): string[] {
   const changes: string[] = [];
   for (const [kind, d] of Object.entries(diff)) {
-    if (typeof d !== 'object' || d === null) continue;
+    if (typeof d !== 'object' || d === null || skip.includes(kind)) continue;
     const nd = d as { added: string[]; removed: string[]; changed: string[] };
     for (const n of nd.added) changes.push(`${kind}: added ${n}`);
     for (const n of nd.removed) changes.push(`${kind}: removed ${n}`);

@@ -9,7 +9,7 @@
  * is counted under its reason, on the instance when the VRID names one, else
  * on the engine; nothing a peer sends can throw out of here.
  */
-import type { ConfigDiff } from '../config/diff';
+import { type ConfigDiff, canonical } from '../config/diff';
 import type { LvsdConfig, VrrpInstance } from '../config/types';
 import type { Addresses } from '../kernel/addresses';
 import type { Announcer } from '../kernel/arp/sender';
@@ -21,6 +21,7 @@ import { type Arrival, VRRP_GROUP_V4, VRRP_GROUP_V6, type VrrpTransport, openTra
 import { type InstanceEffects, type InstanceStatus, type Transition, VrrpInstanceRuntime } from './instance';
 import { VRRP_TTL } from './ipv4';
 import { decodeVrrp } from './packet';
+import { identityChanges, reloadOutlook, settingChanges } from './reload';
 import { ScriptTracker, type TrackedItem, judgeTracking, scriptSettingsOf } from './track';
 
 /** What the engine needs from the system. */
@@ -45,11 +46,39 @@ interface Pool {
   byVrid: Map<number, VrrpInstanceRuntime>;
 }
 
-/** A reload checked by {@link VrrpEngine.prepareReload}, to commit or abort. */
+/**
+ * A prepared reload ({@link VrrpEngine.prepareReload}): the operator's
+ * lines, one per instance change, saying when a change re-creates an
+ * instance or will cause a transition. Commit or abort it, once.
+ */
 export interface VrrpReloadPlan {
   readonly changes: readonly string[];
-  readonly next: LvsdConfig;
-  readonly diff: ConfigDiff;
+}
+
+/** An in-place change of one running instance. */
+interface InPlace {
+  runtime: VrrpInstanceRuntime;
+  inst: VrrpInstance;
+  source: Uint8Array;
+  /** The pool it sends through after the reload. */
+  key: string;
+  reason: string;
+}
+
+/** The plan's private part. */
+interface Plan extends VrrpReloadPlan {
+  changes: string[];
+  next: LvsdConfig;
+  generation: number;
+  inPlace: InPlace[];
+  recreate: string[];
+  add: string[];
+  remove: string[];
+  /** Sockets opened by prepare, by pool key, not yet in use. */
+  pools: Map<string, Pool>;
+  /** vrrp_scripts whose tracker must restart (their command or timing changed, not just the weight). */
+  replaceScripts: Set<string>;
+  done?: boolean;
 }
 
 /** An error that stops the engine from starting, with a stable code. */
@@ -83,6 +112,8 @@ export class VrrpEngine {
   private readonly faultFed = new Map<string, string>();
   private unsubscribeLinks: (() => void) | undefined;
   private config: LvsdConfig | undefined;
+  /** Counts committed reloads: a plan prepared before another commit is stale. */
+  private generation = 0;
 
   constructor(private readonly deps: EngineDeps) {}
 
@@ -108,43 +139,189 @@ export class VrrpEngine {
   }
 
   /**
-   * Applies a new configuration by difference: removed instances shut down,
-   * changed ones restart, added ones start; an untouched instance keeps its
-   * state, timers and socket (its peer sees no gap and no transition).
-   * Throws {@link EngineStartError} when a new instance cannot start; the
-   * instances already running are left as they were.
+   * Applies a new configuration by difference: prepare, then commit (see
+   * {@link prepareReload}). Returns the plan's change lines.
    */
-  async reload(next: LvsdConfig, diff: ConfigDiff): Promise<void> {
-    const restart = new Set([...diff.vrrpInstances.changed, ...diff.vrrpInstances.removed]);
-    const start = [...diff.vrrpInstances.changed, ...diff.vrrpInstances.added];
-    // Check that every new socket can be had before touching anything.
-    for (const name of start) {
-      const inst = next.vrrpInstances.get(name)!;
-      await this.sourceOf(inst);
+  async reload(next: LvsdConfig, diff: ConfigDiff): Promise<string[]> {
+    const plan = await this.prepareReload(next, diff);
+    try {
+      await this.commitReload(plan);
+    } catch (e) {
+      this.abortReload(plan);
+      throw e;
     }
-    for (const name of restart) await this.removeInstance(name);
+    return [...plan.changes];
+  }
+
+  /**
+   * Phase one of a reload: works out what changes, instance by instance,
+   * checks that it can be applied (every new instance has a source address,
+   * every in-place change passes the state machine's checks) and opens the
+   * sockets new instances or new peer sets need. Running instances see
+   * nothing. Throws {@link EngineStartError} to refuse, having released
+   * what it took. Reads only the global and VRRP sections of `next`.
+   */
+  async prepareReload(next: LvsdConfig, diff: ConfigDiff): Promise<VrrpReloadPlan> {
+    const plan: Plan = {
+      changes: [], next, generation: this.generation, inPlace: [], recreate: [], add: [...diff.vrrpInstances.added],
+      remove: [...diff.vrrpInstances.removed], pools: new Map(), replaceScripts: new Set(),
+    };
+    try {
+      for (const name of diff.vrrpInstances.removed) {
+        const r = this.instances.get(name);
+        plan.changes.push(`vrrp_instance ${name}: removed${r?.state === 'MASTER' ? ' (leaves MASTER: priority 0 advert, VIPs removed)' : ''}`);
+      }
+      for (const name of diff.vrrpInstances.changed) {
+        const r = this.instances.get(name);
+        const inst = next.vrrpInstances.get(name)!;
+        if (!r) {
+          plan.add.push(name);
+          continue;
+        }
+        const identity = identityChanges(r.config, inst);
+        if (identity.length > 0) {
+          plan.recreate.push(name);
+          plan.changes.push(`vrrp_instance ${name}: ${identity.join(', ')}: re-created${r.state === 'MASTER' ? ' (leaves MASTER)' : ''}`);
+          continue;
+        }
+        // The running source unless the configuration names another: no netlink round trip per instance.
+        const explicit = inst.unicastSrcIp ?? inst.mcastSrcIp;
+        const wasExplicit = r.config.unicastSrcIp ?? r.config.mcastSrcIp;
+        const source = explicit ? explicit.bytes : wasExplicit ? await this.sourceOf(inst) : r.sourceAddress;
+        try {
+          r.checkReconfigure(inst, source);
+        } catch (e) {
+          throw new EngineStartError('ECONFIG', (e as Error).message);
+        }
+        const pool = this.reloadPool(plan, inst, source);
+        const what = settingChanges(r.config, inst);
+        const reason = `reload: ${what.join(', ') || 'settings changed'}`;
+        plan.inPlace.push({ runtime: r, inst, source, key: pool.key, reason });
+        const note = reloadOutlook(r, inst);
+        if (what.length === 0) plan.changes.push(`vrrp_instance ${name}: changed${note}`);
+        what.forEach((w, i) => plan.changes.push(`vrrp_instance ${name}: ${w}${i === what.length - 1 ? note : ''}`));
+      }
+      const fresh = [...plan.recreate, ...plan.add].map((name) => next.vrrpInstances.get(name)!);
+      const sources = await Promise.all(fresh.map((inst) => this.sourceOf(inst)));
+      fresh.forEach((inst, i) => this.reloadPool(plan, inst, sources[i]!));
+      for (const name of diff.vrrpInstances.added) plan.changes.push(`vrrp_instance ${name}: added`);
+      for (const name of diff.vrrpScripts.changed) {
+        const before = this.config?.vrrpScripts.get(name);
+        const after = next.vrrpScripts.get(name)!;
+        const rerun = !before || canonical(scriptSettingsOf(before)) !== canonical(scriptSettingsOf(after));
+        if (rerun) plan.replaceScripts.add(name);
+        const weight = before && before.weight !== after.weight ? ` weight ${before.weight} -> ${after.weight}` : '';
+        plan.changes.push(`vrrp_script ${name}:${weight}${rerun ? ' restarted' : ''}`);
+      }
+      for (const name of diff.vrrpScripts.removed) plan.replaceScripts.add(name);
+      for (const [kind, d] of [['vrrp_script', diff.vrrpScripts], ['vrrp_sync_group', diff.vrrpSyncGroups]] as const) {
+        for (const n of d.added) plan.changes.push(`${kind} ${n}: added`);
+        for (const n of d.removed) plan.changes.push(`${kind} ${n}: removed`);
+      }
+      for (const n of diff.vrrpSyncGroups.changed) plan.changes.push(`vrrp_sync_group ${n}: changed`);
+      return plan;
+    } catch (e) {
+      this.abortReload(plan);
+      if (e instanceof EngineStartError) throw e;
+      throw new EngineStartError((e as { code?: string }).code ?? 'ERELOAD', (e as Error).message);
+    }
+  }
+
+  /**
+   * Phase two: applies a prepared plan. In-place changes first, at once and
+   * without an await between them; then removed and re-created instances
+   * shut down (in parallel) and new ones start on the sockets prepare
+   * opened. Throws {@link EngineStartError} 'ESTALE' when another reload
+   * committed since this plan was prepared (nothing is changed then), and
+   * 'ECOMMIT' when a new instance could not start after all (everything
+   * else is applied; the error names it).
+   */
+  async commitReload(plan: VrrpReloadPlan): Promise<void> {
+    const p = plan as Plan;
+    if (p.generation !== this.generation || p.done) throw new EngineStartError('ESTALE', 'the VRRP configuration changed since this reload was prepared');
+    p.done = true;
+    this.generation++;
+    const next = p.next;
     this.config = next;
-    for (const name of start) await this.addInstance(next.vrrpInstances.get(name)!);
-    this.syncScripts(next, new Set([...diff.vrrpScripts.changed, ...diff.vrrpScripts.removed]));
-    const fresh = start.map((n) => this.instances.get(n)!).filter(Boolean);
+    for (const [key, pool] of p.pools) {
+      if (this.pools.has(key)) pool.transport.close();
+      else this.pools.set(key, pool);
+    }
+    p.pools.clear();
+    for (const c of p.inPlace) {
+      const pool = this.pools.get(c.key)!;
+      const from = this.poolOf(c.runtime);
+      if (from && from !== pool) from.byVrid.delete(c.runtime.config.virtualRouterId);
+      pool.byVrid.set(c.inst.virtualRouterId, c.runtime);
+      c.runtime.reconfigure(c.inst, c.source, pool.transport, c.reason);
+    }
+    const leaving = [...p.remove, ...p.recreate].map((n) => this.detachInstance(n)).filter((r) => r !== undefined);
+    await Promise.all(leaving.map((r) => r.shutdown()));
+    const start = [...p.recreate, ...p.add];
+    // One instance that cannot start (its address went since prepare) does not stop the others.
+    const failed: string[] = [];
+    for (const name of start) {
+      try {
+        await this.addInstance(next.vrrpInstances.get(name)!);
+      } catch (e) {
+        failed.push(`${name}: ${(e as Error).message}`);
+        this.deps.log.error(`reload: cannot start ${name}`, { error: (e as Error).message });
+      }
+    }
+    for (const [key, pool] of this.pools) {
+      if (pool.byVrid.size > 0) continue;
+      pool.transport.close();
+      this.pools.delete(key);
+    }
+    this.syncScripts(next, p.replaceScripts);
+    const fresh = start.map((n) => this.instances.get(n)).filter((r) => r !== undefined);
     this.retrack(true);
     for (const r of fresh) r.start();
     this.retrack();
+    if (failed.length > 0) throw new EngineStartError('ECOMMIT', `reload applied but for: ${failed.join('; ')}`);
   }
 
-  /** The first phase of a reload: checks that every new socket can be had; changes nothing. */
-  async prepareReload(next: LvsdConfig, diff: ConfigDiff): Promise<VrrpReloadPlan> {
-    for (const name of [...diff.vrrpInstances.changed, ...diff.vrrpInstances.added]) await this.sourceOf(next.vrrpInstances.get(name)!);
-    return { changes: [], next, diff };
+  /** Releases what {@link prepareReload} took (the sockets it opened); the running instances are untouched. */
+  abortReload(plan: VrrpReloadPlan): void {
+    const p = plan as Plan;
+    p.done = true;
+    for (const pool of p.pools.values()) pool.transport.close();
+    p.pools.clear();
   }
 
-  /** Applies a plan from {@link prepareReload}. */
-  async commitReload(plan: VrrpReloadPlan): Promise<void> {
-    await this.reload(plan.next, plan.diff);
+  /** The pool `inst` will use after the reload: a running one, one the plan opened, or a new one opened now. */
+  private reloadPool(plan: Plan, inst: VrrpInstance, source: Uint8Array): Pool {
+    const peers = inst.unicastPeers.map((p) => p.bytes);
+    const key = [inst.transport, inst.family, inst.interface, inst.udpPort, peers.map((p) => formatIp(p)).sort().join(',') || 'multicast', formatIp(source)].join('|');
+    const have = this.pools.get(key) ?? plan.pools.get(key);
+    if (have) return have;
+    const open = this.deps.openTransport ?? openTransport;
+    let transport: VrrpTransport;
+    try {
+      transport = open(inst.transport, { family: inst.family, ifname: inst.interface, source, peers, udpPort: inst.udpPort });
+    } catch (e) {
+      throw new EngineStartError((e as { code?: string }).code ?? 'ETRANSPORT', `${inst.name}: cannot open the ${inst.transport} VRRP socket on ${inst.interface}: ${(e as Error).message}`);
+    }
+    const pool: Pool = { key, transport, multicast: peers.length === 0, source, byVrid: new Map() };
+    transport.onArrival((a) => this.arrive(pool, a), (e) => this.deps.log.warn(`VRRP socket error on ${inst.interface}`, { error: e.message }));
+    plan.pools.set(key, pool);
+    return pool;
   }
 
-  /** Drops a plan from {@link prepareReload}. */
-  abortReload(_plan: VrrpReloadPlan): void {}
+  private poolOf(r: VrrpInstanceRuntime): Pool | undefined {
+    for (const pool of this.pools.values()) if (pool.byVrid.get(r.config.virtualRouterId) === r) return pool;
+    return undefined;
+  }
+
+  /** Takes an instance out of the maps (its pool stays open until the commit's sweep); the caller shuts it down. */
+  private detachInstance(name: string): VrrpInstanceRuntime | undefined {
+    const r = this.instances.get(name);
+    if (!r) return undefined;
+    this.instances.delete(name);
+    this.faultFed.delete(name);
+    this.poolOf(r)?.byVrid.delete(r.config.virtualRouterId);
+    return r;
+  }
 
   /** Starts trackers for the scripts some instance uses; stops those no longer used or in `replace`. */
   private syncScripts(config: LvsdConfig, replace: ReadonlySet<string>): void {
@@ -161,23 +338,6 @@ export class VrrpEngine {
       const tracker = new ScriptTracker(this.deps.clock, scriptSettingsOf(s), () => this.retrack());
       this.scripts.set(name, tracker);
       if (this.instances.size && [...this.instances.values()].some((r) => r.state !== 'INIT')) tracker.start();
-    }
-  }
-
-  /** Shuts one instance down and releases its share of a transport. */
-  private async removeInstance(name: string): Promise<void> {
-    const r = this.instances.get(name);
-    if (!r) return;
-    await r.shutdown();
-    this.instances.delete(name);
-    this.faultFed.delete(name);
-    for (const [key, pool] of this.pools) {
-      if (pool.byVrid.get(r.config.virtualRouterId) !== r) continue;
-      pool.byVrid.delete(r.config.virtualRouterId);
-      if (pool.byVrid.size === 0) {
-        pool.transport.close();
-        this.pools.delete(key);
-      }
     }
   }
 

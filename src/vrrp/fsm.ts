@@ -72,6 +72,28 @@ function intIn(v: number, lo: number, hi: number): boolean {
  */
 export function init(config: VrrpConfig, now = 0): VrrpState {
   const c = config;
+  const vipAddresses = checkConfig(c);
+  return {
+    config: c,
+    state: 'INIT',
+    since: now,
+    effectivePriority: c.priority,
+    masterAdverInterval: c.advertInterval,
+    timers: { adver: null, 'master-down': null },
+    downCause: '',
+    preemptUntil: null,
+    faulted: false,
+    faultReason: '',
+    syncFault: false,
+    master: null,
+    vipAddresses,
+    reloadNote: '',
+    reloadNoteUntil: 0,
+  };
+}
+
+/** Validates a configuration (throws {@link VrrpConfigError}); returns its VIPs as bytes. */
+function checkConfig(c: VrrpConfig): Uint8Array[] {
   if (!intIn(c.vrid, 1, 255)) bad(c, `virtual_router_id must be 1..255, got ${c.vrid}`);
   if (c.version !== 2 && c.version !== 3) bad(c, `version must be 2 or 3, got ${String(c.version)}`);
   if (c.family !== 4 && c.family !== 6) bad(c, `family must be 4 or 6, got ${String(c.family)}`);
@@ -90,21 +112,7 @@ export function init(config: VrrpConfig, now = 0): VrrpState {
     return b;
   });
   if (vipAddresses.length > 255) bad(c, `at most 255 virtual addresses fit in an advert, got ${vipAddresses.length}`);
-  return {
-    config: c,
-    state: 'INIT',
-    since: now,
-    effectivePriority: c.priority,
-    masterAdverInterval: c.advertInterval,
-    timers: { adver: null, 'master-down': null },
-    downCause: '',
-    preemptUntil: null,
-    faulted: false,
-    faultReason: '',
-    syncFault: false,
-    master: null,
-    vipAddresses,
-  };
+  return vipAddresses;
 }
 
 /**
@@ -162,8 +170,9 @@ class Step {
     this.set({ timers: { adver: null, 'master-down': null } });
   }
   transition(to: VrrpStateName, reason: string): void {
-    this.act({ type: 'transition', from: this.s.state, to, reason });
-    this.set({ state: to, since: this.now });
+    const note = this.s.reloadNote && this.now <= this.s.reloadNoteUntil ? this.s.reloadNote : '';
+    this.act({ type: 'transition', from: this.s.state, to, reason: note ? `${note} (${reason})` : reason });
+    this.set({ state: to, since: this.now, reloadNote: '', reloadNoteUntil: 0 });
   }
   skew(): number {
     return skewTimeMs(this.s.config.version, this.s.effectivePriority, this.s.masterAdverInterval);
@@ -346,6 +355,66 @@ function masterAdvert(t: Step, p: VrrpPacket, src: Uint8Array, from: string): vo
   t.act({ type: 'garp', reason });
 }
 
+/** Whether two adverts built from these settings differ (the VIP list compared as a set). */
+function advertDiffers(a: VrrpState, b: VrrpState): boolean {
+  const ca = a.config;
+  const cb = b.config;
+  const authA = ca.auth?.type === 'PASS' ? ca.auth.password : '';
+  const authB = cb.auth?.type === 'PASS' ? cb.auth.password : '';
+  return (
+    a.effectivePriority !== b.effectivePriority ||
+    ca.advertInterval !== cb.advertInterval ||
+    authA !== authB ||
+    a.vipAddresses.length !== b.vipAddresses.length ||
+    !a.vipAddresses.every((x) => b.vipAddresses.some((y) => sameIp(x, y)))
+  );
+}
+
+/**
+ * A reload's new settings, applied without leaving the state (issue #10).
+ * The effective priority keeps its tracking offset over the new base (the
+ * driver re-judges tracking right after); a MASTER whose advert changes
+ * (priority, interval, VIPs, password) sends it at once and re-arms
+ * Adver_Timer on the new interval, so backups adopt a new interval before
+ * the old Master_Down_Interval could run out. A BACKUP keeps the interval it
+ * adopted from a v3 master. Whatever follows (a peer preempting a lowered
+ * master, a raised backup preempting) is the protocol's ordinary course,
+ * with `reason` in front of its transition reason.
+ */
+function reconfigure(t: Step, c: VrrpConfig, reason: string): void {
+  const old = t.s;
+  const o = old.config;
+  if (c.vrid !== o.vrid || c.version !== o.version || c.family !== o.family) {
+    bad(c, 'virtual_router_id, version and family cannot change in place');
+  }
+  const vipAddresses = checkConfig(c);
+  const offset = o.priority === PRIORITY_OWNER ? 0 : old.effectivePriority - o.priority;
+  const effectivePriority = clampPriority(c.priority, c.priority + offset);
+  const st = old.state;
+  const keepAdopted = st === 'BACKUP' && c.version === 3 && old.master !== null;
+  let preemptUntil = old.preemptUntil;
+  if (c.preemptDelay === 0) preemptUntil = null;
+  else if (preemptUntil !== null && preemptUntil > t.now + c.preemptDelay) preemptUntil = t.now + c.preemptDelay;
+  t.set({
+    config: c,
+    vipAddresses,
+    effectivePriority,
+    masterAdverInterval: keepAdopted ? old.masterAdverInterval : c.advertInterval,
+    preemptUntil,
+  });
+  const decisive = o.priority !== c.priority || o.preempt !== c.preempt || o.preemptDelay !== c.preemptDelay || effectivePriority !== old.effectivePriority;
+  if (decisive && (st === 'MASTER' || st === 'BACKUP')) {
+    // Long enough for a peer to notice and act: its down interval at the slower interval, plus our delay.
+    const slow = Math.max(o.advertInterval, c.advertInterval, old.masterAdverInterval);
+    t.set({ reloadNote: reason, reloadNoteUntil: t.now + 2 * masterDownIntervalMs(c.version, 1, slow) + c.preemptDelay });
+  }
+  if (effectivePriority !== old.effectivePriority) t.act({ type: 'log', message: `effective priority ${old.effectivePriority} -> ${effectivePriority} (${reason})` });
+  if (st === 'MASTER' && advertDiffers(old, t.s)) {
+    t.act({ type: 'send-advert', priority: effectivePriority });
+    t.armAdver();
+  }
+}
+
 /**
  * One step of the machine: the next state and the actions for the driver.
  * Pure: `state` is not modified. Inputs that mean nothing in the current
@@ -410,8 +479,12 @@ export function step(state: VrrpState, input: VrrpInput): VrrpStepResult {
     case 'resume':
       if (st === 'BACKUP' && !state.faulted && !state.syncFault) becomeMaster(t, input.reason);
       break;
+    case 'reconfigure':
+      reconfigure(t, input.config, input.reason);
+      break;
     case 'shutdown':
       if (st === 'INIT') break;
+      t.set({ reloadNote: '' });
       t.cancelTimers();
       if (st === 'MASTER') t.act({ type: 'send-advert', priority: PRIORITY_STOP });
       t.transition('INIT', 'shutdown');

@@ -93,7 +93,7 @@ export class GarpSchedule {
   constructor(
     private readonly clock: Clock,
     private settings: GarpSettings,
-    private readonly addresses: readonly AnnouncedAddress[],
+    private addresses: readonly AnnouncedAddress[],
     private readonly announce: AnnounceFn,
   ) {
     this.arp = new Pacer(clock, () => this.settings.garpIntervalMs ?? 0, announce);
@@ -114,9 +114,17 @@ export class GarpSchedule {
     }
   }
 
-  /** One immediate burst outside the schedule (e.g. a healed split brain). */
-  burst(why: string): void {
-    this.send(this.settings.repeat, why);
+  /**
+   * One immediate burst outside the schedule (e.g. a healed split brain);
+   * with `only`, for those of the addresses alone (VIPs a reload added).
+   */
+  burst(why: string, only?: readonly string[]): void {
+    this.send(this.settings.repeat, why, only);
+  }
+
+  /** A reload's new address list; the schedule's timers run on, later bursts use it. */
+  setAddresses(addresses: readonly AnnouncedAddress[]): void {
+    this.addresses = addresses;
   }
 
   /** Applies new settings from a reload; a running schedule keeps its next due time. */
@@ -133,10 +141,11 @@ export class GarpSchedule {
   }
 
   /** One burst of `count` messages per address: unspaced families at once, the others through their pacer. */
-  private send(count: number, why: string): void {
+  private send(count: number, why: string, only?: readonly string[]): void {
     const paced = (f: 4 | 6): boolean => ((f === 4 ? this.settings.garpIntervalMs : this.settings.gnaIntervalMs) ?? 0) > 0;
-    const of = (f: 4 | 6): string[] => this.addresses.filter((a) => a.family === f).map((a) => a.address);
-    const now = this.addresses.filter((a) => !paced(a.family)).map((a) => a.address);
+    const list = only ? this.addresses.filter((a) => only.includes(a.address)) : this.addresses;
+    const of = (f: 4 | 6): string[] => list.filter((a) => a.family === f).map((a) => a.address);
+    const now = list.filter((a) => !paced(a.family)).map((a) => a.address);
     if (now.length > 0) this.announce(now, count, why);
     if (paced(4)) this.arp.push(of(4), count, why);
     if (paced(6)) this.na.push(of(6), count, why);

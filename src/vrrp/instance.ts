@@ -12,7 +12,7 @@ import type { VrrpInstance } from '../config/types';
 import type { DropReason } from './errors';
 import { init, makeAdvert, step } from './fsm';
 import type { VrrpAction as Action, VrrpConfig, VrrpInput as Input, VrrpState, VrrpTimerName as TimerName } from './types';
-import { GarpSchedule } from './garp';
+import { type GarpSettings, GarpSchedule } from './garp';
 import { type ChecksumForm, type VrrpPacket, encodeVrrp } from './packet';
 import type { VrrpTransport } from './io';
 import { VRRP_GROUP_V4, VRRP_GROUP_V6 } from './io';
@@ -82,6 +82,18 @@ export function fsmConfigOf(c: VrrpInstance, source: Uint8Array): VrrpConfig {
   };
 }
 
+/** An instance's garp_* settings, as the announce schedule takes them. */
+export function garpSettingsOf(c: VrrpInstance): GarpSettings {
+  return {
+    delayMs: c.garpMasterDelayMs,
+    repeat: c.garpMasterRepeat,
+    refreshMs: c.garpMasterRefreshMs,
+    refreshRepeat: c.garpMasterRefreshRepeat,
+    garpIntervalMs: c.garpIntervalMs,
+    gnaIntervalMs: c.gnaIntervalMs,
+  };
+}
+
 /**
  * The IPv4 TTL / IPv6 hop limit of an instance's adverts: 255 to the
  * multicast group (RFC 5798 §5.1.1.3, §5.1.2.3), keepalived's unicast_ttl
@@ -108,30 +120,97 @@ export class VrrpInstanceRuntime {
   /** Serialises VIP changes so an add and a remove never race. */
   private vipChain: Promise<void> = Promise.resolve();
   private bySyncNext = false;
+  private readonly peersHeard = new Map<string, number>();
+
+  private cfg: VrrpInstance;
+  private source: Uint8Array;
+  private transport: VrrpTransport;
 
   constructor(
-    readonly config: VrrpInstance,
-    private readonly source: Uint8Array,
-    private readonly transport: VrrpTransport,
+    config: VrrpInstance,
+    source: Uint8Array,
+    transport: VrrpTransport,
     private readonly effects: InstanceEffects,
     private readonly clock: Clock,
     private readonly log: Logger,
     private readonly onTransition: (t: Transition) => void,
   ) {
+    this.cfg = config;
+    this.source = source;
+    this.transport = transport;
     this.fsm = init(fsmConfigOf(config, source), clock.now());
     this.garp = new GarpSchedule(
       clock,
-      {
-        delayMs: config.garpMasterDelayMs,
-        repeat: config.garpMasterRepeat,
-        refreshMs: config.garpMasterRefreshMs,
-        refreshRepeat: config.garpMasterRefreshRepeat,
-        garpIntervalMs: config.garpIntervalMs,
-        gnaIntervalMs: config.gnaIntervalMs,
-      },
+      garpSettingsOf(config),
       this.held().map((v) => ({ address: v.address, family: v.family })),
       (addresses, count, why) => this.announce(addresses, count, why),
     );
+  }
+
+  /** The instance's current configuration (a reload may replace it in place). */
+  get config(): VrrpInstance {
+    return this.cfg;
+  }
+
+  /**
+   * Throws {@link VrrpConfigError} when `next` cannot be applied in place
+   * (the state machine refuses it); changes nothing.
+   */
+  checkReconfigure(next: VrrpInstance, source: Uint8Array): void {
+    step(this.fsm, { kind: 'reconfigure', now: this.clock.now(), config: fsmConfigOf(next, source), reason: '' });
+  }
+
+  /**
+   * Applies a reload's settings without leaving the state (issue #10): the
+   * state machine gets a 'reconfigure' input; a MASTER adds the VIPs that
+   * are new, then removes those that went, one by one (the others are never
+   * touched), and announces the added ones; garp settings, notify scripts,
+   * tracking and peers take effect from here on. `transport` and `source`
+   * replace the old ones when the peer set or source address changed.
+   */
+  reconfigure(next: VrrpInstance, source: Uint8Array, transport: VrrpTransport, reason: string): void {
+    const before = this.held();
+    this.cfg = next;
+    this.source = source;
+    this.transport = transport;
+    const after = this.held();
+    this.garp.update(garpSettingsOf(next));
+    this.garp.setAddresses(after.map((v) => ({ address: v.address, family: v.family })));
+    this.feed({ kind: 'reconfigure', now: this.clock.now(), config: fsmConfigOf(next, source), reason });
+    if (!this.vipsHeld) return;
+    const cidr = (v: { address: string; prefix: number }): string => `${v.address}/${v.prefix}`;
+    const had = new Set(before.map(cidr));
+    const has = new Set(after.map(cidr));
+    const added = after.filter((v) => !had.has(cidr(v)));
+    const removed = before.filter((v) => !has.has(cidr(v)));
+    if (added.length === 0 && removed.length === 0) return;
+    const ifname = next.interface;
+    this.vipChain = this.vipChain.then(async () => {
+      // Adds first, so a VIP whose prefix changed is never absent.
+      for (const v of added) await this.vipOp(true, ifname, cidr(v));
+      for (const v of removed) await this.vipOp(false, ifname, cidr(v));
+      if (added.length > 0 && this.vipsHeld && this.fsm.state === 'MASTER') this.garp.burst('reload added VIPs', added.map((v) => v.address));
+    });
+  }
+
+  private async vipOp(add: boolean, ifname: string, cidr: string): Promise<void> {
+    try {
+      if (add) await this.effects.addVip(ifname, cidr);
+      else await this.effects.removeVip(ifname, cidr);
+    } catch (e) {
+      this.vipErrors++;
+      this.log.error(`${this.name}: cannot ${add ? 'add' : 'remove'} VIP ${cidr} on ${ifname}`, { error: (e as Error).message });
+    }
+  }
+
+  /** The address this instance sends from. */
+  get sourceAddress(): Uint8Array {
+    return this.source;
+  }
+
+  /** The remote routers this instance has heard since it started, by address (for a reload's notes). */
+  heardPeers(): ReadonlyMap<string, number> {
+    return this.peersHeard;
   }
 
   get name(): string {
@@ -163,6 +242,7 @@ export class VrrpInstanceRuntime {
   receive(packet: VrrpPacket, src: Uint8Array, checksumForm: ChecksumForm | undefined): void {
     this.received++;
     if (checksumForm && packet.version === 3 && this.config.family === 4) this.peerForm = checksumForm;
+    if (packet.priority > 0) this.peersHeard.set(formatIp(src), packet.priority);
     this.feed({ kind: 'advert', now: this.clock.now(), packet, src });
   }
 
@@ -317,15 +397,7 @@ export class VrrpInstanceRuntime {
     const c = this.config;
     const cidrs = this.held().map((v) => `${v.address}/${v.prefix}`);
     this.vipChain = this.vipChain.then(async () => {
-      for (const cidr of cidrs) {
-        try {
-          if (add) await this.effects.addVip(c.interface, cidr);
-          else await this.effects.removeVip(c.interface, cidr);
-        } catch (e) {
-          this.vipErrors++;
-          this.log.error(`${this.name}: cannot ${add ? 'add' : 'remove'} VIP ${cidr} on ${c.interface}`, { error: (e as Error).message });
-        }
-      }
+      for (const cidr of cidrs) await this.vipOp(add, c.interface, cidr);
     });
     if (add) {
       // Announce once the addresses are in place (keepalived: VIPs, then GARP).

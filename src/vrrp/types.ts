@@ -76,6 +76,13 @@ export interface VrrpState {
   readonly master: SeenMaster | null;
   /** `config.vips` as address bytes (parsed once). */
   readonly vipAddresses: readonly Uint8Array[];
+  /**
+   * The reason of the last reload that changed priority or preemption
+   * ("reload: priority 150 -> 90"), put in front of the reason of a
+   * transition it causes; '' when none. Void after `reloadNoteUntil`.
+   */
+  readonly reloadNote: string;
+  readonly reloadNoteUntil: number;
 }
 
 /** What the driver tells the state machine. `now` is monotonic milliseconds. */
@@ -99,7 +106,14 @@ export type VrrpInput =
    */
   | { readonly kind: 'resume'; readonly now: number; readonly reason: string }
   /** Stop the instance (back to INIT). */
-  | { readonly kind: 'shutdown'; readonly now: number };
+  | { readonly kind: 'shutdown'; readonly now: number }
+  /**
+   * A reload changed the instance's settings, applied in place: the state,
+   * timers and seen master are kept. Identity (VRID, version, family) must
+   * not change (the driver re-creates the instance for that). `reason`
+   * ("reload: priority 150 -> 140") prefixes a transition the change causes.
+   */
+  | { readonly kind: 'reconfigure'; readonly now: number; readonly config: VrrpConfig; readonly reason: string };
 
 /**
  * What the driver must do, in the order given. For one input the order is:

@@ -2,7 +2,8 @@
  * Runs every folder under test/vrrp/conformance/: config.json (overrides of
  * the defaults below), input.jsonl (one input per line) and expected.jsonl
  * (line i = the JSON array of actions input i must produce). Addresses are
- * written as text; a v2 packet's `password` stands for its auth data.
+ * written as text; a v2 packet's `password` stands for its auth data; a
+ * 'reconfigure' input's `config` is written as overrides of config.json.
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
@@ -56,7 +57,9 @@ function packetFromJson(j: Json, c: VrrpConfig): VrrpPacket {
   };
 }
 
-function inputFromJson(j: Json, c: VrrpConfig): VrrpInput {
+/** An input line; a 'reconfigure' line's `config` holds overrides of the case's config.json. */
+function inputFromJson(j: Json, c: VrrpConfig, caseJson: Json): VrrpInput {
+  if (j.kind === 'reconfigure') return { kind: 'reconfigure', now: j.now as number, reason: j.reason as string, config: configFromJson({ ...caseJson, ...(j.config as Json) }) };
   if (j.kind === 'advert') return { kind: 'advert', now: j.now as number, src: ip(j.src as string), packet: packetFromJson(j.packet as Json, c) };
   return j as unknown as VrrpInput;
 }
@@ -75,7 +78,8 @@ describe('vrrp fsm: conformance cases', () => {
     it(name, () => {
       const dir = path.join(DIR, name);
       const cfgFile = path.join(dir, 'config.json');
-      const config = configFromJson(fs.existsSync(cfgFile) ? (JSON.parse(fs.readFileSync(cfgFile, 'utf8')) as Json) : {});
+      const caseJson = fs.existsSync(cfgFile) ? (JSON.parse(fs.readFileSync(cfgFile, 'utf8')) as Json) : {};
+      const config = configFromJson(caseJson);
       const inputs = lines(path.join(dir, 'input.jsonl'));
       const expected = fs
         .readFileSync(path.join(dir, 'expected.jsonl'), 'utf8')
@@ -86,7 +90,7 @@ describe('vrrp fsm: conformance cases', () => {
       let s = init(config, 0);
       inputs.forEach((j, i) => {
         const before = JSON.stringify(s, (_k, v: unknown) => (v instanceof Uint8Array ? Array.from(v) : v));
-        const r = step(s, inputFromJson(j, config));
+        const r = step(s, inputFromJson(j, config, caseJson));
         assert.equal(JSON.stringify(s, (_k, v: unknown) => (v instanceof Uint8Array ? Array.from(v) : v)), before, 'step must not modify its input state');
         assert.deepEqual(r.actions, expected[i], `input line ${i + 1}: ${JSON.stringify(j)}`);
         s = r.state;

@@ -134,3 +134,48 @@ describe('vrrp fsm: two instances converge (a small simulation)', () => {
     assert.ok(rb.actions.some((x) => x.type === 'del-vips'));
   });
 });
+
+describe('vrrp fsm: reconfigure (a reload applied in place, issue #10)', () => {
+  const master = (): ReturnType<typeof init> => {
+    const s0 = init({ ...base, priority: 150, advertInterval: 10, primaryAddress: ip('192.0.2.11') });
+    return step(step(s0, { kind: 'startup', now: 0 }).state, { kind: 'timeout', timer: 'master-down', now: 400 }).state;
+  };
+  it('refuses to change identity (VRID, version, family) and leaves the state as it was', () => {
+    const s = master();
+    for (const change of [{ vrid: 52 }, { version: 2 as const, advertInterval: 100 }]) {
+      assert.throws(() => step(s, { kind: 'reconfigure', now: 500, reason: 'reload', config: { ...s.config, ...change } }), VrrpConfigError);
+    }
+    assert.equal(s.state, 'MASTER');
+  });
+  it('refuses a configuration init would refuse', () => {
+    const s = master();
+    assert.throws(() => step(s, { kind: 'reconfigure', now: 500, reason: 'reload', config: { ...s.config, advertInterval: 0 } }), VrrpConfigError);
+  });
+  it('keeps the tracking offset over a new base priority, and an owner at 255', () => {
+    let s = master();
+    s = step(s, { kind: 'priority', now: 450, effective: 130 }).state; // tracking -20
+    s = step(s, { kind: 'reconfigure', now: 500, reason: 'reload', config: { ...s.config, priority: 140 } }).state;
+    assert.equal(s.effectivePriority, 120);
+    s = step(s, { kind: 'reconfigure', now: 600, reason: 'reload', config: { ...s.config, priority: 255 } }).state;
+    assert.equal(s.effectivePriority, 255);
+    assert.equal(s.state, 'MASTER');
+  });
+  it('shortens a running preempt delay to the new one, and drops it with preempt_delay 0', () => {
+    const s0 = init({ ...base, priority: 150, preemptDelay: 60_000, primaryAddress: ip('192.0.2.11') });
+    let s = step(s0, { kind: 'startup', now: 0 }).state;
+    assert.equal(s.preemptUntil, 60_000);
+    s = step(s, { kind: 'reconfigure', now: 1000, reason: 'reload', config: { ...s.config, preemptDelay: 5000 } }).state;
+    assert.equal(s.preemptUntil, 6000);
+    s = step(s, { kind: 'reconfigure', now: 2000, reason: 'reload', config: { ...s.config, preemptDelay: 0 } }).state;
+    assert.equal(s.preemptUntil, null);
+    assert.equal(s.state, 'BACKUP');
+  });
+  it('a BACKUP that has heard no master takes the new interval; timers are not touched', () => {
+    let s = step(init({ ...base, primaryAddress: ip('192.0.2.11') }), { kind: 'startup', now: 0 }).state;
+    const r = step(s, { kind: 'reconfigure', now: 100, reason: 'reload', config: { ...s.config, advertInterval: 10 } });
+    s = r.state;
+    assert.equal(s.masterAdverInterval, 10);
+    assert.deepEqual(r.actions, []);
+    assert.equal(s.state, 'BACKUP');
+  });
+});

@@ -50,6 +50,25 @@ describe('vrrp/garp schedule', () => {
   });
 });
 
+describe('vrrp/garp: a reload (issue #10)', () => {
+  it('announces only the added addresses, paced per family, and later bursts use the new list', () => {
+    const clock = new FakeClock();
+    const { g, sent } = recorder(clock, { delayMs: 5000, repeat: 2, refreshMs: 10000, gnaIntervalMs: 100 }, [V4]);
+    g.start();
+    g.setAddresses([V4, V4B, V6]);
+    g.burst('reload added VIPs', [V4B.address, V6.address]);
+    clock.advance(200);
+    assert.deepEqual(sent, [
+      [0, '192.0.2.100', 2, 'became master'],
+      [0, '192.0.2.101', 2, 'reload added VIPs'],
+      [0, '2001:db8::100', 1, 'reload added VIPs'],
+      [100, '2001:db8::100', 1, 'reload added VIPs'],
+    ]);
+    clock.advance(5000);
+    assert.deepEqual(sent.slice(4).map((x) => x[1]), ['192.0.2.100 192.0.2.101', '2001:db8::100', '2001:db8::100'], 'garp_master_delay covers the new list');
+  });
+});
+
 describe('vrrp/garp: garp_interval and gna_interval', () => {
   it('spaces the N messages of a burst at 0, i, 2i … on timers', () => {
     const clock = new FakeClock(1000);
