@@ -79,6 +79,16 @@ function endpoint(ip: string, port: string | undefined): string {
   return port === undefined ? ip : `${host}:${port}`;
 }
 
+/**
+ * A real or sorry server's endpoint. Port 0 is keepalived's way of writing
+ * "no port" (`real_server 192.0.2.21 0` under a fwmark service), so it is
+ * left out like a missing one: lvsd then uses the service's port, or none
+ * for a fwmark service, as keepalived does.
+ */
+function serverEndpoint(ip: string, port: string | undefined): string {
+  return endpoint(ip, port !== undefined && /^0+$/.test(port) ? undefined : port);
+}
+
 type Entry = { key: string; value: string; at: Origin };
 
 interface CheckSpec {
@@ -167,7 +177,7 @@ export function translateVirtualServer(n: KNode, groups: ReadonlyMap<string, Gro
     else if (['ops', 'alpha', 'sorry_server_inhibit', 'inhibit_on_failure', 'sh-port', 'sh-fallback', 'mh-port', 'mh-fallback'].includes(k)) one(k, v[0] ?? 'true');
     else if (k === 'quorum_up' || k === 'quorum_down') one(k, c.args.length ? commandLine(c.args) : undefined);
     else if (k === 'sorry_server') {
-      if (ctx.need(c, 1, 'an address')) one(k, endpoint(v[0]!, v[1]));
+      if (ctx.need(c, 1, 'an address')) one(k, serverEndpoint(v[0]!, v[1]));
       ctx.extra(c, 2);
     } else if ((CHECK_DEFAULT_KEYS as readonly string[]).includes(k) || k === 'nb_get_retry') {
       if (ctx.need(c, 1, 'a value')) defaults.push({ key: k === 'nb_get_retry' ? 'retry' : k, value: v[0]!, at });
@@ -238,7 +248,7 @@ function emitChecks(vsName: string, vs: SectionBuilder, realServers: readonly Rs
 function readRealServer(n: KNode, ctx: Ctx): RsSpec | undefined {
   if (!ctx.need(n, 1, 'an address') || !ctx.needBlock(n)) return undefined;
   const w = words(n);
-  const rs: RsSpec = { node: n, address: endpoint(w[0]!, w[1]), entries: [], checks: [] };
+  const rs: RsSpec = { node: n, address: serverEndpoint(w[0]!, w[1]), entries: [], checks: [] };
   for (const c of n.children) {
     const k = c.keyword;
     const v = words(c);

@@ -123,7 +123,8 @@ export function translateVrrpInstance(n: KNode, g: GlobalState, ctx: Ctx): Secti
   const name = label(n.args[0]!.text);
   if (name !== n.args[0]!.text) ctx.note(n, `vrrp_instance "${n.args[0]!.text}" is named [vrrp_instance.${name}] (section names are letters, digits, _ and -)`);
   const sec = new SectionBuilder(`vrrp_instance.${name}`, origin(n));
-  const iface = n.children.find((c) => c.keyword === 'interface')?.args[0]?.text;
+  // The last interface line wins, as every repeated keyword does in keepalived.
+  const iface = [...n.children].reverse().find((c) => c.keyword === 'interface')?.args[0]?.text;
   const vipSeen = new Map<string, number>();
   for (const c of n.children) {
     const k = c.keyword;

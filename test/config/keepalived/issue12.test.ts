@@ -1,0 +1,153 @@
+/**
+ * Issue 12, "Importer: found wrong, tried as a new user would": each case is
+ * a keepalived.conf as operators write them (fixtures/issue12/), imported
+ * the way the issue tried it, and checked for what keepalived would do.
+ * keepalived's own reading of the same files is checked in
+ * keepalived-oracle.test.ts.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { formatProblems } from '../../../src/config/errors';
+import { parseConfig } from '../../../src/config/load';
+import type { LvsdConfig } from '../../../src/config/types';
+import { convertKeepalived, importKeepalived } from '../../../src/config/keepalived/import';
+import { ROOT } from '../helpers';
+
+/** The issue's fixtures. */
+export const ISSUE12 = path.join(ROOT, 'test/config/keepalived/fixtures/issue12');
+
+/** Runs `lvsd import-keepalived FILE -o OUT` from `cwd`, as a user would; returns status, stderr lines and the output. */
+export async function importIn(cwd: string, file: string, configId = 'lvs-a'): Promise<{ status: number; err: string[]; out: string; config: LvsdConfig }> {
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lvsd-issue12-'));
+  const before = process.cwd();
+  let err = '';
+  try {
+    process.chdir(cwd);
+    const status = await importKeepalived(file, path.join(outDir, 'lvsd.conf'), { configId, stderr: { write: (s: string) => (err += s) } });
+    const out = fs.readFileSync(path.join(outDir, 'lvsd.conf'), 'utf8');
+    const r = parseConfig(out, 'lvsd.conf');
+    assert.deepEqual(formatProblems(r.problems.filter((p) => p.severity === 'error')), [], `the import does not load:\n${out}`);
+    return { status, err: err.split('\n').filter(Boolean), out, config: r.config! };
+  } finally {
+    process.chdir(before);
+    fs.rmSync(outDir, { recursive: true, force: true });
+  }
+}
+
+describe('config/keepalived: issue 12 importer cases', () => {
+  it('follows relative includes when the main file is named by a relative path (lvsd import-keepalived keepalived.conf in its directory)', async () => {
+    const r = await importIn(path.join(ISSUE12, 'include'), 'keepalived.conf');
+    assert.equal(r.status, 0, r.err.join('\n'));
+    assert.deepEqual([...r.config.virtualServers.keys()], ['vs_192_0_2_100_8080', 'vs_192_0_2_100_80']);
+    assert.deepEqual([...r.config.virtualServers.get('vs_192_0_2_100_80')!.realServers.values()].map((s) => s.address.address), ['198.51.100.1', '198.51.100.2']);
+    assert.deepEqual([...r.config.vrrpInstances.keys()], ['VI_1']);
+    // From a subdirectory, with ../ in the name, the includes still resolve against the main file's directory.
+    const sub = await importIn(path.join(ISSUE12, 'include/conf.d'), '../keepalived.conf');
+    assert.equal(sub.status, 0, sub.err.join('\n'));
+    assert.equal(sub.config.virtualServers.size, 2);
+  });
+
+  it('an include that matches nothing makes the import exit 3, naming it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lvsd-issue12-'));
+    try {
+      fs.copyFileSync(path.join(ISSUE12, 'include/vrrp.conf'), path.join(dir, 'vrrp.conf'));
+      fs.writeFileSync(path.join(dir, 'keepalived.conf'), 'global_defs {\n   router_id lvs-a\n}\n\ninclude vrrp.conf\ninclude conf.d/*.conf\n');
+      const r = await importIn(dir, 'keepalived.conf');
+      assert.equal(r.status, 3);
+      assert.equal(r.err.length, 1, r.err.join('\n'));
+      assert.match(r.err[0]!, /^keepalived\.conf:6: not imported: include conf\.d\/\*\.conf \(no file matches conf\.d\/\*\.conf \(relative to .*, the directory of keepalived\.conf\): whatever it holds is missing from the import\)$/);
+      assert.ok(r.out.includes(`;   ${r.err[0]}\n`), 'listed in the header too');
+      assert.deepEqual([...r.config.vrrpInstances.keys()], ['VI_1']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fwmark real servers written "real_server IP 0" become port-less real servers of the fwmark service', async () => {
+    const r = await importIn(ISSUE12, 'fwmark.keepalived.conf');
+    assert.equal(r.status, 0, r.err.join('\n'));
+    assert.match(r.out, /^\[real_server\.vs_fwmark_10\.rs1\]\naddress = 192\.0\.2\.21$/m);
+    const vs = r.config.virtualServers.get('vs_fwmark_10')!;
+    assert.deepEqual([vs.fwmark, vs.lbKind, vs.persistenceTimeoutMs], [10, 'DR', 600_000]);
+    assert.deepEqual([...vs.realServers.values()].map((s) => [s.address.address, s.address.port, s.weight]), [
+      ['192.0.2.21', 0, 1],
+      ['192.0.2.22', 0, 1],
+    ]);
+    const chk = r.config.checks.get(vs.check!)!;
+    assert.ok(chk.type === 'TCP_CHECK' && chk.connectPort === 443);
+  });
+
+  it('a real server with port 0 under an IP:PORT service takes the service port, as keepalived does', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lvsd-issue12-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'keepalived.conf'), 'virtual_server 192.0.2.100 443 {\n    lb_kind DR\n    real_server 192.0.2.21 0 {\n        weight 2\n    }\n}\n');
+      const r = await importIn(dir, 'keepalived.conf');
+      assert.equal(r.status, 0, r.err.join('\n'));
+      const rs = r.config.virtualServers.get('vs_192_0_2_100_443')!.realServers.get('rs1')!;
+      assert.deepEqual([rs.address.address, rs.address.port], ['192.0.2.21', 443]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a key given twice keeps the last value (priority 100, then @lvs-a priority 150), with a note', async () => {
+    const a = await importIn(ISSUE12, 'priority-per-host.keepalived.conf', 'lvs-a');
+    assert.equal(a.status, 0, a.err.join('\n'));
+    assert.equal(a.config.vrrpInstances.get('VI_1')!.priority, 150);
+    assert.deepEqual(a.err, [
+      'priority-per-host.keepalived.conf:7: note: priority is given again here (also at line 6): keepalived keeps the last value, "150", and so does the import',
+    ]);
+    const b = await importIn(ISSUE12, 'priority-per-host.keepalived.conf', 'lvs-b');
+    assert.equal(b.config.vrrpInstances.get('VI_1')!.priority, 100);
+  });
+
+  it('a VRRPv2 advert_int with a fraction is rounded to whole seconds as keepalived 2.2.7 does, and the notes say so', async () => {
+    const r = await importIn(ISSUE12, 'advert-half-second.keepalived.conf');
+    assert.equal(r.status, 0, r.err.join('\n'));
+    assert.deepEqual([...r.config.vrrpInstances.values()].map((i) => [i.name, i.version, i.advertIntCs]), [
+      ['VI_1', 2, 100],
+      ['VI_2', 2, 300],
+    ]);
+    assert.deepEqual(r.err, [
+      'advert-half-second.keepalived.conf:7: note: advert_int 0.5 under VRRP version 2, which carries whole seconds: rounded to 1, as keepalived does (it warns "must be an integer. rounding")',
+      'advert-half-second.keepalived.conf:18: note: advert_int 2.5 under VRRP version 2, which carries whole seconds: rounded to 3, as keepalived does (it warns "must be an integer. rounding")',
+    ]);
+  });
+
+  it('a fractional advert_int is kept under version 3 (instance or global_defs vrrp_version)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lvsd-issue12-'));
+    try {
+      const f = path.join(dir, 'keepalived.conf');
+      fs.writeFileSync(f, 'global_defs {\n  vrrp_version 3\n}\nvrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  advert_int 0.5\n}\n');
+      const conv = convertKeepalived(f, { configId: 'x' });
+      assert.deepEqual([conv.status, conv.notes], [0, []]);
+      assert.equal(parseConfig(conv.text, f).config!.vrrpInstances.get('VI_1')!.advertIntCs, 50);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the header points at lvsd.conf(5), not at CONFIG.md (which users do not have)", async () => {
+    const r = await importIn(ISSUE12, 'priority-per-host.keepalived.conf');
+    const first = r.out.split('\n')[0]!;
+    assert.match(first, /see lvsd\.conf\(5\)/);
+    assert.doesNotMatch(r.out, /CONFIG\.md/);
+  });
+
+  it('says that keepalived removes its IPVS services on stop (unless -I) and lvsd leaves them; not when lvs_flush_onstop is set', async () => {
+    const r = await importIn(ISSUE12, 'fwmark.keepalived.conf');
+    assert.deepEqual(r.err, [
+      "fwmark.keepalived.conf:3: note: keepalived removes the IPVS services it made when it stops (unless started with -I, --dont-release-ipvs); lvsd leaves them in the kernel, so traffic keeps flowing while it restarts. For keepalived's behaviour set lvs_flush_onstop = VS in [global]",
+    ]);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lvsd-issue12-'));
+    try {
+      fs.writeFileSync(path.join(dir, 'keepalived.conf'), `global_defs {\n  lvs_flush_onstop VS\n}\n${fs.readFileSync(path.join(ISSUE12, 'fwmark.keepalived.conf'), 'utf8')}`);
+      const f = await importIn(dir, 'keepalived.conf');
+      assert.deepEqual([f.status, f.err, f.config.global.lvsFlushOnstop], [0, [], 'vs']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
