@@ -100,6 +100,12 @@ export interface VrrpScript {
   readonly fall: number;
   /** -253..253. 0 (default): KO puts the instance in FAULT; >0 added while OK; <0 added while KO. */
   readonly weight: number;
+  /**
+   * keepalived's `weight N reverse`: the adjustment turned around (>0 taken
+   * off while OK, <0 taken off, i.e. added, while KO; 0: OK means FAULT).
+   * Default false.
+   */
+  readonly weightReverse: boolean;
   /** Start in the KO state (keepalived `init_fail`). Default false. */
   readonly initFail: boolean;
   /** Who it runs as: its own `user` (keepalived's), else the global script_user; absent: the daemon's own user. */
@@ -112,10 +118,12 @@ export type VrrpStateName = 'MASTER' | 'BACKUP';
 /** How adverts travel: raw IP protocol 112 (RFC) or UDP datagrams (unicast only). */
 export type VrrpTransport = 'raw' | 'udp';
 
-/** A tracked interface: down → FAULT (weight 0) or priority += weight. */
+/** A tracked interface: down → FAULT (weight 0) or priority += weight; `reverse` turns it around (keepalived's). */
 export interface TrackInterface {
   readonly name: string;
   readonly weight: number;
+  /** `NAME weight N reverse`: up → FAULT (weight 0), or the adjustment's direction reversed. Default false. */
+  readonly reverse: boolean;
   readonly line: number;
 }
 
@@ -124,6 +132,8 @@ export interface TrackScript {
   readonly name: string;
   /** Overrides the script's weight when set. */
   readonly weight?: number;
+  /** `weight N reverse` (true) or `weight N noreverse` (false); absent: the script's own `weightReverse`, as in keepalived. */
+  readonly reverse?: boolean;
   readonly line: number;
 }
 

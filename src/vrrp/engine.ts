@@ -21,7 +21,7 @@ import { type Arrival, VRRP_GROUP_V4, VRRP_GROUP_V6, type VrrpTransport, openTra
 import { type InstanceEffects, type InstanceStatus, type Transition, VrrpInstanceRuntime } from './instance';
 import { VRRP_TTL } from './ipv4';
 import { decodeVrrp } from './packet';
-import { ScriptTracker, type TrackedItem, judgeTracking, scriptSettingsOf } from './track';
+import { ScriptTracker, type TrackedItem, judgeTracking, scriptSettingsOf, trackedInterface, trackedScript } from './track';
 
 /** What the engine needs from the system. */
 export interface EngineDeps {
@@ -263,11 +263,11 @@ export class VrrpEngine {
         return !!l && l.up && l.running;
       };
       if (!c.dontTrackPrimary) items.push({ kind: 'interface', name: c.interface, up: linkUp(c.interface), weight: 0 });
-      for (const t of c.trackInterfaces) items.push({ kind: 'interface', name: t.name, up: linkUp(t.name), weight: t.weight });
+      for (const t of c.trackInterfaces) items.push(trackedInterface(t, linkUp(t.name)));
       for (const t of c.trackScripts) {
         const s = this.config.vrrpScripts.get(t.name);
         const tracker = this.scripts.get(t.name);
-        items.push({ kind: 'script', name: t.name, up: tracker ? tracker.up : true, weight: t.weight ?? s?.weight ?? 0 });
+        items.push(trackedScript(t, s, tracker ? tracker.up : true));
       }
       // In a sync group, weights would pull the members apart: keepalived treats them as 0 (FAULT).
       const groupName = this.config.vrrpInstances.get(c.name)?.syncGroup;

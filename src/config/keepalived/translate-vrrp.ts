@@ -92,8 +92,9 @@ export function translateVrrpScript(n: KNode, ctx: Ctx): SectionBuilder | undefi
       ctx.extra(c);
     } else if (k === 'weight') {
       if (!ctx.need(c, 1, 'a value')) continue;
-      sec.set('weight', words(c)[0]!, c);
-      if (words(c)[1] === 'reverse') ctx.skip(c, 'weight reverse', 'lvsd has no reversed script weights');
+      // `weight N reverse` as written; the loader judges the words.
+      sec.set('weight', words(c).slice(0, 2).join(' '), c);
+      ctx.extra(c, 2);
     } else if (k === 'init_fail') {
       sec.set('init_fail', 'true', c);
     } else if (k === 'user') {
@@ -195,15 +196,13 @@ function vipLine(a: KNode, key: string, iface: string | undefined, seen: Map<str
   for (const opt of lost) ctx.skip(a, opt.split(' ')[0]!, why(opt));
 }
 
-/** One line of track_interface / track_script: `NAME [weight N [reverse]]`. */
+/** One line of track_interface / track_script: `NAME [weight N [reverse|noreverse]]`, taken as written (the loader judges it). */
 function trackLine(t: KNode, key: string, sec: SectionBuilder, ctx: Ctx): void {
   const w = words(t);
   const name = key === 'track_script' ? label(t.keyword) : t.keyword;
   if (w.length === 0) sec.set(key, name, item(t, key), true);
-  else if (w[0] === 'weight' && w[1] !== undefined) {
-    sec.set(key, `${name} weight ${w[1]}`, item(t, key), true);
-    if (w[2] === 'reverse') ctx.skip(t, 'weight reverse', 'lvsd has no reversed tracking weights');
-  } else ctx.skip(t, `${key} ${t.keyword} ${w.join(' ')}`, 'lvsd takes "NAME" or "NAME weight N"');
+  else if (w[0] === 'weight' && w[1] !== undefined && w.length <= 3) sec.set(key, [name, ...w].join(' '), item(t, key), true);
+  else ctx.skip(t, `${key} ${t.keyword} ${w.join(' ')}`, `lvsd takes "NAME", "NAME weight N" or "NAME weight N reverse"${key === 'track_script' ? ' (or noreverse)' : ''}`);
 }
 
 /** `authentication { auth_type PASS|AH auth_pass X }`. */

@@ -9,32 +9,9 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { formatProblems } from '../../../src/config/errors';
 import { parseConfig } from '../../../src/config/load';
-import type { LvsdConfig } from '../../../src/config/types';
-import { convertKeepalived, importKeepalived } from '../../../src/config/keepalived/import';
-import { ROOT } from '../helpers';
-
-/** The issue's fixtures. */
-export const ISSUE12 = path.join(ROOT, 'test/config/keepalived/fixtures/issue12');
-
-/** Runs `lvsd import-keepalived FILE -o OUT` from `cwd`, as a user would; returns status, stderr lines and the output. */
-export async function importIn(cwd: string, file: string, configId = 'lvs-a'): Promise<{ status: number; err: string[]; out: string; config: LvsdConfig }> {
-  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lvsd-issue12-'));
-  const before = process.cwd();
-  let err = '';
-  try {
-    process.chdir(cwd);
-    const status = await importKeepalived(file, path.join(outDir, 'lvsd.conf'), { configId, stderr: { write: (s: string) => (err += s) } });
-    const out = fs.readFileSync(path.join(outDir, 'lvsd.conf'), 'utf8');
-    const r = parseConfig(out, 'lvsd.conf');
-    assert.deepEqual(formatProblems(r.problems.filter((p) => p.severity === 'error')), [], `the import does not load:\n${out}`);
-    return { status, err: err.split('\n').filter(Boolean), out, config: r.config! };
-  } finally {
-    process.chdir(before);
-    fs.rmSync(outDir, { recursive: true, force: true });
-  }
-}
+import { convertKeepalived } from '../../../src/config/keepalived/import';
+import { importIn, ISSUE12 } from './issue12-helpers';
 
 describe('config/keepalived: issue 12 importer cases', () => {
   it('follows relative includes when the main file is named by a relative path (lvsd import-keepalived keepalived.conf in its directory)', async () => {
@@ -149,5 +126,41 @@ describe('config/keepalived: issue 12 importer cases', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('weight N reverse (vrrp_script, track_script, track_interface) is imported as written, and lvsd reads it with its meaning', async () => {
+    const r = await importIn(ISSUE12, 'reverse.keepalived.conf');
+    assert.equal(r.status, 0, r.err.join('\n'));
+    assert.match(r.out, /^weight = 0 reverse$/m);
+    assert.match(r.out, /^track_script\[\] = chk_haproxy weight -10 noreverse$/m);
+    assert.match(r.out, /^track_interface\[\] = eth1 weight 10 reverse$/m);
+    const s = r.config.vrrpScripts;
+    assert.deepEqual(['chk_maintenance', 'chk_nginx', 'chk_haproxy'].map((n) => [n, s.get(n)!.weight, s.get(n)!.weightReverse]), [
+      ['chk_maintenance', 0, true],
+      ['chk_nginx', -20, true],
+      ['chk_haproxy', -20, true],
+    ]);
+    const vi = r.config.vrrpInstances.get('VI_1')!;
+    assert.deepEqual(vi.trackScripts.map((t) => [t.name, t.weight, t.reverse]), [
+      ['chk_maintenance', undefined, undefined],
+      ['chk_nginx', 30, undefined],
+      ['chk_haproxy', -10, false],
+    ]);
+    assert.deepEqual(vi.trackInterfaces.map((t) => [t.name, t.weight, t.reverse]), [['eth1', 10, true]]);
+  });
+
+  it('the loader refuses a reverse it cannot read, with the line', () => {
+    const conf = (extra: string[]) =>
+      ['[vrrp_script.chk]', 'script = /bin/true', ...extra, '[vrrp_instance.VI_1]', 'interface = eth0', 'virtual_router_id = 51', 'track_script[] = chk'].join('\n');
+    const errs = (text: string) => parseConfig(text, 'x.conf').problems.filter((p) => p.severity === 'error').map((p) => `${p.line}: ${p.message}`);
+    assert.deepEqual(errs(conf(['weight = -20 reverse'])), []);
+    assert.deepEqual(errs(conf(['weight = -20 sideways'])), ['3: weight: expected "N [reverse]", found "-20 sideways"']);
+    assert.deepEqual(errs(conf(['weight = -20 noreverse'])), ['3: weight: expected "N [reverse]", found "-20 noreverse"']);
+    assert.deepEqual(errs(conf(['weight = 300 reverse'])), ['3: weight: 300 is out of range (allowed: -253–253)']);
+    const line = (t: string) => errs(['[vrrp_script.chk]', 'script = /bin/true', '[vrrp_instance.VI_1]', 'interface = eth0', 'virtual_router_id = 51', t].join('\n'));
+    assert.deepEqual(line('track_script[] = chk weight 5 noreverse'), []);
+    assert.deepEqual(line('track_interface[] = eth1 weight 5 reverse'), []);
+    assert.deepEqual(line('track_interface[] = eth1 weight 5 noreverse'), ['6: track_interface: weight: expected "N [reverse]", found "5 noreverse"']);
+    assert.deepEqual(line('track_script[] = chk weight 5 reverse now'), ['6: track_script: weight: expected "N [reverse|noreverse]", found "5 reverse now"']);
   });
 });
