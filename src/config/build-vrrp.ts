@@ -286,6 +286,7 @@ export function buildVrrpInstance(r: SectionReader, name: string, g: GlobalConfi
     ...(unicastSrcIp ? { unicastSrcIp: { ...unicastSrcIp.value, line: unicastSrcIp.line } } : {}),
     unicastPeers: peers,
     ...(mcastSrcIp ? { mcastSrcIp: { ...mcastSrcIp.value, line: mcastSrcIp.line } } : {}),
+    ...(peers.length === 0 ? { mcastGroup: family === 4 ? g.vrrpMcastGroup4 : g.vrrpMcastGroup6 } : {}),
     unicastTtl: unicastTtl?.value ?? 255,
     checkUnicastSrc: r.bool('check_unicast_src')?.value ?? false,
     nopreempt,

@@ -82,6 +82,14 @@ export interface GlobalConfig {
   /** Default spacing between gratuitous ARPs / unsolicited NAs of one burst (keepalived `vrrp_garp_interval`/`vrrp_gna_interval`). Default 0. */
   readonly vrrpGarpIntervalMs: number;
   readonly vrrpGnaIntervalMs: number;
+  /**
+   * The multicast groups adverts are sent to and received on (keepalived
+   * `vrrp_mcast_group4` / `vrrp_mcast_group6`): default 224.0.0.18 and
+   * ff02::12 (RFC 5798 §5.1.1.2, §5.1.2.2). Every router of a virtual router
+   * must use the same group, or each hears nobody and all become MASTER.
+   */
+  readonly vrrpMcastGroup4: IpAddress;
+  readonly vrrpMcastGroup6: IpAddress;
   readonly line: number;
 }
 
@@ -179,6 +187,12 @@ export interface VrrpInstance {
   readonly unicastPeers: readonly UnicastPeer[];
   /** Source address for multicast adverts (keepalived `mcast_src_ip`). */
   readonly mcastSrcIp?: VirtualAddress;
+  /**
+   * The group its multicast adverts go to and are heard on: [global]'s
+   * vrrp_mcast_group4 / vrrp_mcast_group6 for its family. Absent when it
+   * sends unicast; the RFC group is meant when absent.
+   */
+  readonly mcastGroup?: IpAddress;
   /** TTL / hop limit to send with unicast adverts (keepalived `unicast_ttl`), default 255. */
   readonly unicastTtl: number;
   /** Drop unicast adverts from sources not in unicast_peer (keepalived `check_unicast_src`). Default false. */

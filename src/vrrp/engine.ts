@@ -41,6 +41,8 @@ interface Pool {
   key: string;
   transport: VrrpTransport;
   multicast: boolean;
+  /** The group a multicast pool joined (vrrp_mcast_group4/6). */
+  group: Uint8Array;
   source: Uint8Array;
   byVrid: Map<number, VrrpInstanceRuntime>;
 }
@@ -197,17 +199,18 @@ export class VrrpEngine {
   private async addInstance(inst: VrrpInstance): Promise<void> {
     const source = await this.sourceOf(inst);
     const peers = inst.unicastPeers.map((p) => p.bytes);
-    const key = [inst.transport, inst.family, inst.interface, inst.udpPort, peers.map((p) => formatIp(p)).sort().join(',') || 'multicast', formatIp(source)].join('|');
+    const group = inst.mcastGroup?.bytes ?? (inst.family === 4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6);
+    const key = [inst.transport, inst.family, inst.interface, inst.udpPort, peers.map((p) => formatIp(p)).sort().join(',') || `multicast ${formatIp(group)}`, formatIp(source)].join('|');
     let pool = this.pools.get(key);
     if (!pool) {
       const open = this.deps.openTransport ?? openTransport;
       let transport: VrrpTransport;
       try {
-        transport = open(inst.transport, { family: inst.family, ifname: inst.interface, source, peers, udpPort: inst.udpPort });
+        transport = open(inst.transport, { family: inst.family, ifname: inst.interface, source, peers, group, udpPort: inst.udpPort });
       } catch (e) {
         throw new EngineStartError((e as { code?: string }).code ?? 'ETRANSPORT', `${inst.name}: cannot open the ${inst.transport} VRRP socket on ${inst.interface}: ${(e as Error).message}`);
       }
-      const p: Pool = { key, transport, multicast: peers.length === 0, source, byVrid: new Map() };
+      const p: Pool = { key, transport, multicast: peers.length === 0, group, source, byVrid: new Map() };
       transport.onArrival((a) => this.arrive(p, a), (e) => this.deps.log.warn(`VRRP socket error on ${inst.interface}`, { error: e.message }));
       this.pools.set(key, p);
       pool = p;
@@ -239,7 +242,7 @@ export class VrrpEngine {
       const peer = pool.multicast ? undefined : target?.config.unicastPeers.find((p) => sameIp(p.bytes, a.src));
       if (!ttlAcceptable(pool.multicast, a.ttl, peer)) return drop('ttl');
       const family = a.src.length === 4 ? 4 : 6;
-      const dst = a.dst ?? (pool.multicast ? (family === 4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6) : pool.source);
+      const dst = a.dst ?? (pool.multicast ? pool.group : pool.source);
       const r = decodeVrrp(a.payload, { family, src: a.src, dst });
       if (!r.ok) return drop(r.reason);
       const runtime = pool.byVrid.get(r.packet.vrid);

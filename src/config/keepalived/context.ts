@@ -45,8 +45,6 @@ const REASONS: Readonly<Record<string, string>> = {
   vrrp_iptables: 'lvsd adds no firewall rules',
   vrrp_nftables: 'lvsd adds no firewall rules',
   vrrp_skip_check_adv_addr: 'lvsd always counts a VIP list mismatch without dropping',
-  vrrp_mcast_group4: 'lvsd uses the RFC multicast group 224.0.0.18',
-  vrrp_mcast_group6: 'lvsd uses the RFC multicast group ff02::12',
   track_file: 'lvsd has no tracked files; use a vrrp_script',
   vrrp_track_file: 'lvsd has no tracked files; use a vrrp_script',
   track_process: 'lvsd has no tracked processes; use a vrrp_script',

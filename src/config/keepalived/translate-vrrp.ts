@@ -18,7 +18,7 @@ export interface GlobalState {
 }
 
 /** global_defs keys that become `[global]` keys with the same one value. */
-const GLOBAL_SAME = ['router_id', 'vrrp_version', 'vrrp_garp_interval', 'vrrp_gna_interval'] as const;
+const GLOBAL_SAME = ['router_id', 'vrrp_version', 'vrrp_garp_interval', 'vrrp_gna_interval', 'vrrp_mcast_group4', 'vrrp_mcast_group6'] as const;
 
 /** global_defs defaults that lvsd sets per instance. */
 const GARP_DEFAULTS: Readonly<Record<string, string>> = {

@@ -163,4 +163,28 @@ describe('config/keepalived: issue 12 importer cases', () => {
     assert.deepEqual(line('track_interface[] = eth1 weight 5 noreverse'), ['6: track_interface: weight: expected "N [reverse]", found "5 noreverse"']);
     assert.deepEqual(line('track_script[] = chk weight 5 reverse now'), ['6: track_script: weight: expected "N [reverse|noreverse]", found "5 reverse now"']);
   });
+
+  it('vrrp_mcast_group4 / vrrp_mcast_group6 are imported into [global], and each multicast instance takes its family\'s group', async () => {
+    const r = await importIn(ISSUE12, 'mcast-group.keepalived.conf');
+    assert.equal(r.status, 0, r.err.join('\n'));
+    assert.match(r.out, /^\[global\]\nrouter_id = lvs\nvrrp_mcast_group4 = 224\.0\.0\.19\nvrrp_mcast_group6 = ff02::1:19$/m);
+    assert.deepEqual([r.config.global.vrrpMcastGroup4.address, r.config.global.vrrpMcastGroup6.address], ['224.0.0.19', 'ff02::1:19']);
+    assert.equal(r.config.vrrpInstances.get('VI_1')!.mcastGroup?.address, '224.0.0.19');
+  });
+
+  it('the loader defaults the groups to the RFC ones, refuses a group that is not multicast or of the wrong family, and gives none to a unicast instance', () => {
+    const load = (global: string[], inst: string[] = []) =>
+      parseConfig(['[global]', ...global, '[vrrp_instance.V4]', 'interface = eth0', 'virtual_router_id = 1', ...inst, '[vrrp_instance.V6]', 'interface = eth0', 'virtual_router_id = 2', 'native_ipv6 = true'].join('\n'), 'x.conf');
+    const d = load([]).config!;
+    assert.deepEqual([d.global.vrrpMcastGroup4.address, d.global.vrrpMcastGroup6.address], ['224.0.0.18', 'ff02::12']);
+    assert.deepEqual([d.vrrpInstances.get('V4')!.mcastGroup?.address, d.vrrpInstances.get('V6')!.mcastGroup?.address], ['224.0.0.18', 'ff02::12']);
+    const errs = (g: string[]) => load(g).problems.filter((p) => p.severity === 'error').map((p) => `${p.line}: ${p.message}`);
+    assert.deepEqual(errs(['vrrp_mcast_group4 = 239.1.2.3', 'vrrp_mcast_group6 = ff05::12']), []);
+    assert.deepEqual(errs(['vrrp_mcast_group4 = 192.0.2.1']), ['2: vrrp_mcast_group4: 192.0.2.1 is not a multicast address (224.0.0.0/4)']);
+    assert.deepEqual(errs(['vrrp_mcast_group4 = ff02::12']), ['2: vrrp_mcast_group4: ff02::12 is not an IPv4 address']);
+    assert.deepEqual(errs(['vrrp_mcast_group6 = 2001:db8::12']), ['2: vrrp_mcast_group6: 2001:db8::12 is not a multicast address (ff00::/8)']);
+    assert.equal(errs(['vrrp_mcast_group6 = nonsense']).length, 1);
+    const uni = load([], ['unicast_src_ip = 192.0.2.11', 'unicast_peer[] = 192.0.2.12']).config!;
+    assert.equal(uni.vrrpInstances.get('V4')!.mcastGroup, undefined);
+  });
 });
