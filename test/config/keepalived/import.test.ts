@@ -39,15 +39,17 @@ const EMAIL = ['notification_email', 'notification_email_from', 'smtp_server', '
 /**
  * What each Debian sample must report as not imported (read from the samples:
  * e-mail alerts, routes/rules/static addresses, VMAC, address labels and other
- * devices, AH, omega, checkers lvsd lacks), and the config id to import with.
+ * devices, AH, omega; a real server whose checker lvsd lacks, with that checker;
+ * what the check scripts cannot do for DNS_CHECK / SMTP_CHECK / PING_CHECK),
+ * and the config id to import with.
  */
 const EXPECTED: Readonly<Record<string, { notImported: string[]; configId?: string }>> = {
   'keepalived.conf.HTTP_GET.port': { notImported: EMAIL },
-  'keepalived.conf.IPv6': { notImported: ['SMTP_CHECK'] },
-  'keepalived.conf.PING_CHECK': { notImported: [...EMAIL, 'PING_CHECK'] },
-  'keepalived.conf.SMTP_CHECK': { notImported: [...EMAIL, 'SMTP_CHECK', 'SMTP_CHECK', 'SMTP_CHECK'] },
+  'keepalived.conf.IPv6': { notImported: ['helo_name'] },
+  'keepalived.conf.PING_CHECK': { notImported: EMAIL },
+  'keepalived.conf.SMTP_CHECK': { notImported: [...EMAIL, 'helo_name', 'helo_name', 'helo_name', 'bindto', 'bindto'] },
   'keepalived.conf.SSL_GET': { notImported: [...EMAIL, 'auth_type AH', 'auth_pass'] },
-  'keepalived.conf.UDP_CHECK': { notImported: [...EMAIL, 'UDP_CHECK'] },
+  'keepalived.conf.UDP_CHECK': { notImported: [...EMAIL, 'real_server 192.168.200.6 1358', 'UDP_CHECK'] },
   'keepalived.conf.conditional_conf': { notImported: ['net_namespace', 'use_vmac'], configId: 'high' },
   'keepalived.conf.fwmark': { notImported: [] },
   'keepalived.conf.inhibit': { notImported: EMAIL },

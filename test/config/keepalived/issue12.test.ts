@@ -187,4 +187,31 @@ describe('config/keepalived: issue 12 importer cases', () => {
     const uni = load([], ['unicast_src_ip = 192.0.2.11', 'unicast_peer[] = 192.0.2.12']).config!;
     assert.equal(uni.vrrpInstances.get('V4')!.mcastGroup, undefined);
   });
+
+  it('DNS_CHECK, SMTP_CHECK and PING_CHECK become MISC_CHECKs running the checks/ scripts with their parameters; a UDP_CHECK real server is left out, loudly', async () => {
+    const r = await importIn(ISSUE12, 'checkers.keepalived.conf');
+    const c = r.config;
+    const misc = (vs: string, rs: string) =>
+      c.virtualServers.get(vs)!.realServers.get(rs)!.checks.map((n) => {
+        const k = c.checks.get(n)!;
+        assert.ok(k.type === 'MISC_CHECK', `${vs}.${rs}: ${k.type}`);
+        return [k.miscPath.argv.join(' '), k.miscTimeoutMs, k.retry, k.delayBeforeRetryMs, k.delayLoopMs];
+      });
+    const C = '/usr/lib/lvsd/checks';
+    assert.deepEqual(misc('vs_192_0_2_100_53_udp', 'rs1'), [[`${C}/check_dns 192.0.2.21 www.example.com A 2`, 4000, 3, 10_000, 10_000]]);
+    assert.deepEqual(misc('vs_192_0_2_100_53_udp', 'rs2'), [[`${C}/check_dns 192.0.2.22 . SOA 5`, 7000, 3, 10_000, 10_000]]);
+    assert.deepEqual(misc('vs_192_0_2_100_25', 'rs1'), [[`${C}/check_smtp 198.51.100.21 25 10`, 12_000, 2, 5000, 30_000]]);
+    assert.deepEqual(misc('vs_192_0_2_100_25', 'rs2'), [
+      [`${C}/check_smtp 198.51.100.22 25 10`, 12_000, 0, 1000, 30_000],
+      [`${C}/check_ping 198.51.100.22 10`, 12_000, 4, 1000, 30_000],
+    ]);
+    assert.deepEqual(misc('vs_192_0_2_100_514_udp', 'rs1'), [[`${C}/check_ping 192.0.2.32 5`, 7000, 0, 1000, 60_000]]);
+    // The UDP_CHECK real server is not imported at all (it would be "always up"), and the import exits 3 saying why.
+    assert.deepEqual([...c.virtualServers.get('vs_192_0_2_100_514_udp')!.realServers.values()].map((s) => s.address.address), ['192.0.2.32']);
+    assert.equal(r.status, 3);
+    const lost = r.err.filter((l) => l.includes('not imported'));
+    assert.deepEqual(lost.map((l) => l.replace(/ \(.*$/, '')), ['checkers.keepalived.conf:51: not imported: real_server 192.0.2.31 514', 'checkers.keepalived.conf:52: not imported: UDP_CHECK']);
+    assert.match(lost[0]!, /left out: its UDP_CHECK cannot be imported, and without it the real server would always count as up/);
+    assert.ok(r.err.includes('checkers.keepalived.conf:10: note: DNS_CHECK runs as a MISC_CHECK: /usr/lib/lvsd/checks/check_dns 192.0.2.21 www.example.com A TIMEOUT (TIMEOUT: its connect_timeout, default 5 s)'), r.err.join('\n'));
+  });
 });
