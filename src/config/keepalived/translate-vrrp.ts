@@ -229,7 +229,7 @@ function authentication(c: KNode, sec: SectionBuilder, ctx: Ctx): void {
   sec.set('auth_pass', pass.args[0]!.text, pass);
 }
 
-/** keepalived's other vrrp_sync_group keywords (none has an lvsd equivalent). */
+/** keepalived's vrrp_sync_group keywords that are not members (written bare, they are not read as 1.x member names). */
 const SYNC_GROUP_KEYWORDS = new Set([
   'smtp_alert', 'global_tracking', 'sync_group_tracking_weight', 'track_interface', 'track_script', 'track_file', 'track_process',
   'track_bfd', 'notify_priority_changes',
@@ -244,6 +244,9 @@ export function translateSyncGroup(n: KNode, ctx: Ctx): SectionBuilder | undefin
       if (ctx.needBlock(c)) for (const m of c.children) sec.set('group', label(m.keyword), item(m, 'group'), true);
     } else if ((NOTIFY as readonly string[]).includes(c.keyword)) {
       if (ctx.need(c, 1, 'a command')) sec.set(c.keyword, commandLine(c.args), c);
+    } else if (c.keyword === 'sync_group_tracking_weight' || c.keyword === 'global_tracking') {
+      // global_tracking is keepalived's older name for it.
+      sec.set('sync_group_tracking_weight', 'true', c);
     } else if (!SYNC_GROUP_KEYWORDS.has(c.keyword) && c.args.length === 0 && !c.children) {
       // keepalived 1.x listed members bare (2.x wants them in group { }); the intent is plain.
       sec.set('group', label(c.keyword), item(c, 'group'), true);

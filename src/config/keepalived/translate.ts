@@ -86,7 +86,44 @@ export function translate(nodes: readonly KNode[], ctx: Ctx = new Ctx()): Transl
   const global = g.sec.entries.length > 0 ? [{ ...g.sec, origin: globalAt ? origin(globalAt) : g.sec.entries[0]!.origin }] : [];
   const sections = [...global, ...scripts, ...instances, ...syncGroups, ...lvs].map((s) => lastKeyWins(s, ctx));
   const globalVersion = sections.find((s) => s.header === 'global')?.entries.find((e) => e.key === 'vrrp_version')?.value;
-  return { sections: sections.map((s) => (s.header.startsWith('vrrp_instance.') ? wholeV2Interval(s, globalVersion, ctx) : s)), notImported: ctx.notImported, notes: ctx.notes };
+  const out = sections.map((s) => (s.header.startsWith('vrrp_instance.') ? wholeV2Interval(s, globalVersion, ctx) : s));
+  return { sections: withoutSyncGroupWeights(out, ctx), notImported: ctx.notImported, notes: ctx.notes };
+}
+
+/**
+ * keepalived 2.2.7 drops a weighted track_script of a sync group member
+ * unless the group sets sync_group_tracking_weight ("ignoring tracked script
+ * chk with weights due to SYNC group"): the script then moves nothing. lvsd
+ * instead reads every tracked object of such a member as weight 0 (FAULT),
+ * so the import leaves those lines out to keep keepalived's meaning, and
+ * says so. (A weighted track_interface is weight 0 in both.)
+ */
+function withoutSyncGroupWeights(sections: IniSection[], ctx: Ctx): IniSection[] {
+  const scriptWeight = new Map<string, number>();
+  for (const s of sections) {
+    if (!s.header.startsWith('vrrp_script.')) continue;
+    scriptWeight.set(s.header.slice('vrrp_script.'.length), Number(s.entries.find((e) => e.key === 'weight')?.value.trim().split(/\s+/)[0] ?? '0') || 0);
+  }
+  const groupOf = new Map<string, string>();
+  for (const s of sections) {
+    if (!s.header.startsWith('vrrp_sync_group.') || s.entries.some((e) => e.key === 'sync_group_tracking_weight')) continue;
+    for (const e of s.entries) if (e.key === 'group') groupOf.set(e.value, s.header.slice('vrrp_sync_group.'.length));
+  }
+  return sections.map((s) => {
+    const group = s.header.startsWith('vrrp_instance.') ? groupOf.get(s.header.slice('vrrp_instance.'.length)) : undefined;
+    if (!group) return s;
+    const dropped = s.entries.filter((e) => {
+      if (e.key !== 'track_script') return false;
+      const [name, kw, w] = e.value.trim().split(/\s+/);
+      const weight = kw === 'weight' ? Number(w) : scriptWeight.get(name!) ?? 0;
+      return weight !== 0 && Number.isFinite(weight);
+    });
+    for (const e of dropped) {
+      const name = e.value.trim().split(/\s+/)[0];
+      ctx.note(e.origin, `track_script ${name} has a weight and ${s.header.slice('vrrp_instance.'.length)} is in sync group ${group}: keepalived ignores it ("ignoring tracked script ${name} with weights due to SYNC group"), so the import leaves it out; set sync_group_tracking_weight in the group to keep it`);
+    }
+    return dropped.length ? { ...s, entries: s.entries.filter((e) => !dropped.includes(e)) } : s;
+  });
 }
 
 /**

@@ -239,14 +239,22 @@ describe('config/keepalived: import of Debian keepalived 2.2.7 samples', () => {
 });
 
 describe('config/keepalived: the CONFIG.md sample in keepalived syntax', () => {
-  it('imports completely into the same configuration as the INI sample (up to the generated names)', () => {
+  it('imports completely into the same configuration as the INI sample (up to the generated names and the sync group\'s weighted script)', () => {
     const conv = convertKeepalived(FIXTURE, { configId: 'x' });
     assert.deepEqual(conv.notImported, []);
     assert.equal(conv.status, 0);
     // keepalived names no virtual server or checker: the import names them from the address.
     assert.match(conv.body, /^\[virtual_server\.vs_192_0_2_100_80\]$/m);
     assert.match(conv.body, /^\[check\.vs_192_0_2_100_80_http\]$/m);
-    const renamed = conv.text.replace(/vs_192_0_2_100_80_http/g, 'web_health').replace(/vs_192_0_2_100_80/g, 'web');
+    // keepalived 2.2.7 ignores chk_proxy (weight -60) on VI_1, a member of sync group G1 (keepalived-oracle.test.ts
+    // shows its "ignoring tracked script ... due to SYNC group"), so the import leaves it out with a note; the INI
+    // sample tracks it (lvsd: FAULT for the group). Apart from that line the two are the same.
+    assert.ok(conv.notes.some((n) => n.line === 46 && n.text.startsWith('track_script chk_proxy has a weight and VI_1 is in sync group G1')), JSON.stringify(conv.notes));
+    assert.doesNotMatch(conv.body, /^track_script\[\] = chk_proxy$/m);
+    const renamed = conv.text
+      .replace(/vs_192_0_2_100_80_http/g, 'web_health')
+      .replace(/vs_192_0_2_100_80/g, 'web')
+      .replace(/^(track_interface\[\] = eth1)$/m, '$1\ntrack_script[] = chk_proxy');
     const imported = parseConfig(renamed, FIXTURE);
     assert.deepEqual(imported.problems.filter((p) => p.severity === 'error'), []);
     const expected = loadConfig(INI_SAMPLE, { host: null });

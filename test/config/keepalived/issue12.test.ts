@@ -214,4 +214,26 @@ describe('config/keepalived: issue 12 importer cases', () => {
     assert.match(lost[0]!, /left out: its UDP_CHECK cannot be imported, and without it the real server would always count as up/);
     assert.ok(r.err.includes('checkers.keepalived.conf:10: note: DNS_CHECK runs as a MISC_CHECK: /usr/lib/lvsd/checks/check_dns 192.0.2.21 www.example.com A TIMEOUT (TIMEOUT: its connect_timeout, default 5 s)'), r.err.join('\n'));
   });
+
+  it('a weighted track_script of a sync group member is left out as keepalived ignores it; sync_group_tracking_weight keeps it', async () => {
+    const r = await importIn(ISSUE12, 'sync-group.keepalived.conf');
+    assert.equal(r.status, 0, r.err.join('\n'));
+    const tracked = (c: typeof r.config, n: string) => c.vrrpInstances.get(n)!.trackScripts.map((t) => t.name);
+    assert.deepEqual([tracked(r.config, 'VI_OUTSIDE'), tracked(r.config, 'VI_INSIDE')], [['chk_uplink'], []]);
+    assert.deepEqual(r.err.filter((l) => l.includes('sync group')).map((l) => l.replace(/: keepalived ignores.*$/, '')), [
+      'sync-group.keepalived.conf:26: note: track_script chk_haproxy has a weight and VI_OUTSIDE is in sync group G1',
+      'sync-group.keepalived.conf:40: note: track_script chk_uplink has a weight and VI_INSIDE is in sync group G1',
+    ]);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lvsd-issue12-'));
+    try {
+      const text = fs.readFileSync(path.join(ISSUE12, 'sync-group.keepalived.conf'), 'utf8').replace('vrrp_sync_group G1 {', 'vrrp_sync_group G1 {\n    sync_group_tracking_weight');
+      fs.writeFileSync(path.join(dir, 'keepalived.conf'), text);
+      const k = await importIn(dir, 'keepalived.conf');
+      assert.equal(k.status, 0, k.err.join('\n'));
+      assert.equal(k.config.vrrpSyncGroups.get('G1')!.syncGroupTrackingWeight, true);
+      assert.deepEqual([tracked(k.config, 'VI_OUTSIDE'), tracked(k.config, 'VI_INSIDE')], [['chk_haproxy', 'chk_uplink'], ['chk_uplink']]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

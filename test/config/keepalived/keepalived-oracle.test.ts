@@ -172,4 +172,18 @@ describe('config/keepalived: issue 12 cases checked against keepalived 2.2.7 its
       }
     });
   }
+
+  it('a weighted track_script in a sync group: keepalived ignores it, and the import leaves it out', async () => {
+    const text = fs.readFileSync(path.join(ISSUE12, 'sync-group.keepalived.conf'), 'utf8');
+    const dump = await start(text).configDump();
+    assert.match(dump, /\(VI_OUTSIDE\) ignoring tracked script chk_haproxy with weights due to SYNC group/);
+    assert.match(dump, /\(VI_INSIDE\) ignoring tracked script chk_uplink with weights due to SYNC group/);
+    assert.match(instanceBlock(dump, 'VI_OUTSIDE'), /Tracked scripts :\n\s+chk_uplink weight 0\n/);
+    assert.doesNotMatch(instanceBlock(dump, 'VI_INSIDE'), /Tracked scripts/);
+    const imported = await importIn(ISSUE12, 'sync-group.keepalived.conf');
+    assert.deepEqual([...imported.config.vrrpInstances.values()].map((i) => [i.name, i.trackScripts.map((t) => t.name)]), [
+      ['VI_OUTSIDE', ['chk_uplink']],
+      ['VI_INSIDE', []],
+    ]);
+  });
 });
