@@ -86,4 +86,19 @@ describe('vrrp: vrrp_mcast_group4 with a keepalived peer (issue 12)', function (
     await waitFor('both directors to hold the VIP', async () => (await holders(topo, ['d1', 'd2'], VIP)).length === 2, { timeoutMs: 15_000 });
     assert.equal((await lvsdStatus(topo, 'd2', scratch.path('lvsd.sock'))).instances[0]!.state, 'MASTER');
   });
+
+  it('IPv6: lvsd on the imported vrrp_mcast_group6 hears keepalived on ff02::1:19 and stays BACKUP', async () => {
+    // The same file for an IPv6 VIP (VRRPv3, as keepalived requires for IPv6).
+    const text = fs.readFileSync(FIXTURE, 'utf8').replace('192.0.2.100/24', '2001:db8::100/64').replace('advert_int 1', 'advert_int 1\n    version 3');
+    const conf = importFor(scratch, text);
+    const vip6 = '2001:db8::100';
+    const t0 = performance.now();
+    startKeepalived(text);
+    await startLvsd(topo, 'd2', conf, scratch.path('lvsd.sock'));
+    await waitHolder(topo, ['d1', 'd2'], vip6, 'd1', t0, 15_000);
+    await waitFor('lvsd to see keepalived as master', async () => (await lvsdStatus(topo, 'd2', scratch.path('lvsd.sock'))).instances[0]!.master !== null, { timeoutMs: 5000 });
+    await new Promise((r) => setTimeout(r, 4000));
+    assert.equal((await lvsdStatus(topo, 'd2', scratch.path('lvsd.sock'))).instances[0]!.state, 'BACKUP');
+    assert.deepEqual(await holders(topo, ['d1', 'd2'], vip6), ['d1']);
+  });
 });
