@@ -2,7 +2,7 @@
  * `[global]` and `[notify.NAME]` sections → typed objects with defaults.
  */
 import * as cron from 'node-cron';
-import { parseEndpoint, type Parsed } from './address';
+import { parseEndpoint, parseIp, type IpAddress, type Parsed } from './address';
 import { ProblemCode } from './errors';
 import { parseIntText, parseNumberOptions, type SectionReader } from './reader';
 import { LogLevels, type GlobalConfig, type LvsSyncDaemon, type Notifier } from './types';
@@ -16,6 +16,26 @@ export const GLOBAL_DEFAULTS = {
   /** The sync daemon's default UDP port (the kernel's IP_VS_SYNC_PORT). */
   lvsSyncPort: 8848,
 } as const;
+
+/** VRRP's multicast groups (RFC 5798 §5.1.1.2, §5.1.2.2): keepalived's defaults for vrrp_mcast_group4 / vrrp_mcast_group6. */
+export const VRRP_MCAST_GROUPS = { 4: '224.0.0.18', 6: 'ff02::12' } as const;
+
+/** Parses a multicast group of `family` (IPv4 224.0.0.0/4, IPv6 ff00::/8). */
+export function parseMcastGroup(text: string, family: 4 | 6): Parsed<IpAddress> {
+  const p = parseIp(text.trim());
+  if (!p.ok) return p;
+  if (p.value.family !== family) return { ok: false, error: `${p.value.address} is not an IPv${family} address` };
+  const multicast = family === 4 ? (p.value.bytes[0]! & 0xf0) === 0xe0 : p.value.bytes[0] === 0xff;
+  if (!multicast) return { ok: false, error: `${p.value.address} is not a multicast address (${family === 4 ? '224.0.0.0/4' : 'ff00::/8'})` };
+  return p;
+}
+
+/** The default group of a family, parsed. */
+function defaultGroup(family: 4 | 6): IpAddress {
+  const p = parseMcastGroup(VRRP_MCAST_GROUPS[family], family);
+  if (!p.ok) throw new Error('unreachable');
+  return p.value;
+}
 
 /** Parses `INTERFACE INSTANCE [id N] [port P]` (keepalived's lvs_sync_daemon argument list). */
 export function parseLvsSyncDaemon(text: string): Parsed<Omit<LvsSyncDaemon, 'line'>> {
@@ -56,6 +76,8 @@ export function buildGlobal(r: SectionReader | undefined, users: UserDb): Global
       vrrpVersion: 2,
       vrrpGarpIntervalMs: 0,
       vrrpGnaIntervalMs: 0,
+      vrrpMcastGroup4: defaultGroup(4),
+      vrrpMcastGroup6: defaultGroup(6),
       line: 0,
     };
   }
@@ -112,6 +134,8 @@ export function buildGlobal(r: SectionReader | undefined, users: UserDb): Global
     vrrpVersion: version ?? 2,
     vrrpGarpIntervalMs: r.seconds('vrrp_garp_interval', { min: 0, max: 1 })?.value ?? 0,
     vrrpGnaIntervalMs: r.seconds('vrrp_gna_interval', { min: 0, max: 1 })?.value ?? 0,
+    vrrpMcastGroup4: r.parsed('vrrp_mcast_group4', (t) => parseMcastGroup(t, 4))?.value ?? defaultGroup(4),
+    vrrpMcastGroup6: r.parsed('vrrp_mcast_group6', (t) => parseMcastGroup(t, 6))?.value ?? defaultGroup(6),
     line: r.section.line,
   };
 }

@@ -6,6 +6,7 @@
  */
 import { parseIpPrefix, type Family } from './address';
 import { ProblemCode } from './errors';
+import type { Parsed } from './address';
 import { parseIntText, parseNumberOptions, type At, type SectionReader } from './reader';
 import type { GlobalConfig, Script, TrackInterface, TrackScript, UnicastPeer, VirtualAddress, VrrpInstance, VrrpScript, VrrpSyncGroup } from './types';
 import type { UserDb } from './users';
@@ -32,6 +33,7 @@ export function buildVrrpScript(r: SectionReader, name: string, g: GlobalConfig,
   const intervalMs = r.seconds('interval', { min: 0.001, max: 86400 })?.value ?? 1000;
   const timeoutMs = r.seconds('timeout', { min: 0.001, max: 86400 })?.value ?? intervalMs;
   const user = r.runAs('user', users) ?? g.scriptUser;
+  const weight = r.parsed('weight', (t) => parseWeight(t.trim().split(/\s+/), false));
   return {
     name,
     line: r.section.line,
@@ -40,26 +42,49 @@ export function buildVrrpScript(r: SectionReader, name: string, g: GlobalConfig,
     timeoutMs,
     rise: r.int('rise', 1, 1_000_000)?.value ?? 1,
     fall: r.int('fall', 1, 1_000_000)?.value ?? 1,
-    weight: r.int('weight', WEIGHT_MIN, WEIGHT_MAX)?.value ?? 0,
+    weight: weight?.value.weight ?? 0,
+    weightReverse: weight?.value.reverse ?? false,
     initFail: r.bool('init_fail')?.value ?? false,
     ...(user ? { user } : {}),
   };
 }
 
-/** Parses `NAME` or `NAME weight N` (track_interface / track_script values). */
-function parseTracked(v: At<string>, r: SectionReader, key: string): { name: string; weight?: number } | undefined {
+/**
+ * Parses `N [reverse]` (a vrrp_script's weight) or, with `noreverse`
+ * allowed, `N [reverse|noreverse]` (after `weight` on a track_script line):
+ * keepalived's words. `reverse` turns the adjustment around: a positive
+ * weight is taken off while the object is up, a negative one added while it
+ * is down, and weight 0 means FAULT while it is up.
+ */
+function parseWeight(words: readonly string[], noreverse: boolean): Parsed<{ weight: number; reverse?: boolean }> {
+  const flags = noreverse ? '[reverse|noreverse]' : '[reverse]';
+  const w = words[0] === undefined ? undefined : parseIntText(words[0], WEIGHT_MIN, WEIGHT_MAX);
+  if (!w) return { ok: false, error: `expected "N ${flags}"` };
+  if (!w.ok) return w;
+  if (words.length === 1) return { ok: true, value: { weight: w.value } };
+  const flag = words[1]!.toLowerCase();
+  if (words.length === 2 && (flag === 'reverse' || (noreverse && flag === 'noreverse'))) return { ok: true, value: { weight: w.value, reverse: flag === 'reverse' } };
+  return { ok: false, error: `expected "N ${flags}", found "${words.join(' ')}"` };
+}
+
+/**
+ * Parses `NAME`, `NAME weight N` or `NAME weight N reverse` (track_interface;
+ * track_script also takes `noreverse`, which overrides a script's `reverse`).
+ */
+function parseTracked(v: At<string>, r: SectionReader, key: string): { name: string; weight?: number; reverse?: boolean } | undefined {
   const parts = v.value.trim().split(/\s+/);
   const name = parts[0]!;
   if (parts.length === 1) return { name };
-  if (parts.length === 3 && parts[1]!.toLowerCase() === 'weight') {
-    const w = parseIntText(parts[2]!, WEIGHT_MIN, WEIGHT_MAX);
+  const scriptLine = key === 'track_script';
+  if (parts.length >= 3 && parts[1]!.toLowerCase() === 'weight') {
+    const w = parseWeight(parts.slice(2), scriptLine);
     if (!w.ok) {
-      r.error(v.line, `${key}: weight ${w.error}`);
+      r.error(v.line, `${key}: weight: ${w.error}`);
       return undefined;
     }
-    return { name, weight: w.value };
+    return { name, ...w.value };
   }
-  r.error(v.line, `${key}: expected "NAME" or "NAME weight N", found "${v.value}"`);
+  r.error(v.line, `${key}: expected "NAME" or "NAME weight N [reverse${scriptLine ? '|noreverse' : ''}]", found "${v.value}"`);
   return undefined;
 }
 
@@ -211,12 +236,12 @@ export function buildVrrpInstance(r: SectionReader, name: string, g: GlobalConfi
   const trackInterfaces: TrackInterface[] = [];
   for (const v of r.list('track_interface')) {
     const t = parseTracked(v, r, 'track_interface');
-    if (t) trackInterfaces.push({ name: t.name, weight: t.weight ?? 0, line: v.line });
+    if (t) trackInterfaces.push({ name: t.name, weight: t.weight ?? 0, reverse: t.reverse ?? false, line: v.line });
   }
   const trackScripts: TrackScript[] = [];
   for (const v of r.list('track_script')) {
     const t = parseTracked(v, r, 'track_script');
-    if (t) trackScripts.push({ name: t.name, ...(t.weight !== undefined ? { weight: t.weight } : {}), line: v.line });
+    if (t) trackScripts.push({ name: t.name, ...(t.weight !== undefined ? { weight: t.weight } : {}), ...(t.reverse !== undefined ? { reverse: t.reverse } : {}), line: v.line });
   }
 
   const transport = r.oneOf('transport', ['raw', 'udp'] as const);
@@ -261,6 +286,7 @@ export function buildVrrpInstance(r: SectionReader, name: string, g: GlobalConfi
     ...(unicastSrcIp ? { unicastSrcIp: { ...unicastSrcIp.value, line: unicastSrcIp.line } } : {}),
     unicastPeers: peers,
     ...(mcastSrcIp ? { mcastSrcIp: { ...mcastSrcIp.value, line: mcastSrcIp.line } } : {}),
+    ...(peers.length === 0 ? { mcastGroup: family === 4 ? g.vrrpMcastGroup4 : g.vrrpMcastGroup6 } : {}),
     unicastTtl: unicastTtl?.value ?? 255,
     checkUnicastSrc: r.bool('check_unicast_src')?.value ?? false,
     nopreempt,

@@ -82,6 +82,14 @@ export interface GlobalConfig {
   /** Default spacing between gratuitous ARPs / unsolicited NAs of one burst (keepalived `vrrp_garp_interval`/`vrrp_gna_interval`). Default 0. */
   readonly vrrpGarpIntervalMs: number;
   readonly vrrpGnaIntervalMs: number;
+  /**
+   * The multicast groups adverts are sent to and received on (keepalived
+   * `vrrp_mcast_group4` / `vrrp_mcast_group6`): default 224.0.0.18 and
+   * ff02::12 (RFC 5798 §5.1.1.2, §5.1.2.2). Every router of a virtual router
+   * must use the same group, or each hears nobody and all become MASTER.
+   */
+  readonly vrrpMcastGroup4: IpAddress;
+  readonly vrrpMcastGroup6: IpAddress;
   readonly line: number;
 }
 
@@ -100,6 +108,12 @@ export interface VrrpScript {
   readonly fall: number;
   /** -253..253. 0 (default): KO puts the instance in FAULT; >0 added while OK; <0 added while KO. */
   readonly weight: number;
+  /**
+   * keepalived's `weight N reverse`: the adjustment turned around (>0 taken
+   * off while OK, <0 taken off, i.e. added, while KO; 0: OK means FAULT).
+   * Default false.
+   */
+  readonly weightReverse: boolean;
   /** Start in the KO state (keepalived `init_fail`). Default false. */
   readonly initFail: boolean;
   /** Who it runs as: its own `user` (keepalived's), else the global script_user; absent: the daemon's own user. */
@@ -112,10 +126,12 @@ export type VrrpStateName = 'MASTER' | 'BACKUP';
 /** How adverts travel: raw IP protocol 112 (RFC) or UDP datagrams (unicast only). */
 export type VrrpTransport = 'raw' | 'udp';
 
-/** A tracked interface: down → FAULT (weight 0) or priority += weight. */
+/** A tracked interface: down → FAULT (weight 0) or priority += weight; `reverse` turns it around (keepalived's). */
 export interface TrackInterface {
   readonly name: string;
   readonly weight: number;
+  /** `NAME weight N reverse`: up → FAULT (weight 0), or the adjustment's direction reversed. Default false. */
+  readonly reverse: boolean;
   readonly line: number;
 }
 
@@ -124,6 +140,8 @@ export interface TrackScript {
   readonly name: string;
   /** Overrides the script's weight when set. */
   readonly weight?: number;
+  /** `weight N reverse` (true) or `weight N noreverse` (false); absent: the script's own `weightReverse`, as in keepalived. */
+  readonly reverse?: boolean;
   readonly line: number;
 }
 
@@ -169,6 +187,12 @@ export interface VrrpInstance {
   readonly unicastPeers: readonly UnicastPeer[];
   /** Source address for multicast adverts (keepalived `mcast_src_ip`). */
   readonly mcastSrcIp?: VirtualAddress;
+  /**
+   * The group its multicast adverts go to and are heard on: [global]'s
+   * vrrp_mcast_group4 / vrrp_mcast_group6 for its family. Absent when it
+   * sends unicast; the RFC group is meant when absent.
+   */
+  readonly mcastGroup?: IpAddress;
   /** TTL / hop limit to send with unicast adverts (keepalived `unicast_ttl`), default 255. */
   readonly unicastTtl: number;
   /** Drop unicast adverts from sources not in unicast_peer (keepalived `check_unicast_src`). Default false. */

@@ -22,7 +22,7 @@ import { type InstanceEffects, type InstanceStatus, type Transition, VrrpInstanc
 import { VRRP_TTL } from './ipv4';
 import { decodeVrrp } from './packet';
 import { identityChanges, reloadOutlook, settingChanges } from './reload';
-import { ScriptTracker, type TrackedItem, judgeTracking, scriptSettingsOf } from './track';
+import { ScriptTracker, type TrackedItem, judgeTracking, scriptSettingsOf, trackedInterface, trackedScript } from './track';
 
 /** What the engine needs from the system. */
 export interface EngineDeps {
@@ -42,6 +42,8 @@ interface Pool {
   key: string;
   transport: VrrpTransport;
   multicast: boolean;
+  /** The group a multicast pool joined (vrrp_mcast_group4/6). */
+  group: Uint8Array;
   source: Uint8Array;
   byVrid: Map<number, VrrpInstanceRuntime>;
 }
@@ -79,6 +81,17 @@ interface Plan extends VrrpReloadPlan {
   /** vrrp_scripts whose tracker must restart (their command or timing changed, not just the weight). */
   replaceScripts: Set<string>;
   done?: boolean;
+}
+
+/** The multicast group `inst` sends to and joins (vrrp_mcast_group4/6, or the RFC's). */
+function mcastGroupOf(inst: VrrpInstance): Uint8Array {
+  return inst.mcastGroup?.bytes ?? (inst.family === 4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6);
+}
+
+/** Instances whose keys are equal share one transport: same transport, family, interface, port, peers (or group) and source. */
+function poolKey(inst: VrrpInstance, source: Uint8Array): string {
+  const peers = inst.unicastPeers.map((p) => formatIp(p.bytes)).sort().join(',');
+  return [inst.transport, inst.family, inst.interface, inst.udpPort, peers || `multicast ${formatIp(mcastGroupOf(inst))}`, formatIp(source)].join('|');
 }
 
 /** An error that stops the engine from starting, with a stable code. */
@@ -291,20 +304,27 @@ export class VrrpEngine {
 
   /** The pool `inst` will use after the reload: a running one, one the plan opened, or a new one opened now. */
   private reloadPool(plan: Plan, inst: VrrpInstance, source: Uint8Array): Pool {
-    const peers = inst.unicastPeers.map((p) => p.bytes);
-    const key = [inst.transport, inst.family, inst.interface, inst.udpPort, peers.map((p) => formatIp(p)).sort().join(',') || 'multicast', formatIp(source)].join('|');
+    const key = poolKey(inst, source);
     const have = this.pools.get(key) ?? plan.pools.get(key);
     if (have) return have;
+    const pool = this.openPool(inst, source, key);
+    plan.pools.set(key, pool);
+    return pool;
+  }
+
+  /** Opens the transport of a new pool for `inst`; throws {@link EngineStartError}. */
+  private openPool(inst: VrrpInstance, source: Uint8Array, key: string): Pool {
+    const peers = inst.unicastPeers.map((p) => p.bytes);
+    const group = mcastGroupOf(inst);
     const open = this.deps.openTransport ?? openTransport;
     let transport: VrrpTransport;
     try {
-      transport = open(inst.transport, { family: inst.family, ifname: inst.interface, source, peers, udpPort: inst.udpPort });
+      transport = open(inst.transport, { family: inst.family, ifname: inst.interface, source, peers, group, udpPort: inst.udpPort });
     } catch (e) {
       throw new EngineStartError((e as { code?: string }).code ?? 'ETRANSPORT', `${inst.name}: cannot open the ${inst.transport} VRRP socket on ${inst.interface}: ${(e as Error).message}`);
     }
-    const pool: Pool = { key, transport, multicast: peers.length === 0, source, byVrid: new Map() };
+    const pool: Pool = { key, transport, multicast: peers.length === 0, group, source, byVrid: new Map() };
     transport.onArrival((a) => this.arrive(pool, a), (e) => this.deps.log.warn(`VRRP socket error on ${inst.interface}`, { error: e.message }));
-    plan.pools.set(key, pool);
     return pool;
   }
 
@@ -377,21 +397,11 @@ export class VrrpEngine {
 
   private async addInstance(inst: VrrpInstance): Promise<void> {
     const source = await this.sourceOf(inst);
-    const peers = inst.unicastPeers.map((p) => p.bytes);
-    const key = [inst.transport, inst.family, inst.interface, inst.udpPort, peers.map((p) => formatIp(p)).sort().join(',') || 'multicast', formatIp(source)].join('|');
+    const key = poolKey(inst, source);
     let pool = this.pools.get(key);
     if (!pool) {
-      const open = this.deps.openTransport ?? openTransport;
-      let transport: VrrpTransport;
-      try {
-        transport = open(inst.transport, { family: inst.family, ifname: inst.interface, source, peers, udpPort: inst.udpPort });
-      } catch (e) {
-        throw new EngineStartError((e as { code?: string }).code ?? 'ETRANSPORT', `${inst.name}: cannot open the ${inst.transport} VRRP socket on ${inst.interface}: ${(e as Error).message}`);
-      }
-      const p: Pool = { key, transport, multicast: peers.length === 0, source, byVrid: new Map() };
-      transport.onArrival((a) => this.arrive(p, a), (e) => this.deps.log.warn(`VRRP socket error on ${inst.interface}`, { error: e.message }));
-      this.pools.set(key, p);
-      pool = p;
+      pool = this.openPool(inst, source, key);
+      this.pools.set(key, pool);
     }
     const effects: InstanceEffects = {
       addVip: (ifname, cidr) => this.deps.addresses.add(ifname, cidr),
@@ -420,7 +430,7 @@ export class VrrpEngine {
       const peer = pool.multicast ? undefined : target?.config.unicastPeers.find((p) => sameIp(p.bytes, a.src));
       if (!ttlAcceptable(pool.multicast, a.ttl, peer)) return drop('ttl');
       const family = a.src.length === 4 ? 4 : 6;
-      const dst = a.dst ?? (pool.multicast ? (family === 4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6) : pool.source);
+      const dst = a.dst ?? (pool.multicast ? pool.group : pool.source);
       const r = decodeVrrp(a.payload, { family, src: a.src, dst });
       if (!r.ok) return drop(r.reason);
       const runtime = pool.byVrid.get(r.packet.vrid);
@@ -444,11 +454,11 @@ export class VrrpEngine {
         return !!l && l.up && l.running;
       };
       if (!c.dontTrackPrimary) items.push({ kind: 'interface', name: c.interface, up: linkUp(c.interface), weight: 0 });
-      for (const t of c.trackInterfaces) items.push({ kind: 'interface', name: t.name, up: linkUp(t.name), weight: t.weight });
+      for (const t of c.trackInterfaces) items.push(trackedInterface(t, linkUp(t.name)));
       for (const t of c.trackScripts) {
         const s = this.config.vrrpScripts.get(t.name);
         const tracker = this.scripts.get(t.name);
-        items.push({ kind: 'script', name: t.name, up: tracker ? tracker.up : true, weight: t.weight ?? s?.weight ?? 0 });
+        items.push(trackedScript(t, s, tracker ? tracker.up : true));
       }
       // In a sync group, weights would pull the members apart: keepalived treats them as 0 (FAULT).
       const groupName = this.config.vrrpInstances.get(c.name)?.syncGroup;

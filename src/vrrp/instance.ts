@@ -364,7 +364,7 @@ export class VrrpInstanceRuntime {
   private sendAdvert(priority: number): void {
     const c = this.config;
     const packet = makeAdvert(this.fsm, priority);
-    const group = c.family === 4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6;
+    const group = c.mcastGroup?.bytes ?? (c.family === 4 ? VRRP_GROUP_V4 : VRRP_GROUP_V6);
     const dests = c.unicastPeers.length ? c.unicastPeers.map((p) => p.bytes) : [group];
     const ttl = advertTtl(c);
     try {

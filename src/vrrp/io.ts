@@ -3,8 +3,10 @@
  * interface, chosen per instance by `transport` and the address family:
  *
  * - raw IPv4 (IP protocol 112, IP_HDRINCL like keepalived, so TTL, DF and the
- *   source address are exactly ours) to 224.0.0.18 or to unicast peers;
- * - raw IPv6 (protocol 112, link-local source) to ff02::12 or to unicast
+ *   source address are exactly ours) to 224.0.0.18 (or vrrp_mcast_group4) or
+ *   to unicast peers;
+ * - raw IPv6 (protocol 112, link-local source) to ff02::12 (or
+ *   vrrp_mcast_group6) or to unicast
  *   peers, with the received hop limit read from IPV6_HOPLIMIT;
  * - UDP (Node's dgram) to unicast peers only, where raw sockets are not
  *   allowed. It carries the same VRRP payload; there is no TTL to check.
@@ -52,6 +54,8 @@ export interface TransportOptions {
   source: Uint8Array;
   /** Unicast peers; empty means multicast. */
   peers: readonly Uint8Array[];
+  /** The multicast group joined when `peers` is empty ([global] vrrp_mcast_group4/6); default the RFC group. */
+  group?: Uint8Array;
   /** UDP only: the port to bind and to send to. */
   udpPort?: number;
 }
@@ -103,7 +107,7 @@ class RawV4Transport implements VrrpTransport {
       s.setsockopt(SOL.IP, IP.MULTICAST_LOOP, hostInt(0));
       s.setsockopt(SOL.IP, IP.MULTICAST_IF, ipMreqn(new Uint8Array(4), ifindex));
       if (options.peers.length === 0) {
-        s.setsockopt(SOL.IP, IP.ADD_MEMBERSHIP, ipMreqn(VRRP_GROUP_V4, ifindex));
+        s.setsockopt(SOL.IP, IP.ADD_MEMBERSHIP, ipMreqn(options.group ?? VRRP_GROUP_V4, ifindex));
       }
     } catch (e) {
       this.sock.close();
@@ -167,7 +171,7 @@ class RawV6Transport implements VrrpTransport {
       // The source of our adverts is the link-local address (RFC 5798 §5.1.2.1).
       s.bind(sockaddrIn6(options.source, 0, this.ifindex));
       if (options.peers.length === 0) {
-        s.setsockopt(SOL.IPV6, IPV6.ADD_MEMBERSHIP, ipv6Mreq(VRRP_GROUP_V6, this.ifindex));
+        s.setsockopt(SOL.IPV6, IPV6.ADD_MEMBERSHIP, ipv6Mreq(options.group ?? VRRP_GROUP_V6, this.ifindex));
       }
     } catch (e) {
       this.sock.close();

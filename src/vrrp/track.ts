@@ -8,12 +8,15 @@
  * - track_interface / the instance's own interface: link state from rtnetlink.
  *
  * keepalived's weight rule, for both: weight 0 and down → FAULT; a positive
- * weight is added while up, a negative one while down. The effective priority
- * is clamped to 1..254; an address owner (255) is never moved.
+ * weight is added while up, a negative one while down. `reverse` (keepalived's
+ * `weight N reverse`, a multiplier of -1 in its vrrp_track.c) turns it around:
+ * weight 0 and up → FAULT; a positive weight is taken off while up, a
+ * negative one added (as its absolute value) while down. The effective
+ * priority is clamped to 1..254; an address owner (255) is never moved.
  */
 import { hysteresisInit, hysteresisStep, type HysteresisState } from '../check/hysteresis';
 import { miscCheck } from '../check/misc';
-import type { VrrpScript } from '../config/types';
+import type { TrackInterface, TrackScript, VrrpScript } from '../config/types';
 import type { Clock, TimerHandle } from '../lib/clock';
 import type { RunAsIds } from '../lib/run-as';
 
@@ -23,25 +26,44 @@ export interface TrackedItem {
   name: string;
   up: boolean;
   weight: number;
+  /** keepalived's `reverse`: the item counts as failed while up (see the file's doc). */
+  reverse?: boolean;
 }
 
 /** What tracking means for an instance right now. */
 export interface TrackVerdict {
   effectivePriority: number;
-  /** Names of the weight-0 items that are down (FAULT when non-empty). */
+  /** The weight-0 items that are down (up, when reversed), as `KIND NAME down` / `KIND NAME up (reverse)`: FAULT when non-empty. */
   faults: string[];
 }
 
 /** Applies keepalived's weight rule to the items an instance tracks. */
 export function judgeTracking(basePriority: number, items: readonly TrackedItem[]): TrackVerdict {
-  const faults = items.filter((i) => !i.up && i.weight === 0).map((i) => `${i.kind} ${i.name} down`);
+  const faults = items
+    .filter((i) => i.weight === 0 && i.up === !!i.reverse)
+    .map((i) => (i.reverse ? `${i.kind} ${i.name} up (reverse)` : `${i.kind} ${i.name} down`));
   if (basePriority === 255) return { effectivePriority: 255, faults };
   let p = basePriority;
   for (const i of items) {
-    if (i.weight > 0 && i.up) p += i.weight;
-    if (i.weight < 0 && !i.up) p += i.weight;
+    const sign = i.reverse ? -1 : 1;
+    if (i.weight > 0 && i.up) p += sign * i.weight;
+    if (i.weight < 0 && !i.up) p += sign * i.weight;
   }
   return { effectivePriority: Math.min(254, Math.max(1, p)), faults };
+}
+
+/**
+ * The item for one `track_script[]` line: its own weight and reverse when
+ * given, else its vrrp_script's (keepalived: `chk weight 10` keeps the
+ * script's `reverse`; `noreverse` drops it). `up` is the script's state.
+ */
+export function trackedScript(t: TrackScript, s: VrrpScript | undefined, up: boolean): TrackedItem {
+  return { kind: 'script', name: t.name, up, weight: t.weight ?? s?.weight ?? 0, reverse: t.reverse ?? s?.weightReverse ?? false };
+}
+
+/** The item for one `track_interface[]` line. */
+export function trackedInterface(t: TrackInterface, up: boolean): TrackedItem {
+  return { kind: 'interface', name: t.name, up, weight: t.weight, reverse: t.reverse };
 }
 
 /** A vrrp_script's settings, in ms. */

@@ -338,7 +338,7 @@ describe('config: VRRP rules', () => {
     const vi = c.vrrpInstances.get('VI_1')!;
     assert.deepEqual(vi.trackInterfaces.map((t) => [t.name, t.weight]), [['eth1', 0], ['eth2', -20]]);
     assert.deepEqual(vi.trackScripts.map((t) => [t.name, t.weight]), [['chk', 10]]);
-    assert.deepEqual(errors(instance('VI_1', ['track_interface[] = eth1 weight 300'])), [`${F}:4: track_interface: weight 300 is out of range (allowed: -253–253)`]);
+    assert.deepEqual(errors(instance('VI_1', ['track_interface[] = eth1 weight 300'])), [`${F}:4: track_interface: weight: 300 is out of range (allowed: -253–253)`]);
   });
 });
 

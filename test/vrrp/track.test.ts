@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FakeClock } from '../../src/lib/clock';
-import { ScriptTracker, scriptSettingsOf } from '../../src/vrrp/track';
+import { judgeTracking, ScriptTracker, scriptSettingsOf, trackedInterface, trackedScript } from '../../src/vrrp/track';
 import { conf } from '../reconcile/helpers';
 
 describe('vrrp/track: vrrp_script user', function () {
@@ -45,5 +45,53 @@ describe('vrrp/track: vrrp_script user', function () {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('vrrp/track: keepalived weight rule with reverse (issue 12)', () => {
+  const item = (up: boolean, weight: number, reverse = false) => ({ kind: 'script' as const, name: 'chk', up, weight, reverse });
+  const judge = (up: boolean, weight: number, reverse = false) => judgeTracking(100, [item(up, weight, reverse)]);
+
+  it('without reverse: weight 0 down is FAULT, +w added while up, -w added while down', () => {
+    assert.deepEqual(judge(false, 0), { effectivePriority: 100, faults: ['script chk down'] });
+    assert.deepEqual(judge(true, 0), { effectivePriority: 100, faults: [] });
+    assert.deepEqual([judge(true, 20).effectivePriority, judge(false, 20).effectivePriority], [120, 100]);
+    assert.deepEqual([judge(true, -20).effectivePriority, judge(false, -20).effectivePriority], [100, 80]);
+  });
+
+  it("with reverse (keepalived's multiplier -1): weight 0 is FAULT while the script SUCCEEDS; +w taken off while up; -w added while down", () => {
+    assert.deepEqual(judge(true, 0, true), { effectivePriority: 100, faults: ['script chk up (reverse)'] });
+    assert.deepEqual(judge(false, 0, true), { effectivePriority: 100, faults: [] });
+    assert.deepEqual([judge(true, 20, true).effectivePriority, judge(false, 20, true).effectivePriority], [80, 100]);
+    assert.deepEqual([judge(true, -20, true).effectivePriority, judge(false, -20, true).effectivePriority], [100, 120]);
+  });
+
+  it('reverse is clamped like any weight, and an address owner is never moved', () => {
+    assert.equal(judgeTracking(250, [item(false, -20, true)]).effectivePriority, 254);
+    assert.equal(judgeTracking(10, [item(true, 20, true)]).effectivePriority, 1);
+    assert.deepEqual(judgeTracking(255, [item(true, 20, true), item(true, 0, true)]), { effectivePriority: 255, faults: ['script chk up (reverse)'] });
+  });
+
+  it("a track_script line's weight and reverse come from the line, else from its vrrp_script (noreverse overrides)", () => {
+    const c = conf([
+      '[vrrp_script.chk]', 'script = /bin/true', 'weight = -20 reverse',
+      '[vrrp_instance.A]', 'interface = eth0', 'virtual_router_id = 1',
+      'track_script[] = chk',
+      '[vrrp_instance.B]', 'interface = eth0', 'virtual_router_id = 2',
+      'track_script[] = chk weight 10',
+      '[vrrp_instance.C]', 'interface = eth0', 'virtual_router_id = 3',
+      'track_script[] = chk weight 10 noreverse',
+      '[vrrp_instance.D]', 'interface = eth1', 'virtual_router_id = 4',
+      'track_interface[] = eth2 weight -30 reverse',
+      'track_interface[] = eth3 weight 0',
+    ]);
+    const s = c.vrrpScripts.get('chk')!;
+    const of = (name: string) => c.vrrpInstances.get(name)!.trackScripts.map((t) => trackedScript(t, s, true))[0]!;
+    assert.deepEqual([of('A').weight, of('A').reverse], [-20, true]);
+    assert.deepEqual([of('B').weight, of('B').reverse], [10, true]);
+    assert.deepEqual([of('C').weight, of('C').reverse], [10, false]);
+    const d = c.vrrpInstances.get('D')!.trackInterfaces.map((t) => trackedInterface(t, false));
+    assert.deepEqual(d.map((i) => [i.name, i.weight, i.reverse]), [['eth2', -30, true], ['eth3', 0, false]]);
+    assert.equal(judgeTracking(100, d).effectivePriority, 130);
   });
 });

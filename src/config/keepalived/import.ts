@@ -82,7 +82,10 @@ export function formatNote(n: ImportNote): string {
 export function convertKeepalived(file: string, opts: LexOptions = {}): Conversion {
   const parsed = parseKeepalived(file, opts);
   const ctx = new Ctx();
-  for (const n of parsed.notes) ctx.note(n, n.text);
+  for (const n of parsed.notes) {
+    if (n.lost) ctx.skip(n, n.lost, n.text);
+    else ctx.note(n, n.text);
+  }
   const t = translate(parsed.nodes, ctx);
   const sections = loadable(t.sections, ctx, file);
   const body = renderIni(sections).text;
@@ -91,7 +94,7 @@ export function convertKeepalived(file: string, opts: LexOptions = {}): Conversi
   const notImported = [...ctx.notImported].sort(byPlace);
   const notes = [...ctx.notes].sort(byPlace);
   const header = [
-    `; lvsd.conf imported from ${file} by "lvsd import-keepalived" (keys keep keepalived's names; see CONFIG.md).`,
+    `; lvsd.conf imported from ${file} by "lvsd import-keepalived" (keys keep keepalived's names; see lvsd.conf(5): man lvsd.conf).`,
     ...(notImported.length
       ? [`; Not imported (${notImported.length}): lvsd has no equivalent; review before use.`, ...notImported.map((n) => `;   ${formatNotImported(n)}`)]
       : ['; Everything was imported.']),

@@ -5,9 +5,13 @@
  * (keepalived.conf(5), 2.2.7) describes it, in the same order:
  *  1. `include PATTERN` (and the variants includer/includem/includew/includeb/
  *     includea) at the start of a line: the files matching PATTERN, relative to
- *     the including file's directory, in sorted order, are read in its place,
- *     recursively. A file that includes itself (directly or not) is an error
- *     here; keepalived would recurse until it ran out of descriptors.
+ *     the including file's directory (keepalived changes into the directory of
+ *     each file it reads; the main file's own relative name is taken from the
+ *     current directory), in sorted order, are read in its place, recursively.
+ *     A file that includes itself (directly or not) is an error here;
+ *     keepalived would recurse until it ran out of descriptors. An include
+ *     that matches nothing loses whatever it was meant to bring: keepalived
+ *     only warns ("Config files missing"), the import lists it as not imported.
  *  2. Conditional lines `@ID rest` / `@^ID rest`: kept when ID is (is not) the
  *     config id, which defaults to the host name up to its first dot.
  *  3. Parameter definitions `$NAME=VALUE` and substitution of `$NAME` (followed
@@ -43,6 +47,11 @@ export interface LexNote {
   readonly file: string;
   readonly line: number;
   readonly text: string;
+  /**
+   * Set when configuration was lost (an include that matches no file): the
+   * keyword to list as not imported, which makes the import exit 3.
+   */
+  readonly lost?: string;
 }
 
 /** Reader options. */
@@ -135,8 +144,12 @@ function lexLine(raw: string, file: string, line: number, st: LexState): void {
       return;
     }
     const pattern = words[0]!.text;
-    const matches = expandGlob(pattern, path.dirname(file));
-    if (matches.length === 0) st.notes.push({ file, line, text: `${inc[1]} ${pattern}: no file matches` });
+    const dir = path.dirname(path.resolve(file));
+    const matches = expandGlob(pattern, dir);
+    if (matches.length === 0) {
+      const where = path.isAbsolute(pattern) ? '' : ` (relative to ${dir}, the directory of ${file})`;
+      st.notes.push({ file, line, text: `no file matches ${pattern}${where}: whatever it holds is missing from the import`, lost: `${inc[1]} ${pattern}` });
+    }
     for (const m of matches) lexOne(m, st, { file, line });
     return;
   }
@@ -284,13 +297,13 @@ function segmentRe(seg: string): RegExp {
 
 /**
  * Files matching a glob pattern (`*`, `?`, `[...]`, `{a,b}`), relative to
- * `baseDir` unless absolute, sorted within each brace alternative (glob(3)).
+ * `baseDir` (itself taken from the current directory when relative) unless absolute, sorted within each brace alternative (glob(3)).
  * Only regular files (or links to them) are returned; no match → [].
  */
 export function expandGlob(pattern: string, baseDir: string): string[] {
   const out: string[] = [];
   for (const alt of expandBraces(pattern)) {
-    const abs = path.isAbsolute(alt) ? alt : path.join(baseDir, alt);
+    const abs = path.resolve(baseDir, alt);
     const segs = abs.split('/').filter((s, i) => s !== '' || i === 0);
     let cur = ['/'];
     for (const seg of segs.slice(1)) {

@@ -79,12 +79,28 @@ function endpoint(ip: string, port: string | undefined): string {
   return port === undefined ? ip : `${host}:${port}`;
 }
 
+/**
+ * A real or sorry server's endpoint. Port 0 is keepalived's way of writing
+ * "no port" (`real_server 192.0.2.21 0` under a fwmark service), so it is
+ * left out like a missing one: lvsd then uses the service's port, or none
+ * for a fwmark service, as keepalived does.
+ */
+function serverEndpoint(ip: string, port: string | undefined): string {
+  return endpoint(ip, port !== undefined && /^0+$/.test(port) ? undefined : port);
+}
+
 type Entry = { key: string; value: string; at: Origin };
 
 interface CheckSpec {
   readonly type: 'TCP_CHECK' | 'HTTP_GET' | 'SSL_GET' | 'MISC_CHECK';
   readonly entries: Entry[];
   readonly at: Origin;
+  /**
+   * A keepalived checker lvsd runs as a MISC_CHECK script (DNS_CHECK,
+   * SMTP_CHECK, PING_CHECK): its name, and its command line given the
+   * resolved connect_timeout in whole seconds (keepalived's default 5).
+   */
+  readonly script?: { readonly kind: string; readonly command: (timeoutS: number) => string };
 }
 
 interface RsSpec {
@@ -97,7 +113,16 @@ interface RsSpec {
 /** Checker settings a virtual_server or real_server may give for its checkers (keepalived 2). */
 const CHECK_DEFAULT_KEYS = ['delay_loop', 'connect_timeout', 'retry', 'delay_before_retry', 'warmup', 'virtualhost'] as const;
 const KIND: Readonly<Record<CheckSpec['type'], string>> = { TCP_CHECK: 'tcp', HTTP_GET: 'http', SSL_GET: 'ssl', MISC_CHECK: 'misc' };
-const UNSUPPORTED_CHECKERS = new Set(['SMTP_CHECK', 'DNS_CHECK', 'UDP_CHECK', 'PING_CHECK', 'BFD_CHECK', 'FILE_CHECK']);
+/** Checkers lvsd cannot run: a real server that has one is left out (imported without it, it would be "always up"). */
+const UNSUPPORTED_CHECKERS: Readonly<Record<string, string>> = {
+  UDP_CHECK: 'lvsd has no UDP checker',
+  BFD_CHECK: 'lvsd has no BFD',
+  FILE_CHECK: 'lvsd has no file checker',
+};
+/** Where the .deb installs the check scripts (checks/ in the source). */
+export const CHECKS_DIR = '/usr/lib/lvsd/checks';
+/** keepalived's connect_timeout default, in seconds. */
+const DEFAULT_CONNECT_TIMEOUT_S = 5;
 
 /** Whether a checker-default key applies to a check type. */
 function applies(key: string, type: CheckSpec['type']): boolean {
@@ -167,7 +192,7 @@ export function translateVirtualServer(n: KNode, groups: ReadonlyMap<string, Gro
     else if (['ops', 'alpha', 'sorry_server_inhibit', 'inhibit_on_failure', 'sh-port', 'sh-fallback', 'mh-port', 'mh-fallback'].includes(k)) one(k, v[0] ?? 'true');
     else if (k === 'quorum_up' || k === 'quorum_down') one(k, c.args.length ? commandLine(c.args) : undefined);
     else if (k === 'sorry_server') {
-      if (ctx.need(c, 1, 'an address')) one(k, endpoint(v[0]!, v[1]));
+      if (ctx.need(c, 1, 'an address')) one(k, serverEndpoint(v[0]!, v[1]));
       ctx.extra(c, 2);
     } else if ((CHECK_DEFAULT_KEYS as readonly string[]).includes(k) || k === 'nb_get_retry') {
       if (ctx.need(c, 1, 'a value')) defaults.push({ key: k === 'nb_get_retry' ? 'retry' : k, value: v[0]!, at });
@@ -195,8 +220,22 @@ export function translateVirtualServer(n: KNode, groups: ReadonlyMap<string, Gro
 function emitChecks(vsName: string, vs: SectionBuilder, realServers: readonly RsSpec[], vsDefaults: readonly Entry[], names: Names): SectionBuilder[] {
   const withDefaults = (c: CheckSpec, rs: RsSpec): Entry[] => {
     const out = [...c.entries];
-    for (const d of [...rs.entries.filter((e) => e.key.startsWith('default:')).map((e) => ({ ...e, key: e.key.slice(8) })), ...vsDefaults]) {
+    const chain = [...rs.entries.filter((e) => e.key.startsWith('default:')).map((e) => ({ ...e, key: e.key.slice(8) })), ...vsDefaults];
+    for (const d of chain) {
       if (applies(d.key, c.type) && !out.some((e) => e.key === d.key)) out.push(d);
+    }
+    if (c.script) {
+      // The script's own timeout: the checker's connect_timeout, else the real or virtual server's, else keepalived's 5 s.
+      const ct = c.entries.find((e) => e.key === 'connect_timeout') ?? chain.find((e) => e.key === 'connect_timeout');
+      const given = ct ? Number(ct.value) : DEFAULT_CONNECT_TIMEOUT_S;
+      const timeoutS = Number.isFinite(given) && given > 0 ? Math.ceil(given) : DEFAULT_CONNECT_TIMEOUT_S;
+      const kept = out.filter((e) => e.key !== 'connect_timeout');
+      // keepalived's DNS_CHECK waits delay_loop (default 60 s) before a retry, where MISC_CHECK waits 1 s.
+      if (c.script.kind === 'dns' && !kept.some((e) => e.key === 'delay_before_retry')) {
+        kept.push({ key: 'delay_before_retry', value: kept.find((e) => e.key === 'delay_loop')?.value ?? '60', at: c.at });
+      }
+      // misc_timeout leaves the script time to give its own verdict after its timeout.
+      return [{ key: 'misc_path', value: c.script.command(timeoutS), at: ct?.at ?? c.at }, { key: 'misc_timeout', value: String(timeoutS + 2), at: ct?.at ?? c.at }, ...kept];
     }
     return out;
   };
@@ -212,7 +251,7 @@ function emitChecks(vsName: string, vs: SectionBuilder, realServers: readonly Rs
   };
   const out: SectionBuilder[] = [];
   if (shared) {
-    const name = names.unique(`${vsName}_${KIND[shared.spec.type]}`);
+    const name = names.unique(`${vsName}_${shared.spec.script?.kind ?? KIND[shared.spec.type]}`);
     out.push(checkSection(name, shared));
     vs.set('check', name, shared.spec.at);
   }
@@ -224,7 +263,7 @@ function emitChecks(vsName: string, vs: SectionBuilder, realServers: readonly Rs
     for (const e of rs.entries) if (!e.key.startsWith('default:')) sec.set(e.key, e.value, e.at);
     if (!shared) {
       for (const c of resolved[i]!) {
-        const name = names.unique(`${vsName}_${rsName}_${KIND[c.spec.type]}`);
+        const name = names.unique(`${vsName}_${rsName}_${c.spec.script?.kind ?? KIND[c.spec.type]}`);
         out.push(checkSection(name, c));
         sec.set('check', name, c.spec.at, resolved[i]!.length > 1);
       }
@@ -238,7 +277,15 @@ function emitChecks(vsName: string, vs: SectionBuilder, realServers: readonly Rs
 function readRealServer(n: KNode, ctx: Ctx): RsSpec | undefined {
   if (!ctx.need(n, 1, 'an address') || !ctx.needBlock(n)) return undefined;
   const w = words(n);
-  const rs: RsSpec = { node: n, address: endpoint(w[0]!, w[1]), entries: [], checks: [] };
+  const rs: RsSpec = { node: n, address: serverEndpoint(w[0]!, w[1]), entries: [], checks: [] };
+  const target = { ip: w[0]!, port: w[1] !== undefined && !/^0+$/.test(w[1]) ? w[1] : undefined };
+  const refused = n.children.filter((c) => c.keyword in UNSUPPORTED_CHECKERS);
+  if (refused.length > 0) {
+    // Imported without its checker the real server would be "always up": it is left out, loudly.
+    for (const c of refused) ctx.skip(c, c.keyword, `${UNSUPPORTED_CHECKERS[c.keyword]}; a MISC_CHECK script can do it`);
+    ctx.skip(n, `real_server ${w.join(' ')}`, `left out: its ${refused.map((c) => c.keyword).join(', ')} cannot be imported, and without it the real server would always count as up`);
+    return undefined;
+  }
   for (const c of n.children) {
     const k = c.keyword;
     const v = words(c);
@@ -254,9 +301,76 @@ function readRealServer(n: KNode, ctx: Ctx): RsSpec | undefined {
       ctx.extra(c);
     } else if (k === 'TCP_CHECK' || k === 'MISC_CHECK' || k === 'HTTP_GET' || k === 'SSL_GET') {
       if (ctx.needBlock(c)) rs.checks.push(...readChecker(c, k, ctx));
-    } else ctx.unknown(c, UNSUPPORTED_CHECKERS.has(k) ? 'lvsd (checkers: TCP_CHECK, HTTP_GET, SSL_GET, MISC_CHECK)' : 'real_server');
+    } else if (k === 'DNS_CHECK' || k === 'SMTP_CHECK' || k === 'PING_CHECK') {
+      // keepalived parses PING_CHECK { } and PING_CHECK alike; a block is optional for a checker without options.
+      rs.checks.push(...readScriptChecker(c, k, target, ctx));
+    } else ctx.unknown(c, 'real_server');
   }
   return rs;
+}
+
+/** Reads a keepalived checker lvsd runs as a script; notes the translation. */
+function readScriptChecker(n: KNode, type: 'DNS_CHECK' | 'SMTP_CHECK' | 'PING_CHECK', rs: { ip: string; port: string | undefined }, ctx: Ctx): CheckSpec[] {
+  const common: Entry[] = [];
+  const conn: { connect_ip?: string; connect_port?: string } = {};
+  let dnsType = 'SOA';
+  let dnsName = '.';
+  const hosts: KNode[] = [];
+  for (const c of n.children ?? []) {
+    const k = c.keyword;
+    const v = words(c);
+    const at = origin(c);
+    const one = (key: string) => {
+      if (ctx.need(c, 1, 'a value')) common.push({ key, value: v[0]!, at });
+      ctx.extra(c);
+    };
+    if (COMMON_KEYS.includes(k) || k === 'connect_timeout') one(k);
+    else if (k === 'nb_get_retry') one('retry');
+    else if (k === 'connect_ip' || k === 'connect_port') {
+      if (ctx.need(c, 1, 'a value')) conn[k] = v[0]!;
+      ctx.extra(c);
+    } else if (type === 'DNS_CHECK' && k === 'type') {
+      if (ctx.need(c, 1, 'a query type')) dnsType = v[0]!.toUpperCase();
+    } else if (type === 'DNS_CHECK' && k === 'name') {
+      if (ctx.need(c, 1, 'a name')) dnsName = v[0]!;
+    } else if (type === 'SMTP_CHECK' && k === 'host') {
+      if (ctx.needBlock(c)) hosts.push(c);
+    } else if (type === 'SMTP_CHECK' && k === 'helo_name') {
+      ctx.skip(c, k, `${CHECKS_DIR}/check_smtp reads the 220 banner and says QUIT; it sends no HELO`);
+    } else if (k === 'bindto' || k === 'bind_to' || k === 'bind_port' || k === 'bind_if') {
+      ctx.skip(c, k, `lvsd runs ${type} as a script (${CHECKS_DIR}), which cannot choose its source`);
+    } else ctx.unknown(c, type);
+  }
+  // keepalived's own defaults where MISC_CHECK's differ: DNS_CHECK retries 3 times.
+  if (type === 'DNS_CHECK' && !common.some((e) => e.key === 'retry')) common.push({ key: 'retry', value: '3', at: origin(n) });
+  const make = (c: { connect_ip?: string; connect_port?: string }, at: KNode): CheckSpec => {
+    const host = c.connect_ip ?? rs.ip;
+    const port = c.connect_port ?? rs.port;
+    let script: NonNullable<CheckSpec['script']>;
+    if (type === 'DNS_CHECK') {
+      const server = port !== undefined && port !== '53' ? `${host}#${port}` : host;
+      script = { kind: 'dns', command: (t) => `${CHECKS_DIR}/check_dns ${server} ${dnsName} ${dnsType} ${t}` };
+    } else if (type === 'SMTP_CHECK') {
+      script = { kind: 'smtp', command: (t) => `${CHECKS_DIR}/check_smtp ${host} ${port ?? '25'} ${t}` };
+    } else {
+      script = { kind: 'ping', command: (t) => `${CHECKS_DIR}/check_ping ${host} ${t}` };
+    }
+    ctx.note(at, `${type} runs as a MISC_CHECK: ${script.command(0).replace(/ 0$/, ' TIMEOUT')} (TIMEOUT: its connect_timeout, default 5 s)`);
+    return { type: 'MISC_CHECK', entries: [...common], at: origin(at), script };
+  };
+  if (hosts.length === 0) return [make(conn, n)];
+  // keepalived 2 checks every host { } block as its own checker; the real server is up when all pass, as in lvsd.
+  return hosts.map((h) => {
+    const c = { ...conn };
+    for (const x of h.children!) {
+      if (x.keyword === 'connect_ip' || x.keyword === 'connect_port') {
+        if (ctx.need(x, 1, 'a value')) c[x.keyword] = words(x)[0]!;
+      } else if (x.keyword === 'bindto' || x.keyword === 'bind_port' || x.keyword === 'bind_if') {
+        ctx.skip(x, x.keyword, `lvsd runs ${type} as a script (${CHECKS_DIR}), which cannot choose its source`);
+      } else ctx.unknown(x, `${type} host`);
+    }
+    return make(c, h);
+  });
 }
 
 /** Checker keys lvsd takes with their one value, by type. */

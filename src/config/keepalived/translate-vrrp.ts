@@ -18,7 +18,7 @@ export interface GlobalState {
 }
 
 /** global_defs keys that become `[global]` keys with the same one value. */
-const GLOBAL_SAME = ['router_id', 'vrrp_version', 'vrrp_garp_interval', 'vrrp_gna_interval'] as const;
+const GLOBAL_SAME = ['router_id', 'vrrp_version', 'vrrp_garp_interval', 'vrrp_gna_interval', 'vrrp_mcast_group4', 'vrrp_mcast_group6'] as const;
 
 /** global_defs defaults that lvsd sets per instance. */
 const GARP_DEFAULTS: Readonly<Record<string, string>> = {
@@ -92,8 +92,9 @@ export function translateVrrpScript(n: KNode, ctx: Ctx): SectionBuilder | undefi
       ctx.extra(c);
     } else if (k === 'weight') {
       if (!ctx.need(c, 1, 'a value')) continue;
-      sec.set('weight', words(c)[0]!, c);
-      if (words(c)[1] === 'reverse') ctx.skip(c, 'weight reverse', 'lvsd has no reversed script weights');
+      // `weight N reverse` as written; the loader judges the words.
+      sec.set('weight', words(c).slice(0, 2).join(' '), c);
+      ctx.extra(c, 2);
     } else if (k === 'init_fail') {
       sec.set('init_fail', 'true', c);
     } else if (k === 'user') {
@@ -123,7 +124,8 @@ export function translateVrrpInstance(n: KNode, g: GlobalState, ctx: Ctx): Secti
   const name = label(n.args[0]!.text);
   if (name !== n.args[0]!.text) ctx.note(n, `vrrp_instance "${n.args[0]!.text}" is named [vrrp_instance.${name}] (section names are letters, digits, _ and -)`);
   const sec = new SectionBuilder(`vrrp_instance.${name}`, origin(n));
-  const iface = n.children.find((c) => c.keyword === 'interface')?.args[0]?.text;
+  // The last interface line wins, as every repeated keyword does in keepalived.
+  const iface = [...n.children].reverse().find((c) => c.keyword === 'interface')?.args[0]?.text;
   const vipSeen = new Map<string, number>();
   for (const c of n.children) {
     const k = c.keyword;
@@ -194,15 +196,13 @@ function vipLine(a: KNode, key: string, iface: string | undefined, seen: Map<str
   for (const opt of lost) ctx.skip(a, opt.split(' ')[0]!, why(opt));
 }
 
-/** One line of track_interface / track_script: `NAME [weight N [reverse]]`. */
+/** One line of track_interface / track_script: `NAME [weight N [reverse|noreverse]]`, taken as written (the loader judges it). */
 function trackLine(t: KNode, key: string, sec: SectionBuilder, ctx: Ctx): void {
   const w = words(t);
   const name = key === 'track_script' ? label(t.keyword) : t.keyword;
   if (w.length === 0) sec.set(key, name, item(t, key), true);
-  else if (w[0] === 'weight' && w[1] !== undefined) {
-    sec.set(key, `${name} weight ${w[1]}`, item(t, key), true);
-    if (w[2] === 'reverse') ctx.skip(t, 'weight reverse', 'lvsd has no reversed tracking weights');
-  } else ctx.skip(t, `${key} ${t.keyword} ${w.join(' ')}`, 'lvsd takes "NAME" or "NAME weight N"');
+  else if (w[0] === 'weight' && w[1] !== undefined && w.length <= 3) sec.set(key, [name, ...w].join(' '), item(t, key), true);
+  else ctx.skip(t, `${key} ${t.keyword} ${w.join(' ')}`, `lvsd takes "NAME", "NAME weight N" or "NAME weight N reverse"${key === 'track_script' ? ' (or noreverse)' : ''}`);
 }
 
 /** `authentication { auth_type PASS|AH auth_pass X }`. */
@@ -229,7 +229,7 @@ function authentication(c: KNode, sec: SectionBuilder, ctx: Ctx): void {
   sec.set('auth_pass', pass.args[0]!.text, pass);
 }
 
-/** keepalived's other vrrp_sync_group keywords (none has an lvsd equivalent). */
+/** keepalived's vrrp_sync_group keywords that are not members (written bare, they are not read as 1.x member names). */
 const SYNC_GROUP_KEYWORDS = new Set([
   'smtp_alert', 'global_tracking', 'sync_group_tracking_weight', 'track_interface', 'track_script', 'track_file', 'track_process',
   'track_bfd', 'notify_priority_changes',
@@ -244,6 +244,9 @@ export function translateSyncGroup(n: KNode, ctx: Ctx): SectionBuilder | undefin
       if (ctx.needBlock(c)) for (const m of c.children) sec.set('group', label(m.keyword), item(m, 'group'), true);
     } else if ((NOTIFY as readonly string[]).includes(c.keyword)) {
       if (ctx.need(c, 1, 'a command')) sec.set(c.keyword, commandLine(c.args), c);
+    } else if (c.keyword === 'sync_group_tracking_weight' || c.keyword === 'global_tracking') {
+      // global_tracking is keepalived's older name for it.
+      sec.set('sync_group_tracking_weight', 'true', c);
     } else if (!SYNC_GROUP_KEYWORDS.has(c.keyword) && c.args.length === 0 && !c.children) {
       // keepalived 1.x listed members bare (2.x wants them in group { }); the intent is plain.
       sec.set('group', label(c.keyword), item(c, 'group'), true);

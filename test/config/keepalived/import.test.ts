@@ -39,15 +39,17 @@ const EMAIL = ['notification_email', 'notification_email_from', 'smtp_server', '
 /**
  * What each Debian sample must report as not imported (read from the samples:
  * e-mail alerts, routes/rules/static addresses, VMAC, address labels and other
- * devices, AH, omega, checkers lvsd lacks), and the config id to import with.
+ * devices, AH, omega; a real server whose checker lvsd lacks, with that checker;
+ * what the check scripts cannot do for DNS_CHECK / SMTP_CHECK / PING_CHECK),
+ * and the config id to import with.
  */
 const EXPECTED: Readonly<Record<string, { notImported: string[]; configId?: string }>> = {
   'keepalived.conf.HTTP_GET.port': { notImported: EMAIL },
-  'keepalived.conf.IPv6': { notImported: ['SMTP_CHECK'] },
-  'keepalived.conf.PING_CHECK': { notImported: [...EMAIL, 'PING_CHECK'] },
-  'keepalived.conf.SMTP_CHECK': { notImported: [...EMAIL, 'SMTP_CHECK', 'SMTP_CHECK', 'SMTP_CHECK'] },
+  'keepalived.conf.IPv6': { notImported: ['helo_name'] },
+  'keepalived.conf.PING_CHECK': { notImported: EMAIL },
+  'keepalived.conf.SMTP_CHECK': { notImported: [...EMAIL, 'helo_name', 'helo_name', 'helo_name', 'bindto', 'bindto'] },
   'keepalived.conf.SSL_GET': { notImported: [...EMAIL, 'auth_type AH', 'auth_pass'] },
-  'keepalived.conf.UDP_CHECK': { notImported: [...EMAIL, 'UDP_CHECK'] },
+  'keepalived.conf.UDP_CHECK': { notImported: [...EMAIL, 'real_server 192.168.200.6 1358', 'UDP_CHECK'] },
   'keepalived.conf.conditional_conf': { notImported: ['net_namespace', 'use_vmac'], configId: 'high' },
   'keepalived.conf.fwmark': { notImported: [] },
   'keepalived.conf.inhibit': { notImported: EMAIL },
@@ -237,14 +239,22 @@ describe('config/keepalived: import of Debian keepalived 2.2.7 samples', () => {
 });
 
 describe('config/keepalived: the CONFIG.md sample in keepalived syntax', () => {
-  it('imports completely into the same configuration as the INI sample (up to the generated names)', () => {
+  it('imports completely into the same configuration as the INI sample (up to the generated names and the sync group\'s weighted script)', () => {
     const conv = convertKeepalived(FIXTURE, { configId: 'x' });
     assert.deepEqual(conv.notImported, []);
     assert.equal(conv.status, 0);
     // keepalived names no virtual server or checker: the import names them from the address.
     assert.match(conv.body, /^\[virtual_server\.vs_192_0_2_100_80\]$/m);
     assert.match(conv.body, /^\[check\.vs_192_0_2_100_80_http\]$/m);
-    const renamed = conv.text.replace(/vs_192_0_2_100_80_http/g, 'web_health').replace(/vs_192_0_2_100_80/g, 'web');
+    // keepalived 2.2.7 ignores chk_proxy (weight -60) on VI_1, a member of sync group G1 (keepalived-oracle.test.ts
+    // shows its "ignoring tracked script ... due to SYNC group"), so the import leaves it out with a note; the INI
+    // sample tracks it (lvsd: FAULT for the group). Apart from that line the two are the same.
+    assert.ok(conv.notes.some((n) => n.line === 46 && n.text.startsWith('track_script chk_proxy has a weight and VI_1 is in sync group G1')), JSON.stringify(conv.notes));
+    assert.doesNotMatch(conv.body, /^track_script\[\] = chk_proxy$/m);
+    const renamed = conv.text
+      .replace(/vs_192_0_2_100_80_http/g, 'web_health')
+      .replace(/vs_192_0_2_100_80/g, 'web')
+      .replace(/^(track_interface\[\] = eth1)$/m, '$1\ntrack_script[] = chk_proxy');
     const imported = parseConfig(renamed, FIXTURE);
     assert.deepEqual(imported.problems.filter((p) => p.severity === 'error'), []);
     const expected = loadConfig(INI_SAMPLE, { host: null });
@@ -299,7 +309,7 @@ describe('config/keepalived: importKeepalived (the CLI entry point)', () => {
         'vrrp_instance VI_1 {',
         ' interface eth0',
         ' virtual_router_id 7',
-        ' advert_int 0.5', // VRRPv2 (the default) takes whole seconds
+        ' priority 300', // above VRRP's 255
         ' track_script {',
         '  chk_missing', // no such vrrp_script
         ' }',
@@ -309,9 +319,9 @@ describe('config/keepalived: importKeepalived (the CLI entry point)', () => {
     assert.equal(r.status, 3);
     assert.deepEqual(
       r.err.map((l) => l.replace(/ \(.*$/, '')),
-      [`${r.file}:4: not imported: advert_int`, `${r.file}:6: not imported: track_script chk_missing`],
+      [`${r.file}:4: not imported: priority`, `${r.file}:6: not imported: track_script chk_missing`],
     );
-    assert.match(r.err[0]!, /lvsd rejects it: advert_int: VRRP version 2/);
+    assert.match(r.err[0]!, /lvsd rejects it: priority/);
     const c = parseConfig(r.out!, 'x');
     assert.deepEqual(c.problems.filter((p) => p.severity === 'error'), []);
     assert.deepEqual(c.config!.vrrpInstances.get('VI_1')!.trackScripts, []);
@@ -369,7 +379,7 @@ describe('config/keepalived: importKeepalived (the CLI entry point)', () => {
     );
     assert.equal(r.status, 3);
     assert.deepEqual(
-      r.err.map((l) => l.replace(/ \(.*$/, '')),
+      r.err.filter((l) => !l.includes(': note: ')).map((l) => l.replace(/ \(.*$/, '')),
       [`${r.file}:11: not imported: dev`, `${r.file}:11: not imported: scope`, `${r.file}:17: not imported: path ... status_code 200`],
     );
     const c = parseConfig(r.out!, 'x').config!;

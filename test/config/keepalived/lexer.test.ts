@@ -141,11 +141,13 @@ describe('config/keepalived: include', () => {
     }
   });
 
-  it('notes an include that matches nothing', () => {
+  it('reports an include that matches nothing as lost configuration', () => {
     const dir = tree({ 'k.conf': 'include nowhere/*.conf\n' });
     try {
       const p = parseKeepalived(path.join(dir, 'k.conf'));
-      assert.deepEqual(p.notes.map((n) => [n.line, n.text]), [[1, 'include nowhere/*.conf: no file matches']]);
+      assert.deepEqual(p.notes.map((n) => [n.line, n.lost, n.text]), [
+        [1, 'include nowhere/*.conf', `no file matches nowhere/*.conf (relative to ${dir}, the directory of ${path.join(dir, 'k.conf')}): whatever it holds is missing from the import`],
+      ]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
