@@ -8,6 +8,7 @@
  * PR_SET_PDEATHSIG).
  */
 import { ControlError } from '../control/server';
+import { setEventSink } from '../events/emit';
 import { Daemon } from './daemon';
 import { ChildRole, type ChildRoleName, RESUME_ENV, type ResumeHint, type ToChild, type ToParent } from './ipc';
 
@@ -30,6 +31,7 @@ export async function runChild(argv: readonly string[]): Promise<void> {
     process.stderr.write('lvsd child: run by the lvsd supervisor only\n');
     process.exit(2);
   }
+  setEventSink((event) => send({ kind: 'event', event })); // events go to the parent's store
   const li = rest.indexOf('--log-level');
   const resumeText = process.env[RESUME_ENV];
   const resume = resumeText ? (JSON.parse(resumeText) as ResumeHint) : undefined;

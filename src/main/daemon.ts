@@ -22,7 +22,7 @@ import type { Ipvs } from '../kernel/ipvs/types';
 import { parseAuditInterval } from '../reconcile/audit';
 import { VrrpEngine } from '../vrrp/engine';
 import { createMetrics } from '../metrics/registry';
-import { TransitionHistory, loadAtStart, loadForReload, vrrpHandlers } from './control';
+import { EventHistory, loadAtStart, loadForReload, vrrpHandlers } from './control';
 import type { ChildRoleName, ResumeHint, TransitionMessage } from './ipc';
 import { ResumeGuard, resumeMasters } from './resume';
 import { MetricsServer } from '../metrics/server';
@@ -79,7 +79,7 @@ export class Daemon {
   private webhooks: WebhookNotifier | undefined;
   private fifo: NotifyFifo | undefined;
   /** The transitions behind `lvsctl events` and the metrics' transition counts. */
-  private readonly history = new TransitionHistory();
+  private readonly history = new EventHistory();
   /** The state each sync group was last notified in. */
   private readonly groupStates = new Map<string, string>();
   private metricsServer: MetricsServer | undefined;

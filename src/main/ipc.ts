@@ -4,6 +4,7 @@
  * small request/answer helper for the parent side. Plain JSON-able data.
  */
 import type { ChildProcess } from 'node:child_process';
+import type { NewEvent } from '../events/types';
 
 /** The roles a child process plays. */
 export const ChildRole = { VRRP: 'vrrp', DIRECTOR: 'director' } as const;
@@ -45,7 +46,9 @@ export type ToParent =
   | { readonly kind: 'start-failed'; readonly code: string; readonly message: string }
   | { readonly kind: 'res'; readonly id: number; readonly ok: true; readonly result: unknown }
   | { readonly kind: 'res'; readonly id: number; readonly ok: false; readonly error: { readonly code: string; readonly message: string } }
-  | { readonly kind: 'transition'; readonly t: TransitionMessage };
+  | { readonly kind: 'transition'; readonly t: TransitionMessage }
+  /** An event of any subsystem (src/events), for the parent's store. */
+  | { readonly kind: 'event'; readonly event: NewEvent };
 
 /** A child's answer was an error; `code` is the child's own (e.g. `ECONFIG`, `DIRECTOR_UNKNOWN_REAL_SERVER`). */
 export class ChildRequestError extends Error {

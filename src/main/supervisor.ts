@@ -25,7 +25,8 @@ import type { DirectorStatus } from '../director/status';
 import { type Logger, createLogger } from '../log';
 import { createMetrics, type VrrpView } from '../metrics/registry';
 import { MetricsServer } from '../metrics/server';
-import { TransitionHistory, loadAtStart, loadForReload, vrrpHandlers } from './control';
+import { emitEvent } from '../events';
+import { EventHistory, loadAtStart, loadForReload, reloadEvent, vrrpHandlers, withOperatorEvents } from './control';
 import { VERSION } from './daemon';
 import { ChildRequestError, ChildRole, type ChildRoleName, ChildRpc, RESUME_ENV, type ResumeHint, type ToChild, type ToParent, type TransitionMessage } from './ipc';
 import { STABLE_RUN_MS, restartDelayMs } from './restart';
@@ -59,8 +60,8 @@ export class Supervisor {
   private control: ControlServer | undefined;
   private metricsServer: MetricsServer | undefined;
   private readonly slots = new Map<ChildRoleName, Slot>();
-  /** The transitions behind `lvsctl events` and the metrics' transition counts. */
-  private readonly history = new TransitionHistory();
+  /** Every subsystem's events behind `lvsctl events` (in state_dir once started) and the metrics' transition counts. */
+  private history = new EventHistory();
   /** Each instance's last state, as the VRRP child reported it. */
   private readonly vrrpStates = new Map<string, TransitionMessage['to']>();
   private vrrpDiedAt: number | undefined;
@@ -79,6 +80,7 @@ export class Supervisor {
     this.log = createLogger({ level: (this.opts.logLevel ?? this.config.global.logLevel) as 'info' }).child({ process: 'parent' });
     for (const w of loaded.warnings) this.log.warn(w);
     this.log.info('lvsd starting', { version: VERSION, config: this.opts.configFile, pid: process.pid, dryRun: this.opts.dryRun });
+    this.history = new EventHistory({ dir: this.config.global.stateDir, logger: this.log }).sink(); // events: the parent stores every process's
     this.writePid();
     this.control = new ControlServer({ path: this.config.global.controlSocket, handlers: this.handlers(), logger: this.log });
     await this.control.listen();
@@ -170,6 +172,7 @@ export class Supervisor {
             reject(Object.assign(new Error(m.message), { code: m.code }));
           }
         } else if (m.kind === 'transition') this.transition(m.t);
+        else if (m.kind === 'event') this.history.add(m.event); // events: a child's
       });
       child.on('exit', (code, signal) => {
         s.rpc?.failAll(`exited (${signal ?? code})`);
@@ -197,6 +200,7 @@ export class Supervisor {
     s.shortRuns = ran >= STABLE_RUN_MS ? 0 : s.shortRuns + 1;
     const delay = restartDelayMs(ran, s.shortRuns);
     this.log.error(`${s.role} process died; restarting`, { code, signal, ranMs: Math.round(ran), restartInMs: delay });
+    emitEvent({ subsystem: 'process', severity: 'error', subject: s.role, message: `died (${signal ?? `exit ${code}`}) after ${Math.round(ran)} ms; restarting in ${delay} ms`, fields: { code, signal, restartInMs: delay } }); // events
     s.restartTimer = setTimeout(() => {
       s.restartTimer = undefined;
       if (this.stopping) return;
@@ -207,7 +211,7 @@ export class Supervisor {
 
   private transition(t: TransitionMessage): void {
     this.vrrpStates.set(t.instance, t.to);
-    this.history.record({ at: t.at, instance: t.instance, from: t.from, to: t.to, reason: t.reason });
+    this.history.record({ at: t.at, instance: t.instance, from: t.from, to: t.to, reason: t.reason, priority: t.priority });
     if (t.to === 'INIT' || t.to === 'BACKUP' || t.to === 'MASTER' || t.to === 'FAULT') this.sendTo(ChildRole.DIRECTOR, { kind: 'vrrp-state', instance: t.instance, state: t.to });
   }
 
@@ -253,6 +257,7 @@ export class Supervisor {
       this.sd.ready(this.readyStatus());
     }
     this.log.info('reload applied', { changes: changes.join('; ') });
+    reloadEvent(this.opts.configFile, changes, warnings); // events
     return { changes, warnings };
   }
 
@@ -271,7 +276,7 @@ export class Supervisor {
 
   private handlers(): ControlHandlers {
     const director = (cmd: string) => (args: Readonly<Record<string, unknown>>) => this.request(ChildRole.DIRECTOR, cmd, args);
-    return {
+    return withOperatorEvents({ // events: drain/disable/enable recorded
       ...vrrpHandlers({ status: () => this.status(), reload: () => this.reload(), history: this.history }),
       'show services': director('show services'),
       'show checks': director('show checks'),
@@ -279,7 +284,7 @@ export class Supervisor {
       disable: director('disable'),
       enable: director('enable'),
       processes: () => ({ parent: process.pid, ...this.childPids(), restarts: Object.fromEntries([...this.slots].map(([r, s]) => [r, s.restarts])) }),
-    };
+    });
   }
 
   private async startMetrics(): Promise<void> {

@@ -27,6 +27,7 @@ import { axios } from '../lib/axios';
 import type { Notifier } from '../config/types';
 import type { Logger } from '../log';
 import { nullLogger } from '../log';
+import { emitEvent } from '../events/emit';
 import { redactText, redactUrl } from './redact';
 import { NotifyRunner, type HookResult, type NotifyEvent, type NotifyRunnerOptions, type NotifyScripts } from './scripts';
 
@@ -244,6 +245,7 @@ export class WebhookNotifier {
       }
       if (!again) {
         this.log.error('webhook failed', { notifier: n.name, url, type: body.type, name: body.name, state: body.state, attempts: attempt, error });
+        emitEvent({ subsystem: 'notify', severity: 'error', subject: n.name, message: `webhook ${url} failed after ${attempt} attempt(s): ${error}`, fields: { notifier: n.name, url, event: `${body.type} ${body.name} ${body.state}`, attempts: attempt, status } });
         return { notifier: n.name, url, ok: false, attempts: attempt, status, error, body };
       }
       const delay = Math.min(cap, base * 2 ** (attempt - 1));
