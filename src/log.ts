@@ -8,10 +8,13 @@
  * (stdout or stderr is the stream `JOURNAL_STREAM` names) every line starts
  * with its syslog priority, `<3>` error, `<4>` warn, `<6>` info, `<7>` debug
  * (sd-daemon(3)), so `journalctl -p err -u lvsd` shows the errors. A log file
- * gets the same line (without the prefix) after an ISO time.
+ * gets the same line (without the prefix) after an ISO time. Every URL in a
+ * message or field loses its credentials and query (notify/redact.ts): a
+ * webhook's token never reaches a log.
  */
 import { fstatSync } from 'node:fs';
 import * as winston from 'winston';
+import { redactText } from './notify/redact';
 
 /** The levels lvsd knows, most severe first (config `log_level`). */
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -94,6 +97,7 @@ function renderValue(v: unknown): string {
       s = String(v);
     }
   } else s = String(v);
+  s = redactText(s);
   return BARE.test(s) ? s : JSON.stringify(s);
 }
 
@@ -102,7 +106,7 @@ function renderValue(v: unknown): string {
  * newlines in the message are escaped so journald keeps one record per line.
  */
 export function formatLine(level: LogLevel, message: string, fields?: LogFields): string {
-  const msg = message.replace(/\r?\n/g, '\\n');
+  const msg = redactText(message).replace(/\r?\n/g, '\\n');
   const parts = [level, msg];
   if (fields) {
     for (const [k, v] of Object.entries(fields)) parts.push(`${k}=${renderValue(v)}`);
@@ -160,7 +164,8 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
     const fields = fieldsOf(info);
     if (opts.json) {
       const rec: Record<string, unknown> = withTime ? { time: new Date().toISOString() } : {};
-      return JSON.stringify({ ...rec, level: lvl, message: info.message, ...fields });
+      const clean = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, typeof v === 'string' ? redactText(v) : v]));
+      return JSON.stringify({ ...rec, level: lvl, message: redactText(String(info.message)), ...clean });
     }
     let line = formatLine(lvl, String(info.message), fields);
     if (colors && !withTime) line = COLOR[lvl] + lvl + '\x1b[0m' + line.slice(lvl.length);

@@ -14,6 +14,7 @@ import { EVENT_SUBSYSTEMS } from '../events/types';
 import { EVENTS_HEADER, formatEvent, formatEvents, formatReload, formatShowVrrp, formatStatus, isEventsResult, isReloadResult, isStatusResult } from '../control/format';
 import { formatChecks, formatOverride, formatServices, isChecksResult, isOverrideResult, isServicesResult } from '../control/format-services';
 import { loadChecked, problemLines } from '../main/control';
+import { redactText } from '../notify/redact';
 
 /** lvsctl's exit codes. */
 export const ExitCode = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
@@ -529,7 +530,7 @@ export function checkConfig(file: string, asJson: boolean, io: CliIo): number {
   const r = loadChecked(file);
   const valid = r.valid;
   if (asJson) {
-    io.stdout(JSON.stringify({ file, valid, problems: r.problems }, null, 2) + '\n');
+    io.stdout(JSON.stringify({ file, valid, problems: r.problems.map((p) => ({ ...p, message: redactText(p.message) })) }, null, 2) + '\n');
   } else {
     const lines = problemLines(r.problems);
     if (lines.length) io.stdout(`${lines.join('\n')}\n`);

@@ -7,6 +7,7 @@
  */
 import { type LvsdConfig, formatProblems, hasErrors, loadConfig } from '../config';
 import type { Problem } from '../config/errors';
+import { redactText } from '../notify/redact';
 import { type ScriptProblem, configScriptProblems } from '../notify/security';
 import { ControlError, type ControlHandler, type ControlHandlers } from '../control/server';
 import type { EventsResult, StatusResult } from '../control/types';
@@ -44,10 +45,14 @@ export function loadChecked(file: string): CheckedConfig {
   return { config: loaded.config, problems: loaded.problems, valid: true };
 }
 
-/** Problems as `FILE:LINE: message` lines (the loader's order, refused scripts last). */
+/**
+ * Problems as `FILE:LINE: message` lines (the loader's order, refused
+ * scripts last), URLs without credentials or query (a webhook `url` the
+ * loader refuses is quoted in its message).
+ */
 export function problemLines(problems: readonly (Problem | ScriptProblem)[]): string[] {
   const own = problems.filter((p): p is ScriptProblem => p.code === 'SCRIPT_INSECURE');
-  return [...formatProblems(problems.filter((p): p is Problem => p.code !== 'SCRIPT_INSECURE')), ...own.map((p) => `${p.file}:${p.line}: ${p.message}`)];
+  return [...formatProblems(problems.filter((p): p is Problem => p.code !== 'SCRIPT_INSECURE')), ...own.map((p) => `${p.file}:${p.line}: ${p.message}`)].map(redactText);
 }
 
 /**

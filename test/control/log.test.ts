@@ -133,4 +133,13 @@ describe('log', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('never writes a URL\'s credentials or query, in a message, a field or JSON (issue 12)', async () => {
+    const url = 'https://ops:s3cr3t@hooks.example/x?token=t0k3n';
+    assert.equal(formatLine('error', `POST ${url} failed`, { url, obj: { url } }), 'error POST https://***@hooks.example/x?*** failed url=\"https://***@hooks.example/x?***\" obj="{\\"url\\":\\"https://***@hooks.example/x?***\\"}"');
+    const out = capture();
+    createLogger({ json: true, stream: out.stream }).warn(`to ${url}`, { url });
+    await tick();
+    assert.deepEqual(out.lines().map((l) => JSON.parse(l)), [{ level: 'warn', message: 'to https://***@hooks.example/x?***', url: 'https://***@hooks.example/x?***' }]);
+  });
 });
