@@ -9,11 +9,10 @@ import * as ini from 'ini';
 import { ControlClientError, ControlRemoteError, DEFAULT_TIMEOUT_MS, request } from '../control/client';
 import { ControlCommand } from '../control/types';
 import type { EventsResult, LvsdEvent, ReloadResult, StatusResult } from '../control/types';
-import { EVENT_CAPACITY } from '../events/store';
-import { EVENT_SUBSYSTEMS } from '../events/types';
+import { EVENT_CAPACITY, EVENT_SUBSYSTEMS } from '../events/types';
 import { EVENTS_HEADER, formatEvent, formatEvents, formatReload, formatShowVrrp, formatStatus, isEventsResult, isReloadResult, isStatusResult } from '../control/format';
 import { formatChecks, formatOverride, formatServices, isChecksResult, isOverrideResult, isServicesResult } from '../control/format-services';
-import { loadChecked, problemLines } from '../main/control';
+import { loadChecked, problemLines } from '../main/check-config';
 import { redactText } from '../notify/redact';
 
 /** lvsctl's exit codes. */

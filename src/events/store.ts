@@ -19,14 +19,12 @@ import * as path from 'node:path';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../log';
 import { nullLogger } from '../log';
-import { type EventSubsystem, type LvsdEvent, type NewEvent, EVENT_SUBSYSTEMS, normalizeEvent } from './types';
+import { type EventSubsystem, type LvsdEvent, type NewEvent, EVENT_CAPACITY, EVENT_SUBSYSTEMS, normalizeEvent } from './types';
 
 /** The file new events are appended to. */
 export const EVENTS_FILE = 'events.jsonl';
 /** The previous file, kept until the current one fills. */
 export const EVENTS_FILE_OLD = 'events.1.jsonl';
-/** Default capacity: events in memory and lines per file. */
-export const EVENT_CAPACITY = 5000;
 /** Events answered when a query names no limit. */
 export const EVENTS_DEFAULT_LIMIT = 50;
 /** Longest a follower's query waits for a new event, in ms. */

@@ -63,6 +63,9 @@ export interface LvsdEvent {
   readonly reason?: string;
 }
 
+/** Default capacity of the store: events in memory and lines per file. */
+export const EVENT_CAPACITY = 5000;
+
 /** Longest message and field text kept, in characters. */
 export const MAX_EVENT_TEXT = 1000;
 /** Most fields kept per event. */

@@ -5,10 +5,9 @@
  * the metrics' transition counts), and answer the control commands that
  * need no director.
  */
-import { type LvsdConfig, formatProblems, hasErrors, loadConfig } from '../config';
-import type { Problem } from '../config/errors';
-import { redactText } from '../notify/redact';
-import { type ScriptProblem, configScriptProblems } from '../notify/security';
+import type { LvsdConfig } from '../config';
+import { loadChecked, problemLines } from './check-config';
+export { type CheckedConfig, loadChecked, problemLines } from './check-config';
 import { ControlError, type ControlHandler, type ControlHandlers } from '../control/server';
 import type { EventsResult, StatusResult } from '../control/types';
 import { EVENT_CAPACITY, EVENT_SUBSYSTEMS, EVENTS_DEFAULT_LIMIT, type EventQuery, EventStore, type EventSubsystem, emitEvent, isEventSubsystem, setEventSink } from '../events';
@@ -21,38 +20,6 @@ export const EVENT_HISTORY = EVENT_CAPACITY;
 export interface LoadedConfig {
   readonly config: LvsdConfig;
   readonly warnings: string[];
-}
-
-/** A configuration as lvsd accepts it: the loader's verdict plus the script security check. */
-export interface CheckedConfig {
-  /** Set when the file loaded without errors and no program was refused. */
-  readonly config?: LvsdConfig;
-  /** The loader's problems, then the programs enable_script_security refuses. */
-  readonly problems: readonly (Problem | ScriptProblem)[];
-  readonly valid: boolean;
-}
-
-/**
- * Loads `file` and, when it loads, applies enable_script_security to its
- * vrrp_script and MISC_CHECK programs ({@link configScriptProblems}): what
- * start, reload and both check-config commands accept alike.
- */
-export function loadChecked(file: string): CheckedConfig {
-  const loaded = loadConfig(file);
-  if (!loaded.config || hasErrors(loaded.problems)) return { problems: loaded.problems, valid: false };
-  const refused = configScriptProblems(loaded.config);
-  if (refused.length) return { problems: [...loaded.problems, ...refused], valid: false };
-  return { config: loaded.config, problems: loaded.problems, valid: true };
-}
-
-/**
- * Problems as `FILE:LINE: message` lines (the loader's order, refused
- * scripts last), URLs without credentials or query (a webhook `url` the
- * loader refuses is quoted in its message).
- */
-export function problemLines(problems: readonly (Problem | ScriptProblem)[]): string[] {
-  const own = problems.filter((p): p is ScriptProblem => p.code === 'SCRIPT_INSECURE');
-  return [...formatProblems(problems.filter((p): p is Problem => p.code !== 'SCRIPT_INSECURE')), ...own.map((p) => `${p.file}:${p.line}: ${p.message}`)].map(redactText);
 }
 
 /**

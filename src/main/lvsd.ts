@@ -4,7 +4,7 @@
  */
 import { importKeepalived } from '../config/keepalived/import';
 import { HELP, type LvsdCommand, UsageError, parseArgs } from './args';
-import { loadChecked, problemLines } from './control';
+import { loadChecked, problemLines } from './check-config';
 import { VERSION } from './daemon';
 import { Supervisor } from './supervisor';
 

@@ -6,6 +6,8 @@ import { EVENT_HISTORY, EventHistory, eventQueryOf, vrrpHandlers, withOperatorEv
 const t = (i: number, to = 'MASTER') => ({ at: new Date(Date.UTC(2026, 0, 10, 12, 0, i)).toISOString(), instance: `VI_${i % 2}`, from: 'BACKUP', to, reason: `r${i}` });
 
 describe('daemon and supervisor: the events history', () => {
+  // Events other test files emitted with no sink wait for one: hand them to a bin first.
+  beforeEach(() => (setEventSink(() => undefined), setEventSink(undefined)));
   afterEach(() => setEventSink(undefined));
 
   it('answers the last 50 by default, or the last `limit`, oldest first; transitions keep their old fields', async () => {

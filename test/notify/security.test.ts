@@ -7,7 +7,8 @@ import { HookOutcome, NotifyRunner } from '../../src/notify/scripts';
 import { checkScriptSecurity, resolveScript } from '../../src/notify/security';
 import { ControlError } from '../../src/control/server';
 import { setEventSink } from '../../src/events';
-import { EventHistory, loadAtStart, loadChecked, loadForReload, problemLines } from '../../src/main/control';
+import { loadChecked, problemLines } from '../../src/main/check-config';
+import { EventHistory, loadAtStart, loadForReload } from '../../src/main/control';
 
 // A non-root uid/gid for ownership cases (need not exist in /etc/passwd).
 const OTHER = 4242;
