@@ -477,9 +477,11 @@ async function events(socket: string, args: CliArgs, cmd: Extract<CliCommand, { 
     for (const e of list) io.stdout(args.json ? JSON.stringify(e) + '\n' : formatEvent(e));
   };
   const r0 = res as EventsResult;
+  // An lvsd from before the event store answers without a seq and ignores "after": following it would repeat its answer forever.
+  if (typeof r0.seq !== 'number') throw new ShapeError('this lvsd cannot be followed (its "events" answer has no seq: is lvsctl newer than lvsd?)');
   if (!args.json) io.stdout(EVENTS_HEADER);
   print(r0.events);
-  let seq = typeof r0.seq === 'number' ? r0.seq : Math.max(0, ...r0.events.map((e) => e.seq ?? 0));
+  let seq = r0.seq;
   let stop: (() => void) | undefined;
   let signal = io.signal;
   if (!signal) {

@@ -128,6 +128,13 @@ describe('cli/lvsctl end to end against a ControlServer', function () {
     assert.equal((await lvsctl('--socket', sock, 'events', '--subsystem', 'bogus')).code, 2);
   });
 
+  it('events --follow refuses an lvsd that cannot be followed (no seq in its answer) instead of repeating it', async () => {
+    await serve({ events: () => ({ events: [{ at: '2026-01-10T11:58:00.000Z', instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'r' }] }) });
+    const r = await lvsctl('--socket', sock, 'events', '--follow');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot be followed/);
+  });
+
   it('events --follow prints the history, then each new event as it comes, until interrupted (--json: one event per line)', async () => {
     const later = { seq: 2, at: '2026-01-10T11:59:00.000Z', subsystem: 'check', severity: 'warn', subject: 'web/web1', message: 'down: ECONNREFUSED', fields: {} };
     let release: (() => void) | undefined;
