@@ -158,8 +158,8 @@ export function formatShowVrrp(st: StatusResult, now: Date): string {
 export const EVENTS_HEADER = eventColumns('AT', 'SUBSYSTEM', 'LEVEL', 'SUBJECT', 'MESSAGE');
 
 function eventColumns(at: string, subsystem: string, severity: string, subject: string, message: string): string {
-  // Fixed widths (an ISO time is 24 characters) so followed lines align with the first ones.
-  return `${at.padEnd(24)}  ${subsystem.padEnd(11)}  ${severity.padEnd(5)}  ${subject}  ${message}`.trimEnd() + '\n';
+  // Fixed widths (an ISO time is 24 characters; most subjects fit 12) so followed lines align with the first ones.
+  return `${at.padEnd(24)}  ${subsystem.padEnd(11)}  ${severity.padEnd(5)}  ${subject.padEnd(12)}  ${message}`.trimEnd() + '\n';
 }
 
 /**

@@ -66,9 +66,9 @@ describe('control/format', () => {
     const down = { seq: 8, at: '2026-01-10T11:59:00.000Z', subsystem: 'notify', severity: 'error', subject: 'ops', message: 'webhook https://hooks.example/x failed after 4 attempt(s): HTTP 500', fields: {} } as const;
     assert.equal(
       formatEvents({ events: [transition, down], seq: 8 }),
-      'AT                        SUBSYSTEM    LEVEL  SUBJECT  MESSAGE\n' +
-        '2026-01-10T11:58:00.000Z  vrrp         info   VI_1  BACKUP -> MASTER: master down timer expired\n' +
-        '2026-01-10T11:59:00.000Z  notify       error  ops  webhook https://hooks.example/x failed after 4 attempt(s): HTTP 500\n',
+      'AT                        SUBSYSTEM    LEVEL  SUBJECT       MESSAGE\n' +
+        '2026-01-10T11:58:00.000Z  vrrp         info   VI_1          BACKUP -> MASTER: master down timer expired\n' +
+        '2026-01-10T11:59:00.000Z  notify       error  ops           webhook https://hooks.example/x failed after 4 attempt(s): HTTP 500\n',
     );
     // An older lvsd's transitions-only answer still prints, in the same form.
     const old = { events: [{ at: '2026-01-10T11:58:00.000Z', instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'master down timer expired' }] };
