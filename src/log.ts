@@ -2,11 +2,19 @@
  * lvsd's logger: a small `Logger` interface so the rest of the code never
  * imports winston, plus a winston-backed factory and two test loggers.
  *
- * Line format (stdout, journald-friendly): `level message key=value ...`, one
- * line per record, no timestamp (journald adds its own), colours only when
- * stdout is a TTY. A log file gets the same line prefixed with an ISO time.
+ * Line format (journald-friendly): `level message key=value ...`, one line per
+ * record, no timestamp (journald adds its own), colours only when the stream
+ * is a TTY. Errors go to stderr, everything else to stdout. Under systemd
+ * (stdout or stderr is the stream `JOURNAL_STREAM` names) every line starts
+ * with its syslog priority, `<3>` error, `<4>` warn, `<6>` info, `<7>` debug
+ * (sd-daemon(3)), so `journalctl -p err -u lvsd` shows the errors. A log file
+ * gets the same line (without the prefix) after an ISO time. Every URL in a
+ * message or field loses its credentials and query (notify/redact.ts): a
+ * webhook's token never reaches a log.
  */
+import { fstatSync } from 'node:fs';
 import * as winston from 'winston';
+import { redactText } from './notify/redact';
 
 /** The levels lvsd knows, most severe first (config `log_level`). */
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -59,9 +67,16 @@ export interface LoggerOptions {
   readonly file?: string;
   /**
    * Where console lines go instead of stdout (tests). Colours are never used
-   * for a stream given here.
+   * for a stream given here. Errors go here too unless `errorStream` is given.
    */
   readonly stream?: NodeJS.WritableStream;
+  /** Where error lines go instead of stderr (tests). */
+  readonly errorStream?: NodeJS.WritableStream;
+  /**
+   * Prefix every console line with its syslog priority (`<3>` ...); default:
+   * on when stdout or stderr is the journal stream (see {@link underJournal}).
+   */
+  readonly journal?: boolean;
   /** Force colours on/off; default: on only when stdout is a TTY. */
   readonly colors?: boolean;
 }
@@ -82,6 +97,7 @@ function renderValue(v: unknown): string {
       s = String(v);
     }
   } else s = String(v);
+  s = redactText(s);
   return BARE.test(s) ? s : JSON.stringify(s);
 }
 
@@ -90,12 +106,35 @@ function renderValue(v: unknown): string {
  * newlines in the message are escaped so journald keeps one record per line.
  */
 export function formatLine(level: LogLevel, message: string, fields?: LogFields): string {
-  const msg = message.replace(/\r?\n/g, '\\n');
+  const msg = redactText(message).replace(/\r?\n/g, '\\n');
   const parts = [level, msg];
   if (fields) {
     for (const [k, v] of Object.entries(fields)) parts.push(`${k}=${renderValue(v)}`);
   }
   return parts.join(' ');
+}
+
+/** Each level's syslog priority (RFC 5424 severity), as journald reads it from a `<N>` prefix. */
+export const SYSLOG_PRIORITY: Readonly<Record<LogLevel, number>> = { error: 3, warn: 4, info: 6, debug: 7 };
+
+/**
+ * True when `JOURNAL_STREAM` (set by systemd as `DEVICE:INODE`) names the
+ * file behind one of `fds`: lvsd's output goes to journald itself, not merely
+ * to a process started from a unit (systemd.exec(5) says to compare both
+ * numbers, since a child may inherit the variable with other outputs).
+ */
+export function underJournal(env: NodeJS.ProcessEnv = process.env, fds: readonly number[] = [1, 2]): boolean {
+  const m = /^(\d+):(\d+)$/.exec(env.JOURNAL_STREAM ?? '');
+  if (!m) return false;
+  for (const fd of fds) {
+    try {
+      const st = fstatSync(fd, { bigint: true });
+      if (st.dev === BigInt(m[1]!) && st.ino === BigInt(m[2]!)) return true;
+    } catch {
+      /* a closed descriptor is not the journal */
+    }
+  }
+  return false;
 }
 
 const LEVEL_NUM: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
@@ -117,22 +156,32 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const level = opts.level ?? 'info';
   if (!isLogLevel(level)) throw new LogLevelError(level);
   const out = opts.stream ?? process.stdout;
-  const colors = opts.stream ? false : (opts.colors ?? Boolean(process.stdout.isTTY));
+  const errOut = opts.errorStream ?? (opts.stream ? opts.stream : process.stderr);
+  const journal = opts.journal ?? underJournal();
+  const colors = journal || opts.stream ? false : (opts.colors ?? Boolean(process.stdout.isTTY && process.stderr.isTTY));
   const render = (info: Record<string | symbol, unknown>, withTime: boolean): string => {
     const lvl = info.level as LogLevel;
     const fields = fieldsOf(info);
     if (opts.json) {
       const rec: Record<string, unknown> = withTime ? { time: new Date().toISOString() } : {};
-      return JSON.stringify({ ...rec, level: lvl, message: info.message, ...fields });
+      const clean = Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, typeof v === 'string' ? redactText(v) : v]));
+      return JSON.stringify({ ...rec, level: lvl, message: redactText(String(info.message)), ...clean });
     }
     let line = formatLine(lvl, String(info.message), fields);
     if (colors && !withTime) line = COLOR[lvl] + lvl + '\x1b[0m' + line.slice(lvl.length);
     return withTime ? `${new Date().toISOString()} ${line}` : line;
   };
+  const consoleLine = (i: Record<string | symbol, unknown>): string => (journal ? `<${SYSLOG_PRIORITY[i.level as LogLevel]}>` : '') + render(i, false);
+  // Two console transports split by level: errors to stderr, the rest to stdout.
+  const only = (pick: (l: LogLevel) => boolean) => winston.format((i) => (pick(i.level as LogLevel) ? i : false))();
   const transports: winston.transport[] = [
     new winston.transports.Stream({
       stream: out,
-      format: winston.format.printf((i) => render(i as Record<string | symbol, unknown>, false)),
+      format: winston.format.combine(only((l) => l !== 'error'), winston.format.printf((i) => consoleLine(i as Record<string | symbol, unknown>))),
+    }),
+    new winston.transports.Stream({
+      stream: errOut,
+      format: winston.format.combine(only((l) => l === 'error'), winston.format.printf((i) => consoleLine(i as Record<string | symbol, unknown>))),
     }),
   ];
   if (opts.file) {

@@ -8,10 +8,12 @@ import * as path from 'node:path';
 import * as ini from 'ini';
 import { ControlClientError, ControlRemoteError, DEFAULT_TIMEOUT_MS, request } from '../control/client';
 import { ControlCommand } from '../control/types';
-import type { EventsResult, ReloadResult, StatusResult } from '../control/types';
-import { formatEvents, formatReload, formatShowVrrp, formatStatus, isEventsResult, isReloadResult, isStatusResult } from '../control/format';
+import type { EventsResult, LvsdEvent, ReloadResult, StatusResult } from '../control/types';
+import { EVENT_CAPACITY, EVENT_SUBSYSTEMS } from '../events/types';
+import { EVENTS_HEADER, formatEvent, formatEvents, formatReload, formatShowVrrp, formatStatus, isEventsResult, isReloadResult, isStatusResult } from '../control/format';
 import { formatChecks, formatOverride, formatServices, isChecksResult, isOverrideResult, isServicesResult } from '../control/format-services';
-import { formatProblems, hasErrors, loadConfig } from '../config';
+import { loadChecked, problemLines } from '../main/check-config';
+import { redactText } from '../notify/redact';
 
 /** lvsctl's exit codes. */
 export const ExitCode = { OK: 0, FAILURE: 1, USAGE: 2 } as const;
@@ -25,15 +27,24 @@ export const DEFAULT_SOCKET = '/run/lvsd/lvsd.sock';
 export interface CliIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
-  /** The wall clock, for "ago" columns. */
+  /** The wall clock, for "ago" columns and `--since DURATION`. */
   readonly now?: () => Date;
+  /** Ends `events --follow` (default: SIGINT or SIGTERM). */
+  readonly signal?: AbortSignal;
 }
 
 /** A parsed command line. */
 export type CliCommand =
   | { readonly kind: 'status' }
   | { readonly kind: 'reload' }
-  | { readonly kind: 'events'; readonly limit?: number }
+  | {
+      readonly kind: 'events';
+      readonly limit?: number;
+      /** `--since` as the user wrote it (resolved against the clock when run). */
+      readonly since?: string;
+      readonly follow?: boolean;
+      readonly subsystems?: readonly string[];
+    }
   | { readonly kind: 'show-vrrp' }
   | { readonly kind: 'show-services' }
   | { readonly kind: 'show-checks' }
@@ -79,7 +90,14 @@ Talk to a running lvsd over its control socket.
 Commands:
   status          one line per VRRP instance: state, priorities, master, last change
   show vrrp       every detail of every VRRP instance
-  events [N]      the last N state changes (default 50; the daemon keeps 1000)
+  events [N]      the last N events of every subsystem (default 50; the daemon
+                  keeps ${EVENT_CAPACITY}, in state_dir, across restarts): VRRP
+                  transitions, checks, reloads, operator commands, hook and
+                  webhook failures, process restarts ...
+    --since TIME|DURATION   only events since TIME (2026-01-10T12:00, 12:00)
+                  or for DURATION back (90s, 10m, 2h, 1d, 1h30m)
+    --follow, -f  print new events as they come, until interrupted
+    --subsystem NAME[,NAME]  only these (${EVENT_SUBSYSTEMS.join(', ')})
   reload          re-read the configuration and apply only the differences
   show services   per virtual server: service, scheduler, kind, quorum; per real
                   server: address, weight configured/effective, health and
@@ -98,7 +116,8 @@ Commands:
 Options:
   --socket PATH   control socket (default: control_socket from the config, else ${DEFAULT_SOCKET})
   --config FILE   config file to read control_socket from (default: ${DEFAULT_CONFIG})
-  --json          print the daemon's answer as JSON
+  --json          print the daemon's answer as JSON (events --follow: one
+                  event per line)
   --timeout SEC   seconds to wait for the daemon (default: ${DEFAULT_TIMEOUT_MS / 1000})
   -h, --help      show this help
   -V, --version   show lvsctl's version
@@ -119,6 +138,9 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   let timeoutMs = DEFAULT_TIMEOUT_MS;
   let wantHelp = false;
   let wantVersion = false;
+  let since: string | undefined;
+  let follow = false;
+  const subsystems: string[] = [];
   const words: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -163,6 +185,20 @@ export function parseArgs(argv: readonly string[]): CliArgs {
         flag();
         json = true;
         break;
+      case '--since':
+        since = value();
+        break;
+      case '-f':
+      case '--follow':
+        flag();
+        follow = true;
+        break;
+      case '--subsystem':
+        for (const n of value().split(',')) {
+          if (!(EVENT_SUBSYSTEMS as readonly string[]).includes(n)) throw new UsageError(`--subsystem: unknown subsystem "${n}" (known: ${EVENT_SUBSYSTEMS.join(', ')})`);
+          subsystems.push(n);
+        }
+        break;
       case '-h':
       case '--help':
         flag();
@@ -181,6 +217,11 @@ export function parseArgs(argv: readonly string[]): CliArgs {
   if (wantHelp) return { ...base, command: { kind: 'help' } };
   if (wantVersion) return { ...base, command: { kind: 'version' } };
   const [cmd, ...rest] = words;
+  if ((since !== undefined || follow || subsystems.length) && cmd !== 'events' && !wantHelp) {
+    throw new UsageError(`${since !== undefined ? '--since' : follow ? '--follow' : '--subsystem'} goes with "events" only`);
+  }
+  if (since !== undefined) parseSince(since, new Date()); // refused here, with the usage exit code
+  const eventOpts = { ...(since !== undefined ? { since } : {}), ...(follow ? { follow } : {}), ...(subsystems.length ? { subsystems } : {}) };
   const noArgs = (kind: 'status' | 'reload' | 'help' | 'version'): CliArgs => {
     if (rest.length > 0) throw new UsageError(`${cmd} takes no arguments (got "${rest.join(' ')}")`);
     return { ...base, command: { kind } };
@@ -195,10 +236,10 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       return noArgs(cmd);
     case 'events': {
       if (rest.length > 1) throw new UsageError(`events takes at most one argument (got "${rest.join(' ')}")`);
-      if (rest.length === 0) return { ...base, command: { kind: 'events' } };
+      if (rest.length === 0) return { ...base, command: { kind: 'events', ...eventOpts } };
       const n = rest[0]!;
       if (!/^[1-9]\d{0,5}$/.test(n)) throw new UsageError(`events N: N must be a positive whole number, not "${n}"`);
-      return { ...base, command: { kind: 'events', limit: Number(n) } };
+      return { ...base, command: { kind: 'events', limit: Number(n), ...eventOpts } };
     }
     case 'show': {
       const what = rest[0];
@@ -220,6 +261,32 @@ export function parseArgs(argv: readonly string[]): CliArgs {
     default:
       throw new UsageError(`unknown command "${cmd}"`);
   }
+}
+
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * `--since`'s value as an ISO time: a DURATION back from `now` (`90s`,
+ * `10m`, `2h`, `1d`, `1h30m`), or a TIME: ISO 8601 (`2026-01-10T12:00:00Z`;
+ * without an offset, local time), `YYYY-MM-DD HH:MM[:SS]`, `YYYY-MM-DD`
+ * (local midnight) or `HH:MM[:SS]` (today, local). Throws {@link UsageError}.
+ */
+export function parseSince(text: string, now: Date): string {
+  const t = text.trim();
+  if (/^(\d+(ms|s|m|h|d))+$/.test(t)) {
+    let ms = 0;
+    for (const m of t.matchAll(/(\d+)(ms|s|m|h|d)/g)) ms += Number(m[1]) * UNIT_MS[m[2]!]!;
+    return new Date(now.getTime() - ms).toISOString();
+  }
+  let candidate = t;
+  if (/^\d{1,2}:\d{2}(:\d{2})?$/.test(t)) {
+    const p = (n: number | string): string => String(n).padStart(2, '0');
+    candidate = `${now.getFullYear()}-${p(now.getMonth() + 1)}-${p(now.getDate())}T${t.split(':').map(p).join(':')}`;
+  } else if (/^\d{4}-\d{2}-\d{2}$/.test(t)) candidate = `${t}T00:00`;
+  else if (/^\d{4}-\d{2}-\d{2} \d/.test(t)) candidate = t.replace(' ', 'T');
+  const ms = /^\d{4}-\d{2}-\d{2}T/.test(candidate) ? Date.parse(candidate) : NaN;
+  if (Number.isNaN(ms)) throw new UsageError(`--since takes a time (2026-01-10T12:00, 12:00) or a duration (90s, 10m, 2h, 1d), not "${text}"`);
+  return new Date(ms).toISOString();
 }
 
 /**
@@ -326,16 +393,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         io.stdout(cmd.kind === 'status' ? formatStatus(res as StatusResult, clock()) : formatShowVrrp(res as StatusResult, clock()));
         return ExitCode.OK;
       }
-      case 'events': {
-        const res = await request(socket, ControlCommand.EVENTS, cmd.limit === undefined ? {} : { limit: cmd.limit }, args.timeoutMs);
-        if (args.json) {
-          json(res);
-          return ExitCode.OK;
-        }
-        if (!isEventsResult(res)) badShape('events');
-        io.stdout(formatEvents(res as EventsResult));
-        return ExitCode.OK;
-      }
+      case 'events':
+        return await events(socket, args, cmd, io, clock);
       case 'reload': {
         const res = await request(socket, ControlCommand.RELOAD, {}, args.timeoutMs);
         if (args.json) {
@@ -391,6 +450,77 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
   }
 }
 
+/** How long one `--follow` request waits in the daemon for a new event. */
+export const FOLLOW_WAIT_MS = 25_000;
+
+/**
+ * `lvsctl events`: asks once and prints; with `--follow`, then asks for
+ * newer events again and again (each request waits in the daemon up to
+ * {@link FOLLOW_WAIT_MS} for one) until `io.signal` (default: SIGINT or
+ * SIGTERM) fires. A daemon that goes away (a restart) is waited for: the
+ * follow resumes after the last event seen, since the store keeps them.
+ */
+async function events(socket: string, args: CliArgs, cmd: Extract<CliCommand, { kind: 'events' }>, io: CliIo, clock: () => Date): Promise<number> {
+  const filter = cmd.subsystems?.length ? { subsystem: cmd.subsystems } : {};
+  const first = { ...filter, ...(cmd.limit !== undefined ? { limit: cmd.limit } : {}), ...(cmd.since !== undefined ? { since: parseSince(cmd.since, clock()) } : {}) };
+  const res = await request(socket, ControlCommand.EVENTS, first, args.timeoutMs);
+  if (!cmd.follow) {
+    if (args.json) io.stdout(JSON.stringify(res, null, 2) + '\n');
+    else {
+      if (!isEventsResult(res)) badShape('events');
+      io.stdout(formatEvents(res as EventsResult));
+    }
+    return ExitCode.OK;
+  }
+  if (!isEventsResult(res)) badShape('events');
+  const print = (list: readonly LvsdEvent[]): void => {
+    for (const e of list) io.stdout(args.json ? JSON.stringify(e) + '\n' : formatEvent(e));
+  };
+  const r0 = res as EventsResult;
+  // An lvsd from before the event store answers without a seq and ignores "after": following it would repeat its answer forever.
+  if (typeof r0.seq !== 'number') throw new ShapeError('this lvsd cannot be followed (its "events" answer has no seq: is lvsctl newer than lvsd?)');
+  if (!args.json) io.stdout(EVENTS_HEADER);
+  print(r0.events);
+  let seq = r0.seq;
+  let stop: (() => void) | undefined;
+  let signal = io.signal;
+  if (!signal) {
+    const ac = new AbortController();
+    stop = (): void => ac.abort();
+    process.once('SIGINT', stop).once('SIGTERM', stop);
+    signal = ac.signal;
+  }
+  let lost = false;
+  try {
+    while (!signal.aborted) {
+      let r: EventsResult;
+      try {
+        const v = await request(socket, ControlCommand.EVENTS, { ...filter, after: seq, wait: FOLLOW_WAIT_MS }, FOLLOW_WAIT_MS + args.timeoutMs, signal);
+        if (!isEventsResult(v)) badShape('events');
+        r = v as EventsResult;
+      } catch (e) {
+        if (signal.aborted) break;
+        if (e instanceof ControlRemoteError || !(e instanceof ControlClientError)) throw e;
+        if (!lost) io.stderr(`lvsctl: ${e.message}; waiting for lvsd to come back\n`);
+        lost = true;
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, 1000);
+          signal!.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+        });
+        continue;
+      }
+      if (lost) io.stderr('lvsctl: lvsd answers again\n');
+      lost = false;
+      print(r.events);
+      // A daemon whose history started afresh (an unwritable state_dir) counts from 0 again.
+      seq = typeof r.seq === 'number' ? r.seq : seq;
+    }
+  } finally {
+    if (stop) process.off('SIGINT', stop).off('SIGTERM', stop);
+  }
+  return ExitCode.OK;
+}
+
 /**
  * `lvsctl check-config [FILE]`: runs the configuration loader here (no
  * daemon), prints one `FILE:LINE: message` per problem, and returns 0 when
@@ -398,12 +528,12 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
  * `{ file, valid, problems: [{file, line, severity, code, message}] }`.
  */
 export function checkConfig(file: string, asJson: boolean, io: CliIo): number {
-  const r = loadConfig(file);
-  const valid = r.config !== undefined && !hasErrors(r.problems);
+  const r = loadChecked(file);
+  const valid = r.valid;
   if (asJson) {
-    io.stdout(JSON.stringify({ file, valid, problems: r.problems }, null, 2) + '\n');
+    io.stdout(JSON.stringify({ file, valid, problems: r.problems.map((p) => ({ ...p, message: redactText(p.message) })) }, null, 2) + '\n');
   } else {
-    const lines = formatProblems(r.problems);
+    const lines = problemLines(r.problems);
     if (lines.length) io.stdout(`${lines.join('\n')}\n`);
     if (valid) io.stdout(`${file}: configuration valid\n`);
   }

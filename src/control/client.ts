@@ -93,17 +93,29 @@ export class ControlRemoteError extends ControlClientError {
   }
 }
 
+/** The caller gave up (its AbortSignal fired): `lvsctl events --follow` interrupted. */
+export class ControlAbortedError extends ControlClientError {
+  readonly code = 'CONTROL_ABORTED';
+  constructor() {
+    super('interrupted');
+    this.name = 'ControlAbortedError';
+  }
+}
+
 /**
  * Sends `cmd` with `args` to the daemon at `socketPath` and resolves with its
- * `result`. Rejects with a {@link ControlClientError} subclass only.
+ * `result`. Rejects with a {@link ControlClientError} subclass only; when
+ * `signal` fires, at once with {@link ControlAbortedError}, the connection closed.
  */
 export function request(
   socketPath: string,
   cmd: string,
   args: Readonly<Record<string, unknown>> = {},
   timeoutMs: number = DEFAULT_TIMEOUT_MS,
+  signal?: AbortSignal,
 ): Promise<unknown> {
   const id = 1;
+  if (signal?.aborted) return Promise.reject(new ControlAbortedError());
   return new Promise<unknown>((resolve, reject) => {
     let settled = false;
     const sock = net.connect(socketPath);
@@ -112,11 +124,14 @@ export function request(
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       sock.destroy();
       if (err) reject(err);
       else resolve(value);
     };
     const timer = setTimeout(() => settle(new ControlTimeoutError(socketPath, timeoutMs)), timeoutMs);
+    const onAbort = (): void => settle(new ControlAbortedError());
+    signal?.addEventListener('abort', onAbort);
     sock.once('connect', () => sock.write(encodeRequest({ id, cmd, args })));
     sock.on('error', (err: NodeJS.ErrnoException) => {
       const code = err.code ?? '';

@@ -4,7 +4,7 @@
  * wall clock is an argument.
  */
 import { isPlainObject } from './protocol';
-import type { EventsResult, InstanceStatus, ReloadResult, StatusResult } from './types';
+import type { EventRecord, EventsResult, InstanceStatus, LvsdEvent, ReloadResult, StatusResult } from './types';
 
 /** True when `v` has the fields {@link formatStatus} reads. */
 export function isStatusResult(v: unknown): v is StatusResult {
@@ -20,9 +20,17 @@ export function isStatusResult(v: unknown): v is StatusResult {
   );
 }
 
-/** True when `v` looks like an `events` answer. */
+/**
+ * True when `v` looks like an `events` answer: events of the common shape
+ * (`subsystem`, `subject`, `message`), or the transitions-only answer of an
+ * older lvsd (`instance`, `from`, `to`, `reason`).
+ */
 export function isEventsResult(v: unknown): v is EventsResult {
-  return isPlainObject(v) && Array.isArray(v.events) && v.events.every((e: unknown) => isPlainObject(e) && typeof e.instance === 'string');
+  return (
+    isPlainObject(v) &&
+    Array.isArray(v.events) &&
+    v.events.every((e: unknown) => isPlainObject(e) && typeof e.at === 'string' && ((typeof e.subsystem === 'string' && typeof e.subject === 'string' && typeof e.message === 'string') || typeof e.instance === 'string'))
+  );
 }
 
 /** True when `v` looks like a `reload` answer. */
@@ -155,10 +163,31 @@ export function formatShowVrrp(st: StatusResult, now: Date): string {
   return out;
 }
 
-/** `lvsctl events`: AT INSTANCE FROM TO REASON, oldest first. */
+/** The header of {@link formatEvents}, also printed once by `lvsctl events --follow`. */
+export const EVENTS_HEADER = eventColumns('AT', 'SUBSYSTEM', 'LEVEL', 'SUBJECT', 'MESSAGE');
+
+function eventColumns(at: string, subsystem: string, severity: string, subject: string, message: string): string {
+  // Fixed widths (an ISO time is 24 characters; most subjects fit 12) so followed lines align with the first ones.
+  return `${at.padEnd(24)}  ${subsystem.padEnd(11)}  ${severity.padEnd(5)}  ${subject.padEnd(12)}  ${message}`.trimEnd() + '\n';
+}
+
+/**
+ * One event as a line: AT SUBSYSTEM LEVEL SUBJECT MESSAGE. A VRRP transition
+ * reads `VI_1  BACKUP -> MASTER: master down timer expired`; an older lvsd's
+ * transition (no subsystem) is shown the same way.
+ */
+export function formatEvent(e: LvsdEvent | Partial<EventRecord>): string {
+  if (typeof e.subsystem !== 'string') {
+    const t = e as Partial<EventRecord>;
+    return eventColumns(String(t.at), 'vrrp', 'info', String(t.instance), `${t.from} -> ${t.to}: ${t.reason}`);
+  }
+  return eventColumns(String(e.at), e.subsystem, String(e.severity), String(e.subject), String(e.message));
+}
+
+/** `lvsctl events`: one line per event under a header, oldest first. */
 export function formatEvents(ev: EventsResult): string {
   if (ev.events.length === 0) return 'no events\n';
-  return table([['AT', 'INSTANCE', 'FROM', 'TO', 'REASON'], ...ev.events.map((e) => [e.at, e.instance, e.from, e.to, e.reason])]);
+  return EVENTS_HEADER + ev.events.map((e) => formatEvent(e)).join('');
 }
 
 /** `lvsctl reload`: how many differences were applied, then one per line. */

@@ -3,6 +3,7 @@
  * between the daemon (which fills them) and lvsctl (which prints them).
  * All times are ISO 8601 strings in UTC (wall clock, for operators only).
  */
+import type { LvsdEvent } from '../events/types';
 
 /** The commands the daemon answers. */
 export const ControlCommand = {
@@ -78,24 +79,35 @@ export interface ProcessStatus {
   readonly lastExit: string | null;
 }
 
-/** Arguments of `events`. */
+/** Arguments of `events` (all optional). */
 export interface EventsArgs {
-  /** How many of the most recent events; the daemon may cap it. */
+  /** How many of the most recent events; default 50 unless since/after is given (then all that match). */
   readonly limit?: number;
+  /** Only events at or after this ISO 8601 time. */
+  readonly since?: string;
+  /** Only these subsystems (`vrrp`, `check`, ...). */
+  readonly subsystem?: string | readonly string[];
+  /** Only events with a larger seq (what a follower saw last). */
+  readonly after?: number;
+  /** With `after`: wait up to this many ms for a newer event (long poll). */
+  readonly wait?: number;
 }
 
-/** One state change in the daemon's event history. */
-export interface EventRecord {
-  readonly at: string;
+/** One event of any subsystem (src/events): `{seq, at, subsystem, severity, subject, message, fields}`. */
+export type { LvsdEvent } from '../events/types';
+
+/** A VRRP transition as the `events` answer carries it: the common shape plus instance, from, to and reason. */
+export interface EventRecord extends LvsdEvent {
   readonly instance: string;
   readonly from: string;
   readonly to: string;
   readonly reason: string;
 }
 
-/** The answer to `events`: oldest first. */
-export interface EventsResult {
-  readonly events: readonly EventRecord[];
+/** The answer to `events`: oldest first, and the newest seq the daemon has (to follow from). */
+export interface EventsResult<E extends LvsdEvent = LvsdEvent> {
+  readonly events: readonly E[];
+  readonly seq: number;
 }
 
 /**

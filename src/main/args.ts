@@ -48,7 +48,12 @@ Commands:
                          at the top of the output), 1 when it cannot be read
 
 Signals: SIGHUP reloads the configuration (only the difference is applied),
-SIGTERM and SIGINT stop (priority 0 advertised, VIPs removed).
+SIGTERM and SIGINT stop (priority 0 advertised, VIPs removed), SIGUSR1
+prints the status and the children's pids as one JSON line on stdout,
+SIGUSR2 prints statistics (one JSON line per instance: adverts, errors,
+drops).
+Logs: one line per record, errors on stderr, the rest on stdout; under
+systemd each line carries its syslog priority (journalctl -p err).
 Control: lvsctl talks to the daemon over control_socket (see lvsctl --help).`;
 
 /** Parses argv (without node and script). Throws {@link UsageError}. */

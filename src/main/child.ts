@@ -11,6 +11,7 @@
  * (keepalived's children do the same through PR_SET_PDEATHSIG).
  */
 import { ControlError } from '../control/server';
+import { setEventSink } from '../events/emit';
 import { Daemon } from './daemon';
 import { ChildRole, type ChildRoleName, HEARTBEAT_MS, type ToChild, type ToParent } from './ipc';
 
@@ -33,6 +34,7 @@ export async function runChild(argv: readonly string[]): Promise<void> {
     process.stderr.write('lvsd child: run by the lvsd supervisor only\n');
     process.exit(2);
   }
+  setEventSink((event) => send({ kind: 'event', event })); // events go to the parent's store
   const li = rest.indexOf('--log-level');
   let daemon: Daemon | undefined;
   let stopping = false;

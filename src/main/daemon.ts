@@ -22,7 +22,7 @@ import type { Ipvs } from '../kernel/ipvs/types';
 import { parseAuditInterval } from '../reconcile/audit';
 import { VrrpEngine, type VrrpReloadPlan } from '../vrrp/engine';
 import { createMetrics } from '../metrics/registry';
-import { type LoadedConfig, TransitionHistory, loadAtStart, loadForReload, vrrpHandlers } from './control';
+import { EventHistory, type LoadedConfig, loadAtStart, loadForReload, vrrpHandlers } from './control';
 import type { ChildRoleName, ResumeHint, TransitionMessage } from './ipc';
 import { ResumeGuard, resumeMasters } from './resume';
 import { MetricsServer } from '../metrics/server';
@@ -96,7 +96,7 @@ export class Daemon {
   private webhooks: WebhookNotifier | undefined;
   private fifo: NotifyFifo | undefined;
   /** The transitions behind `lvsctl events` and the metrics' transition counts. */
-  private readonly history = new TransitionHistory();
+  private readonly history = new EventHistory();
   /** The state each sync group was last notified in. */
   private readonly groupStates = new Map<string, string>();
   private metricsServer: MetricsServer | undefined;

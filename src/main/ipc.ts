@@ -5,6 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import type { LvsdConfig } from '../config/types';
+import type { NewEvent } from '../events/types';
 
 /** The roles a child process plays. */
 export const ChildRole = { VRRP: 'vrrp', DIRECTOR: 'director' } as const;
@@ -56,7 +57,9 @@ export type ToParent =
   | { readonly kind: 'start-failed'; readonly code: string; readonly message: string }
   | { readonly kind: 'res'; readonly id: number; readonly ok: true; readonly result: unknown }
   | { readonly kind: 'res'; readonly id: number; readonly ok: false; readonly error: { readonly code: string; readonly message: string } }
-  | { readonly kind: 'transition'; readonly t: TransitionMessage };
+  | { readonly kind: 'transition'; readonly t: TransitionMessage }
+  /** An event of any subsystem (src/events), for the parent's store. */
+  | { readonly kind: 'event'; readonly event: NewEvent };
 
 /** A child's answer was an error; `code` is the child's own (e.g. `ECONFIG`, `DIRECTOR_UNKNOWN_REAL_SERVER`). */
 export class ChildRequestError extends Error {

@@ -2,9 +2,9 @@
  * `lvsd`: parse the command line, then validate, import, or run the daemon
  * in the foreground until SIGTERM/SIGINT. Only wiring lives here.
  */
-import { formatProblems, hasErrors, loadConfig } from '../config';
 import { importKeepalived } from '../config/keepalived/import';
 import { HELP, type LvsdCommand, UsageError, parseArgs } from './args';
+import { loadChecked, problemLines } from './check-config';
 import { VERSION } from './daemon';
 import { Supervisor } from './supervisor';
 
@@ -29,10 +29,10 @@ export async function main(argv: readonly string[]): Promise<void> {
       process.stdout.write(`lvsd ${VERSION}\n`);
       return;
     case 'check-config': {
-      const r = loadConfig(cmd.config);
-      const lines = formatProblems(r.problems);
+      const r = loadChecked(cmd.config); // the loader plus enable_script_security on vrrp_script and MISC_CHECK
+      const lines = problemLines(r.problems);
       if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
-      process.exitCode = hasErrors(r.problems) ? 1 : 0;
+      process.exitCode = r.valid ? 0 : 1;
       if (!process.exitCode) process.stdout.write(`${cmd.config}: configuration valid\n`);
       return;
     }

@@ -43,7 +43,8 @@ import { type Addresses, KernelAddresses } from '../kernel/addresses';
 import { type Logger, createLogger } from '../log';
 import { createMetrics, type VrrpView } from '../metrics/registry';
 import { MetricsServer } from '../metrics/server';
-import { TransitionHistory, loadAtStart, loadForReload, vrrpHandlers } from './control';
+import { emitEvent } from '../events';
+import { EventHistory, loadAtStart, loadForReload, reloadEvent, vrrpHandlers, withOperatorEvents } from './control';
 import { VERSION } from './daemon';
 import { ChildRequestError, ChildRole, type ChildRoleName, ChildRpc, type ResumeHint, type ToChild, type ToParent, type TransitionMessage } from './ipc';
 import { SerialRuns, concerns, configFor } from './reload';
@@ -98,8 +99,8 @@ export class Supervisor {
   private control: ControlServer | undefined;
   private metricsServer: MetricsServer | undefined;
   private readonly slots = new Map<ChildRoleName, Slot>();
-  /** The transitions behind `lvsctl events` and the metrics' transition counts. */
-  private readonly history = new TransitionHistory();
+  /** Every subsystem's events behind `lvsctl events` (in state_dir once started) and the metrics' transition counts. */
+  private history = new EventHistory();
   /** Each instance's last state, as the VRRP child reported it. */
   private readonly vrrpStates = new Map<string, TransitionMessage['to']>();
   private vrrpDiedAt: number | undefined;
@@ -136,6 +137,7 @@ export class Supervisor {
     this.log = createLogger({ level: (this.opts.logLevel ?? this.config.global.logLevel) as 'info' }).child({ process: 'parent' });
     for (const w of loaded.warnings) this.log.warn(w);
     this.log.info('lvsd starting', { version: VERSION, config: this.opts.configFile, pid: process.pid, dryRun: this.opts.dryRun });
+    this.history = new EventHistory({ dir: this.config.global.stateDir, logger: this.log }).sink(); // events: the parent stores every process's
     this.writePid();
     this.control = new ControlServer({ path: this.config.global.controlSocket, handlers: this.handlers(), logger: this.log });
     await this.control.listen();
@@ -255,6 +257,7 @@ export class Supervisor {
             reject(Object.assign(new Error(m.message), { code: m.code }));
           }
         } else if (m.kind === 'transition') this.transition(m.t);
+        else if (m.kind === 'event') this.history.add(m.event); // events: a child's
       });
       child.on('exit', (code, signal) => {
         s.rpc?.failAll(`exited (${signal ?? code})`);
@@ -332,6 +335,7 @@ export class Supervisor {
     const delay = restartDelayMs(ran, s.shortRuns);
     s.state = s.shortRuns >= CRASH_LOOP_RUNS ? 'crash-loop' : 'restarting';
     this.log.error(`${s.role} process died; restarting`, { code, signal, ranMs: Math.round(ran), restartInMs: delay, state: s.state, deathsInARow: s.shortRuns });
+    emitEvent({ subsystem: 'process', severity: 'error', subject: s.role, message: `died (${s.lastExit}) after ${Math.round(ran)} ms; restarting in ${delay} ms${s.state === 'crash-loop' ? ` (crash loop: ${s.shortRuns} deaths in a row)` : ''}`, fields: { code, signal, restartInMs: delay, state: s.state } });
     // A VRRP child restarted too late to resume its masters: their VIPs go now, not at its start.
     if (s.role === ChildRole.VRRP && delay > 0) void this.dropVips(delay);
     s.restartTimer = setTimeout(() => {
@@ -364,6 +368,7 @@ export class Supervisor {
           this.addresses ??= new KernelAddresses();
           await this.addresses.remove(ifname, cidr);
           this.log.warn(`${name}: VIP removed by the parent while the VRRP process is down`, { ifname, cidr });
+          emitEvent({ subsystem: 'vrrp', severity: 'warn', subject: name, message: `VIP ${cidr} removed from ${ifname} by the parent: the VRRP process is down for ${delayMs} ms` });
         } catch (e) {
           this.log.error(`${name}: cannot remove VIP while the VRRP process is down`, { ifname, cidr, error: (e as Error).message });
         }
@@ -381,6 +386,7 @@ export class Supervisor {
       // The parent itself stood still (SIGSTOP, a stall): the heartbeats wait unread in
       // the channel. Count from now rather than kill children that were fine all along.
       this.log.warn(`the lvsd parent process stood still for ${Math.round(since)} ms; heartbeats are counted afresh`);
+      emitEvent({ subsystem: 'process', severity: 'warn', subject: 'parent', message: `stood still for ${Math.round(since)} ms (stopped or starved); children not judged on it` });
       for (const s of this.slots.values()) s.lastBeat = now;
       return;
     }
@@ -389,6 +395,7 @@ export class Supervisor {
       const silent = now - s.lastBeat;
       if (silent < HUNG_MS[s.role]) continue;
       this.log.error(`${s.role} process is not responding (no heartbeat for ${Math.round(silent)} ms); killing it`, { pid: s.child.pid });
+      emitEvent({ subsystem: 'process', severity: 'error', subject: s.role, message: `stuck: no heartbeat for ${Math.round(silent)} ms; killed`, fields: { pid: s.child.pid ?? null } });
       s.ready = false;
       s.stuckSince = s.lastBeat;
       s.child.kill('SIGKILL');
@@ -407,7 +414,7 @@ export class Supervisor {
 
   private transition(t: TransitionMessage): void {
     this.vrrpStates.set(t.instance, t.to);
-    this.history.record({ at: t.at, instance: t.instance, from: t.from, to: t.to, reason: t.reason });
+    this.history.record({ at: t.at, instance: t.instance, from: t.from, to: t.to, reason: t.reason, priority: t.priority });
     if (t.to === 'INIT' || t.to === 'BACKUP' || t.to === 'MASTER' || t.to === 'FAULT') this.sendTo(ChildRole.DIRECTOR, { kind: 'vrrp-state', instance: t.instance, state: t.to });
   }
 
@@ -465,9 +472,11 @@ export class Supervisor {
     try {
       changes = await this.applyReload(loaded.config);
     } catch (e) {
-      if ((e as { code?: string }).code === 'RELOAD_REFUSED') this.reloadCounts.refused++;
+      const refused = (e as { code?: string }).code === 'RELOAD_REFUSED';
+      if (refused) this.reloadCounts.refused++;
       else this.reloadCounts.failed++;
-      this.log.error('reload failed', { error: (e as Error).message });
+      this.log.error(refused ? 'reload refused' : 'reload failed', { error: (e as Error).message });
+      emitEvent({ subsystem: 'reload', severity: 'error', subject: this.opts.configFile, message: (e as Error).message, fields: { result: refused ? 'refused' : 'failed' } });
       throw e;
     } finally {
       this.sd.ready(this.readyStatus());
@@ -479,6 +488,7 @@ export class Supervisor {
       this.log.info('reload applied', { changes: changes.length });
       for (const c of changes) this.log.info(`reload: ${c}`);
     }
+    reloadEvent(this.opts.configFile, changes, loaded.warnings);
     return { changes, warnings: loaded.warnings };
   }
 
@@ -538,7 +548,7 @@ export class Supervisor {
 
   private handlers(): ControlHandlers {
     const director = (cmd: string) => (args: Readonly<Record<string, unknown>>) => this.request(ChildRole.DIRECTOR, cmd, args);
-    return {
+    return withOperatorEvents({ // events: drain/disable/enable recorded
       ...vrrpHandlers({ status: () => this.status(), reload: () => this.reload(), history: this.history }),
       'show services': director('show services'),
       'show checks': director('show checks'),
@@ -546,7 +556,7 @@ export class Supervisor {
       disable: director('disable'),
       enable: director('enable'),
       processes: () => ({ parent: process.pid, ...this.childPids(), restarts: Object.fromEntries([...this.slots].map(([r, s]) => [r, s.restarts])), children: this.processes() }),
-    };
+    });
   }
 
   private async startMetrics(): Promise<void> {

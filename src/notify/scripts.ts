@@ -26,6 +26,7 @@ import { describeSpawnError, runAsSpawnOptions, type RunAsIds } from '../lib/run
 import type { Logger } from '../log';
 import { nullLogger } from '../log';
 import type { FifoEvent, NotifyFifo } from './fifo';
+import { emitEvent } from '../events/emit';
 import { checkScriptSecurity } from './security';
 
 /** A VRRP instance's or group's state as hooks name it. */
@@ -229,6 +230,12 @@ function fifoEventOf(ev: NotifyEvent): FifoEvent {
   }
 }
 
+/** How a hook failed, in a few words: `exited 3`, `killed by SIGKILL`, `timed out after 30000 ms`, `refused: ...`. */
+function hookFailure(r: HookResult): string {
+  if (r.outcome === HookOutcome.FAILED) return r.signal ? `killed by ${r.signal}` : `exited ${r.exitCode}`;
+  return `${r.outcome.toLowerCase().replace(/_/g, ' ')}${r.error ? `: ${r.error}` : ''}`;
+}
+
 /**
  * Runs notify hooks, one at a time per key, never blocking or throwing into
  * the caller. Emits `'result'` with a {@link HookResult} after each hook.
@@ -335,6 +342,13 @@ export class NotifyRunner extends EventEmitter {
     const fields = { key: job.key, argv: job.argv.join(' '), outcome: result.outcome, ms: result.durationMs };
     if (result.outcome === HookOutcome.OK) this.logger.debug('notify hook done', fields);
     else {
+      emitEvent({
+        subsystem: 'notify',
+        severity: 'warn',
+        subject: job.key,
+        message: `hook ${job.argv[0] ?? '(none)'} ${hookFailure(result)}`,
+        fields: { hook: job.argv.join(' '), outcome: result.outcome, exit: result.exitCode, signal: result.signal, ms: result.durationMs },
+      });
       this.logger.warn('notify hook failed', {
         ...fields,
         exit: result.exitCode,

@@ -8,7 +8,7 @@
  * A script run as an unprivileged script_user (and not set-ID root) is not
  * held to this, as in keepalived.
  */
-import { promises as fsp, constants as fsc } from 'node:fs';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runsAsRoot, type RunAsIds } from '../lib/run-as';
 
@@ -55,14 +55,19 @@ export class InsecureScriptError extends Error {
  * for an executable regular file. Returns null when nothing is found.
  */
 export async function resolveScript(cmd: string, searchPath = process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'): Promise<string | null> {
+  return resolveScriptSync(cmd, searchPath);
+}
+
+/** {@link resolveScript}, synchronously (a few stat calls). */
+export function resolveScriptSync(cmd: string, searchPath = process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'): string | null {
   if (cmd.includes('/')) return path.resolve(cmd);
   for (const dir of searchPath.split(':')) {
     if (!dir) continue;
     const candidate = path.resolve(dir, cmd);
     try {
-      const st = await fsp.stat(candidate);
+      const st = fs.statSync(candidate);
       if (st.isFile()) {
-        await fsp.access(candidate, fsc.X_OK);
+        fs.accessSync(candidate, fs.constants.X_OK);
         return candidate;
       }
     } catch {
@@ -119,15 +124,23 @@ function needsProtection(st: { uid: number; gid: number; mode: number }, runAs: 
  * naming the path.
  */
 export async function checkScriptSecurity(cmd: string, searchPath?: string, runAs?: RunAsIds): Promise<ScriptSecurityResult> {
-  const resolved = await resolveScript(cmd, searchPath);
+  return checkScriptSecuritySync(cmd, searchPath, runAs);
+}
+
+/**
+ * {@link checkScriptSecurity}, synchronously (a stat per directory on the
+ * path): what the configuration check at start and reload uses.
+ */
+export function checkScriptSecuritySync(cmd: string, searchPath?: string, runAs?: RunAsIds): ScriptSecurityResult {
+  const resolved = resolveScriptSync(cmd, searchPath);
   if (resolved === null) {
     return { ok: false, code: ScriptRefusal.NOT_FOUND, offending: cmd, message: `script ${cmd} not found in PATH` };
   }
   let real: string;
   let fileStat;
   try {
-    real = await fsp.realpath(resolved);
-    fileStat = await fsp.stat(real);
+    real = fs.realpathSync(resolved);
+    fileStat = fs.statSync(real);
   } catch {
     return { ok: false, code: ScriptRefusal.NOT_FOUND, offending: resolved, message: `script ${resolved} does not exist` };
   }
@@ -138,7 +151,7 @@ export async function checkScriptSecurity(cmd: string, searchPath?: string, runA
   for (const d of dirs) {
     let st;
     try {
-      st = await fsp.stat(d);
+      st = fs.statSync(d);
     } catch {
       return { ok: false, code: ScriptRefusal.NOT_FOUND, offending: d, message: `directory ${d} of script ${resolved} cannot be read` };
     }
@@ -161,4 +174,47 @@ function usable(resolved: string, real: string, mode: number, isFile: boolean): 
     return { ok: false, code: ScriptRefusal.NOT_EXECUTABLE, offending: real, message: `refusing script ${resolved}: ${real} is not executable` };
   }
   return { ok: true, path: resolved };
+}
+
+/** A program refused by {@link configScriptProblems}, shaped as a configuration problem (`FILE:LINE: message`). */
+export interface ScriptProblem {
+  readonly file: string;
+  readonly line: number;
+  readonly severity: 'error';
+  readonly code: 'SCRIPT_INSECURE';
+  readonly message: string;
+}
+
+/** What {@link configScriptProblems} reads of a configuration. */
+export interface ScriptsOfConfig {
+  readonly file: string;
+  readonly global: { readonly enableScriptSecurity: boolean };
+  readonly vrrpScripts: ReadonlyMap<string, { readonly name: string; readonly script: { readonly argv: readonly string[]; readonly line: number }; readonly user?: RunAsIds | undefined }>;
+  readonly checks: ReadonlyMap<string, { readonly name: string; readonly type: string; readonly miscPath?: { readonly argv: readonly string[]; readonly line: number }; readonly user?: RunAsIds | undefined }>;
+}
+
+/**
+ * keepalived applies `enable_script_security` to `vrrp_script` and
+ * MISC_CHECK programs too, which run as root unless a user is named: with
+ * it on, each such program of `config` is judged as {@link checkScriptSecurity}
+ * judges a hook (as the user it will run as). Returns one problem per
+ * refused program; none when the setting is off.
+ * Run where the configuration is accepted (start, reload, --check-config),
+ * so a refused script is a configuration error: lvsd does not start, and a
+ * reload changes nothing. (keepalived instead starts with the script
+ * disabled, which leaves a tracked instance or a checked real server
+ * unguarded without anyone noticing.)
+ */
+export function configScriptProblems(config: ScriptsOfConfig, searchPath?: string): ScriptProblem[] {
+  if (!config.global.enableScriptSecurity) return [];
+  const out: ScriptProblem[] = [];
+  const judge = (what: string, script: { readonly argv: readonly string[]; readonly line: number }, user: RunAsIds | undefined): void => {
+    const cmd = script.argv[0];
+    if (cmd === undefined) return;
+    const v = checkScriptSecuritySync(cmd, searchPath, user);
+    if (!v.ok) out.push({ file: config.file, line: script.line, severity: 'error', code: 'SCRIPT_INSECURE', message: `enable_script_security: ${what}: ${v.message}` });
+  };
+  for (const s of config.vrrpScripts.values()) judge(`[vrrp_script.${s.name}] script`, s.script, s.user);
+  for (const c of config.checks.values()) if (c.type === 'MISC_CHECK' && c.miscPath) judge(`[check.${c.name}] misc_path`, c.miscPath, c.user);
+  return out;
 }

@@ -19,12 +19,16 @@
  *
  * Requests go straight to the URL: no proxy from the environment, no
  * redirects followed (a webhook receiver that redirects is misconfigured).
+ * The URL's credentials and query (where tokens live) never reach a log line
+ * or a {@link DeliveryResult}: both carry it through {@link redactUrl}.
  */
 import type { AxiosError } from 'axios';
 import { axios } from '../lib/axios';
 import type { Notifier } from '../config/types';
 import type { Logger } from '../log';
 import { nullLogger } from '../log';
+import { emitEvent } from '../events/emit';
+import { redactText, redactUrl } from './redact';
 import { NotifyRunner, type HookResult, type NotifyEvent, type NotifyRunnerOptions, type NotifyScripts } from './scripts';
 
 /** The body POSTed to every webhook. */
@@ -47,6 +51,7 @@ export interface WebhookBody {
 /** How one delivery ended, for logs and tests. */
 export interface DeliveryResult {
   readonly notifier: string;
+  /** The URL without credentials or query ({@link redactUrl}). */
   readonly url: string;
   readonly ok: boolean;
   /** Attempts made (1 + retries used). */
@@ -96,7 +101,8 @@ export const axiosPost: WebhookPost = async (url, body, timeoutMs) => {
 function describe(e: unknown, timeoutMs: number): string {
   const ax = e as AxiosError;
   if (ax.code === 'ECONNABORTED' || ax.code === 'ETIMEDOUT') return `timeout after ${timeoutMs} ms`;
-  return ax.code ?? (e as Error).message ?? String(e);
+  // A message may quote the URL (an invalid one, a proxy's complaint).
+  return redactText(ax.code ?? (e as Error).message ?? String(e));
 }
 
 /** True when an HTTP status is worth another attempt. */
@@ -222,6 +228,7 @@ export class WebhookNotifier {
     let status: number | null = null;
     let error: string | null = null;
     let attempt = 0;
+    const url = redactUrl(n.url);
     for (;;) {
       attempt++;
       try {
@@ -234,11 +241,12 @@ export class WebhookNotifier {
       const again = error !== null && (status === null || retryable(status)) && attempt <= n.retries && !this.closed;
       if (error === null) {
         this.log.debug('webhook delivered', { notifier: n.name, type: body.type, name: body.name, state: body.state, attempts: attempt });
-        return { notifier: n.name, url: n.url, ok: true, attempts: attempt, status, error: null, body };
+        return { notifier: n.name, url, ok: true, attempts: attempt, status, error: null, body };
       }
       if (!again) {
-        this.log.error('webhook failed', { notifier: n.name, url: n.url, type: body.type, name: body.name, state: body.state, attempts: attempt, error });
-        return { notifier: n.name, url: n.url, ok: false, attempts: attempt, status, error, body };
+        this.log.error('webhook failed', { notifier: n.name, url, type: body.type, name: body.name, state: body.state, attempts: attempt, error });
+        emitEvent({ subsystem: 'notify', severity: 'error', subject: n.name, message: `webhook ${url} failed after ${attempt} attempt(s): ${error}`, fields: { notifier: n.name, url, event: `${body.type} ${body.name} ${body.state}`, attempts: attempt, status } });
+        return { notifier: n.name, url, ok: false, attempts: attempt, status, error, body };
       }
       const delay = Math.min(cap, base * 2 ** (attempt - 1));
       this.log.warn('webhook attempt failed, retrying', { notifier: n.name, attempt, error, retryInMs: delay });
@@ -251,7 +259,7 @@ export class WebhookNotifier {
       });
       if (this.closed) {
         this.log.error('webhook abandoned: lvsd is stopping', { notifier: n.name, type: body.type, name: body.name, state: body.state, attempts: attempt, error });
-        return { notifier: n.name, url: n.url, ok: false, attempts: attempt, status, error, body };
+        return { notifier: n.name, url, ok: false, attempts: attempt, status, error, body };
       }
     }
   }

@@ -1,15 +1,19 @@
 import * as assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DEFAULT_SOCKET, parseArgs, resolveSocketPath, UsageError } from '../../src/cli/lvsctl';
+import { DEFAULT_SOCKET, parseArgs, parseSince, resolveSocketPath, UsageError } from '../../src/cli/lvsctl';
 import { ControlError, ControlServer } from '../../src/control/server';
 import type { ControlHandlers } from '../../src/control/server';
 import { sampleServices, sampleStatus } from '../control/fixtures';
 
 const ROOT = path.resolve(__dirname, '../../..');
+const TRANSITION = {
+  seq: 1, at: '2026-01-10T11:58:00.000Z', subsystem: 'vrrp', severity: 'info', subject: 'VI_1', message: 'BACKUP -> MASTER: master down timer expired',
+  fields: { from: 'BACKUP', to: 'MASTER', reason: 'master down timer expired' }, instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'master down timer expired',
+};
 const BIN = path.join(ROOT, 'bin', 'lvsctl');
 
 interface Run {
@@ -55,7 +59,7 @@ describe('cli/lvsctl end to end against a ControlServer', function () {
     status: () => sampleStatus(new Date()),
     events: (args) => {
       seenArgs.push(args);
-      return { events: [{ at: '2026-01-10T11:58:00.000Z', instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'master down timer expired' }] };
+      return { events: [TRANSITION], seq: 1 };
     },
     reload: () => ({ changes: ['instance VI_2 added', 'VI_1: priority 150 -> 160'], warnings: ['/etc/lvsd/lvsd.conf:9: interface eth7 does not exist here'] }),
   };
@@ -99,10 +103,75 @@ describe('cli/lvsctl end to end against a ControlServer', function () {
     const r = await lvsctl('--socket', sock, 'events', '5');
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(seenArgs, [{ limit: 5 }]);
-    assert.match(r.stdout, /^AT +INSTANCE +FROM +TO +REASON\n2026-01-10T11:58:00\.000Z +VI_1 +BACKUP +MASTER +master down timer expired\n$/);
+    assert.match(r.stdout, /^AT +SUBSYSTEM +LEVEL +SUBJECT +MESSAGE\n2026-01-10T11:58:00\.000Z +vrrp +info +VI_1 +BACKUP -> MASTER: master down timer expired\n$/);
     const all = await lvsctl('--socket', sock, 'events');
     assert.equal(all.code, 0);
     assert.deepEqual(seenArgs[1], {}, 'no limit when N is omitted');
+  });
+
+  it('events --since DURATION|TIME and --subsystem ask the daemon for that selection', async () => {
+    await serve(canned);
+    const t0 = Date.now();
+    const r = await lvsctl('--socket', sock, 'events', '--since', '10m', '--subsystem', 'vrrp,check');
+    assert.equal(r.code, 0, r.stderr);
+    const a = seenArgs[0] as { since: string; subsystem: string[] };
+    assert.deepEqual(a.subsystem, ['vrrp', 'check']);
+    const back = t0 - Date.parse(a.since);
+    assert.ok(back >= 599_000 && back <= 601_000 + 15_000, `--since 10m asked from ${a.since}, ${back} ms back`);
+    const abs = await lvsctl('--socket', sock, 'events', '--since=2026-01-10T11:00:00Z', '3');
+    assert.equal(abs.code, 0, abs.stderr);
+    assert.deepEqual(seenArgs[1], { limit: 3, since: '2026-01-10T11:00:00.000Z' });
+    const bad = await lvsctl('--socket', sock, 'events', '--since', 'last tuesday');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--since takes a time .* or a duration .*, not "last tuesday"/);
+    assert.equal((await lvsctl('--socket', sock, 'status', '--follow')).code, 2, '--follow goes with events only');
+    assert.equal((await lvsctl('--socket', sock, 'events', '--subsystem', 'bogus')).code, 2);
+  });
+
+  it('events --follow refuses an lvsd that cannot be followed (no seq in its answer) instead of repeating it', async () => {
+    await serve({ events: () => ({ events: [{ at: '2026-01-10T11:58:00.000Z', instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'r' }] }) });
+    const r = await lvsctl('--socket', sock, 'events', '--follow');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot be followed/);
+  });
+
+  it('events --follow prints the history, then each new event as it comes, until interrupted (--json: one event per line)', async () => {
+    const later = { seq: 2, at: '2026-01-10T11:59:00.000Z', subsystem: 'check', severity: 'warn', subject: 'web/web1', message: 'down: ECONNREFUSED', fields: {} };
+    let release: (() => void) | undefined;
+    await serve({
+      events: async (args) => {
+        seenArgs.push(args);
+        if (args.after === undefined) return { events: [TRANSITION], seq: 1 };
+        if (args.after === 1) {
+          await new Promise<void>((r) => (release = r));
+          return { events: [later], seq: 2 };
+        }
+        return new Promise(() => undefined); // nothing newer: the daemon keeps it waiting
+      },
+    });
+    for (const json of [false, true]) {
+      seenArgs = [];
+      const child = spawn(process.execPath, [BIN, '--socket', sock, ...(json ? ['--json'] : []), 'events', '--follow']);
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const until = async (what: () => boolean, label: string): Promise<void> => {
+        for (let i = 0; i < 300 && !what(); i++) await new Promise((r) => setTimeout(r, 20));
+        assert.ok(what(), `${label}; got ${JSON.stringify(out)}`);
+      };
+      await until(() => out.includes('VI_1') && release !== undefined, 'the history first, then a waiting request');
+      assert.deepEqual(seenArgs[1], { after: 1, wait: 25_000 });
+      release!();
+      release = undefined;
+      await until(() => out.includes('web/web1'), 'the new event');
+      const code = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+      child.kill('SIGINT');
+      assert.equal(await code, 0);
+      if (json) {
+        assert.deepEqual(out.trim().split('\n').map((l) => JSON.parse(l)), [TRANSITION, later]);
+      } else {
+        assert.match(out, /^AT +SUBSYSTEM +LEVEL +SUBJECT +MESSAGE\n.* vrrp +info +VI_1 +BACKUP -> MASTER: master down timer expired\n2026-01-10T11:59:00\.000Z +check +warn +web\/web1 +down: ECONNREFUSED\n$/);
+      }
+    }
   });
 
   it('reload prints the changes, warnings on stderr; an invalid config exits 1 with the daemon message', async () => {
@@ -274,7 +343,19 @@ describe('cli/lvsctl: argument parsing and socket resolution', () => {
       command: { kind: 'status' },
     });
     assert.deepEqual(parseArgs(['events', '20']).command, { kind: 'events', limit: 20 });
+    assert.deepEqual(parseArgs(['events', '-f', '--since', '1h30m', '--subsystem', 'check']).command, { kind: 'events', since: '1h30m', follow: true, subsystems: ['check'] });
     assert.throws(() => parseArgs(['--timeout', '0', 'status']), UsageError);
+  });
+
+  it('reads --since as a duration back or a time', () => {
+    const now = new Date('2026-01-10T12:00:00.000Z');
+    assert.equal(parseSince('90s', now), '2026-01-10T11:58:30.000Z');
+    assert.equal(parseSince('1h30m', now), '2026-01-10T10:30:00.000Z');
+    assert.equal(parseSince('2d', now), '2026-01-08T12:00:00.000Z');
+    assert.equal(parseSince('2026-01-09T08:00:00Z', now), '2026-01-09T08:00:00.000Z');
+    assert.equal(parseSince('2026-01-09 08:00', now), new Date(2026, 0, 9, 8, 0).toISOString(), 'no offset: local time');
+    assert.equal(parseSince('8:05', now), new Date(now.getFullYear(), now.getMonth(), now.getDate(), 8, 5).toISOString());
+    for (const bad of ['', 'yesterday', '10 minutes', '25:99', '1x']) assert.throws(() => parseSince(bad, now), UsageError, bad);
   });
 
   it('falls back to the default socket when the default config is absent or silent', () => {

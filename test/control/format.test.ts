@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { formatDuration, formatEvents, formatReload, formatShowVrrp, formatStatus, isStatusResult } from '../../src/control/format';
+import { formatDuration, formatEvents,
+  isEventsResult, formatReload, formatShowVrrp, formatStatus, isStatusResult } from '../../src/control/format';
 import { sampleStatus } from './fixtures';
 
 const NOW = new Date('2026-01-10T12:00:00.000Z');
@@ -77,11 +78,20 @@ describe('control/format', () => {
   });
 
   it('renders events and reload answers', () => {
+    const transition = { seq: 7, at: '2026-01-10T11:58:00.000Z', subsystem: 'vrrp', severity: 'info', subject: 'VI_1', message: 'BACKUP -> MASTER: master down timer expired', fields: {}, instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'master down timer expired' } as const;
+    const down = { seq: 8, at: '2026-01-10T11:59:00.000Z', subsystem: 'notify', severity: 'error', subject: 'ops', message: 'webhook https://hooks.example/x failed after 4 attempt(s): HTTP 500', fields: {} } as const;
     assert.equal(
-      formatEvents({ events: [{ at: '2026-01-10T11:58:00.000Z', instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'master down timer expired' }] }),
-      'AT                        INSTANCE  FROM    TO      REASON\n2026-01-10T11:58:00.000Z  VI_1      BACKUP  MASTER  master down timer expired\n',
+      formatEvents({ events: [transition, down], seq: 8 }),
+      'AT                        SUBSYSTEM    LEVEL  SUBJECT       MESSAGE\n' +
+        '2026-01-10T11:58:00.000Z  vrrp         info   VI_1          BACKUP -> MASTER: master down timer expired\n' +
+        '2026-01-10T11:59:00.000Z  notify       error  ops           webhook https://hooks.example/x failed after 4 attempt(s): HTTP 500\n',
     );
-    assert.equal(formatEvents({ events: [] }), 'no events\n');
+    // An older lvsd's transitions-only answer still prints, in the same form.
+    const old = { events: [{ at: '2026-01-10T11:58:00.000Z', instance: 'VI_1', from: 'BACKUP', to: 'MASTER', reason: 'master down timer expired' }] };
+    assert.ok(isEventsResult(old));
+    assert.equal(formatEvents(old as never), formatEvents({ events: [transition], seq: 7 }));
+    assert.ok(!isEventsResult({ events: [{ at: 'x' }] }));
+    assert.equal(formatEvents({ events: [], seq: 0 }), 'no events\n');
     assert.equal(formatReload({ changes: [] }), 'reload: configuration unchanged\n');
     assert.equal(formatReload({ changes: ['instance VI_2 added'] }), 'reload: 1 change applied\n  instance VI_2 added\n');
   });

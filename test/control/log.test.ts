@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { LogLevelError, createLogger, createMemoryLogger, formatLine, isLogLevel, nullLogger } from '../../src/log';
+import { spawnSync } from 'node:child_process';
+import { LogLevelError, createLogger, createMemoryLogger, formatLine, isLogLevel, nullLogger, underJournal } from '../../src/log';
 
 function capture(): { stream: PassThrough; lines: () => string[] } {
   const stream = new PassThrough();
@@ -75,5 +76,70 @@ describe('log', () => {
     assert.deepEqual(m.lines(), ['warn yes c=1 d=2']);
     nullLogger.error('nothing');
     assert.equal(nullLogger.child({}), nullLogger);
+  });
+
+  it('under the journal prefixes every line with its syslog priority and sends errors to the error stream', async () => {
+    const out = capture();
+    const err = capture();
+    const log = createLogger({ level: 'debug', stream: out.stream, errorStream: err.stream, journal: true });
+    log.debug('d');
+    log.info('i', { a: 1 });
+    log.warn('w');
+    log.error('e', { code: 'X' });
+    await tick();
+    assert.deepEqual(out.lines(), ['<7>debug d', '<6>info i a=1', '<4>warn w']);
+    assert.deepEqual(err.lines(), ['<3>error e code=X']);
+  });
+
+  it('knows it is under the journal only when JOURNAL_STREAM names its own stdout or stderr', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lvsd-log-'));
+    const fd = fs.openSync(path.join(dir, 'out'), 'w');
+    try {
+      const st = fs.fstatSync(fd);
+      assert.equal(underJournal({}, [fd]), false);
+      assert.equal(underJournal({ JOURNAL_STREAM: `${st.dev}:${st.ino}` }, [fd]), true);
+      assert.equal(underJournal({ JOURNAL_STREAM: `${st.dev}:${st.ino + 1}` }, [fd]), false, 'a stream inherited from elsewhere is not ours');
+      assert.equal(underJournal({ JOURNAL_STREAM: 'garbage' }, [fd]), false);
+    } finally {
+      fs.closeSync(fd);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a process whose stdout is the JOURNAL_STREAM writes <N> lines, errors on stderr; without it, plain lines', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lvsd-log-'));
+    try {
+      const program = `const { createLogger } = require(${JSON.stringify(path.resolve(__dirname, '../../src/log.js'))});
+        const log = createLogger({ level: 'debug' });
+        log.debug('d'); log.info('i'); log.warn('w'); log.error('e', { k: 'v' });`;
+      const runWith = (journal: boolean): { out: string; err: string } => {
+        const outFile = path.join(dir, `out-${journal}`);
+        const errFile = path.join(dir, `err-${journal}`);
+        const o = fs.openSync(outFile, 'w');
+        const e = fs.openSync(errFile, 'w');
+        const st = fs.fstatSync(o);
+        const env = { ...process.env };
+        delete env.JOURNAL_STREAM;
+        if (journal) env.JOURNAL_STREAM = `${st.dev}:${st.ino}`;
+        const r = spawnSync(process.execPath, ['-e', program], { env, stdio: ['ignore', o, e] });
+        fs.closeSync(o);
+        fs.closeSync(e);
+        assert.equal(r.status, 0, fs.readFileSync(errFile, 'utf8'));
+        return { out: fs.readFileSync(outFile, 'utf8'), err: fs.readFileSync(errFile, 'utf8') };
+      };
+      assert.deepEqual(runWith(true), { out: '<7>debug d\n<6>info i\n<4>warn w\n', err: '<3>error e k=v\n' });
+      assert.deepEqual(runWith(false), { out: 'debug d\ninfo i\nwarn w\n', err: 'error e k=v\n' });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('never writes a URL\'s credentials or query, in a message, a field or JSON (issue 12)', async () => {
+    const url = 'https://ops:s3cr3t@hooks.example/x?token=t0k3n';
+    assert.equal(formatLine('error', `POST ${url} failed`, { url, obj: { url } }), 'error POST https://***@hooks.example/x?*** failed url=\"https://***@hooks.example/x?***\" obj="{\\"url\\":\\"https://***@hooks.example/x?***\\"}"');
+    const out = capture();
+    createLogger({ json: true, stream: out.stream }).warn(`to ${url}`, { url });
+    await tick();
+    assert.deepEqual(out.lines().map((l) => JSON.parse(l)), [{ level: 'warn', message: 'to https://***@hooks.example/x?***', url: 'https://***@hooks.example/x?***' }]);
   });
 });

@@ -144,9 +144,9 @@ export class DemoCluster {
     return t;
   }
 
-  /** `lvsctl --json events` of d's running lvsd (oldest first). */
+  /** `lvsctl --json events --subsystem vrrp` of d's running lvsd (oldest first). */
   async events(d: DirectorName): Promise<EventRecord[]> {
-    const out = await this.topo.run(d, [process.execPath, LVSCTL, '--socket', this.socket(d), '--json', 'events']);
+    const out = await this.topo.run(d, [process.execPath, LVSCTL, '--socket', this.socket(d), '--json', 'events', '--subsystem', 'vrrp']);
     return (JSON.parse(out) as { events: EventRecord[] }).events;
   }
 

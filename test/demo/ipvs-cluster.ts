@@ -348,9 +348,9 @@ export class IpvsCluster {
     return (await request(this.socket(d), 'status', {}, 3000)) as StatusResult;
   }
 
-  /** `events` over d's control socket (what `lvsctl --json events` prints), oldest first. */
+  /** VRRP `events` over d's control socket (what `lvsctl --json --subsystem vrrp events` prints), oldest first. */
   async events(d: DirectorName): Promise<readonly EventRecord[]> {
-    return ((await request(this.socket(d), 'events', {}, 5000)) as EventsResult).events;
+    return ((await request(this.socket(d), 'events', { subsystem: 'vrrp' }, 5000)) as EventsResult<EventRecord>).events;
   }
 
   /** `ipvsadm -Ln` in d's namespace. */

@@ -241,7 +241,7 @@ async function tell(cluster: IpvsCluster, opts: DemoOptions, where: string): Pro
   if (late > 0) throw new DemoStepError(`rs3 served ${late} requests after it left d1's table`);
   story.say('rs3 serves no more: requests go to rs1 and rs2 only');
 
-  // Act 3: the master dies. Its events are read first: a killed daemon's history dies with it.
+  // Act 3: the master dies. Its events are read first: a dead daemon answers no lvsctl (its state_dir keeps them).
   const d1Events = await cluster.events('d1');
   story.say('the master d1 dies as a box does: its lvsd processes are frozen, its links go down, then');
   story.say('        kill -9 (kill -9 of lvsd alone would leave the VIP and the IPVS table in d1\'s kernel,');

@@ -52,9 +52,12 @@ export interface InstanceSpec {
 
 /** An lvsd.conf holding `instances`. */
 export function lvsdConfig(routerId: string, socket: string, instances: InstanceSpec[], global: string[] = []): string {
-  // Each test daemon gets its own pid file: namespaces do not separate /run.
+  // Each test daemon gets its own pid file and state_dir (its events, overrides): namespaces do not separate /run or /var/lib.
   const pid = `${socket.replace(/\.sock$/, '')}.pid`;
-  const own = global.some((l) => /^\s*pid_file\s*=/.test(l)) ? [] : [`pid_file = ${pid}`];
+  const own = [
+    ...(global.some((l) => /^\s*pid_file\s*=/.test(l)) ? [] : [`pid_file = ${pid}`]),
+    ...(global.some((l) => /^\s*state_dir\s*=/.test(l)) ? [] : [`state_dir = ${socket.replace(/\.sock$/, '')}.state`]),
+  ];
   const lines = ['[global]', `router_id = ${routerId}`, `control_socket = ${socket}`, ...own, 'log_level = debug', ...global, ''];
   instances.forEach((i, n) => {
     lines.push(`[vrrp_instance.${i.name ?? `VI_${n + 1}`}]`);

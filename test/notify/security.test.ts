@@ -1,9 +1,14 @@
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createMemoryLogger } from '../../src/log';
 import { HookOutcome, NotifyRunner } from '../../src/notify/scripts';
 import { checkScriptSecurity, resolveScript } from '../../src/notify/security';
+import { ControlError } from '../../src/control/server';
+import { setEventSink } from '../../src/events';
+import { loadChecked, problemLines } from '../../src/main/check-config';
+import { EventHistory, loadAtStart, loadForReload } from '../../src/main/control';
 
 // A non-root uid/gid for ownership cases (need not exist in /etc/passwd).
 const OTHER = 4242;
@@ -133,5 +138,71 @@ describe('notify/security: enable_script_security', () => {
     fs.chmodSync(p, 0o755);
     assert.equal((await runner.run('INSTANCE:VI_1', [p])).outcome, HookOutcome.OK);
     assert.ok(fs.existsSync(marker));
+  });
+});
+
+describe('enable_script_security on vrrp_script and MISC_CHECK, where the configuration is accepted (issue 12)', () => {
+  let base: string;
+  before(function () {
+    if (process.getuid?.() !== 0) throw new Error('these tests chown files: run them as root');
+    base = fs.mkdtempSync('/var/lib/lvsd-sec-conf-');
+    fs.chmodSync(base, 0o755);
+  });
+  after(() => base && fs.rmSync(base, { recursive: true, force: true }));
+  afterEach(() => setEventSink(undefined));
+
+  const script = (name: string, mode = 0o755, uid = 0): string => {
+    const p = path.join(base, name);
+    fs.writeFileSync(p, '#!/bin/sh\nexit 0\n');
+    fs.chmodSync(p, mode);
+    fs.chownSync(p, uid, 0);
+    return p;
+  };
+  const conf = (security: boolean, track: string, misc: string): string => {
+    const file = path.join(base, 'lvsd.conf');
+    fs.writeFileSync(file, [
+      '[global]', `enable_script_security = ${security}`, `state_dir = ${base}`, '',
+      '[vrrp_script.chk]', `script = ${track} 198.51.100.1 80`, 'interval = 2', '',
+      '[vrrp_instance.VI_1]', 'interface = lo', 'virtual_router_id = 51', 'priority = 100', 'virtual_ipaddress[] = 192.0.2.100/24', 'track_script[] = chk', '',
+      '[check.misc]', 'type = MISC_CHECK', `misc_path = ${misc} --probe`, '',
+      '[virtual_server.web]', 'address = 192.0.2.100:80', 'protocol = TCP', 'lb_algo = rr', 'lb_kind = NAT', 'check = misc', '',
+      '[real_server.web.rs1]', 'address = 198.51.100.1:80', '',
+    ].join('\n'));
+    return file;
+  };
+
+  it('refuses a vrrp_script and a MISC_CHECK program others could change: at start, on reload (nothing changes), in both check-configs', async () => {
+    const track = script('track.sh', 0o757);
+    const misc = script('misc.sh', 0o755, OTHER);
+    const file = conf(true, track, misc);
+    const r = loadChecked(file);
+    assert.equal(r.valid, false);
+    assert.equal(r.config, undefined);
+    const lines = problemLines(r.problems);
+    assert.deepEqual(lines.map((l) => l.replace(/ \(mode.*|, not root$/, '')), [
+      `${file}:6: enable_script_security: [vrrp_script.chk] script: refusing script ${track}: file ${track} is writable by other users`,
+      `${file}:18: enable_script_security: [check.misc] misc_path: refusing script ${misc}: file ${misc} is owned by uid ${OTHER}`,
+    ]);
+    assert.throws(() => loadAtStart(file), (e: Error & { code?: string }) => e.code === 'ECONFIG' && e.message.includes('[vrrp_script.chk]'));
+    const h = new EventHistory().sink();
+    assert.throws(() => loadForReload(file, createMemoryLogger()), (e: unknown) => e instanceof ControlError && e.code === 'ECONFIG' && e.message.includes('[check.misc]'));
+    const ev = (await h.events({ subsystem: 'reload' })).events;
+    assert.deepEqual(ev.map((e) => [e.subsystem, e.severity, e.subject]), [['reload', 'error', file]]);
+    for (const bin of ['lvsd', 'lvsctl']) {
+      const run = spawnSync(process.execPath, [path.resolve(__dirname, '../../../bin', bin), ...(bin === 'lvsd' ? ['--check-config', '--config', file] : ['check-config', file])], { encoding: 'utf8' });
+      assert.equal(run.status, 1, `${bin}: ${run.stdout}${run.stderr}`);
+      assert.match(run.stdout, /\[vrrp_script\.chk\] script: refusing/);
+      assert.match(run.stdout, /\[check\.misc\] misc_path: refusing/);
+    }
+  });
+
+  it('accepts them when they are safe, or when enable_script_security is off', () => {
+    const bad = conf(false, script('t2.sh', 0o757), script('m2.sh', 0o755, OTHER));
+    assert.equal(loadChecked(bad).valid, true, 'off: not checked (as keepalived)');
+    const good = conf(true, script('t3.sh'), script('m3.sh'));
+    const r = loadChecked(good);
+    assert.deepEqual(problemLines(r.problems).filter((l) => !/warning/.test(l)), []);
+    assert.equal(r.valid, true);
+    assert.ok(loadAtStart(good).config);
   });
 });

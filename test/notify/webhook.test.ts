@@ -2,6 +2,8 @@ import { strict as assert } from 'node:assert';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Notifier } from '../../src/config/types';
+import { createMemoryLogger } from '../../src/log';
+import { redactText, redactUrl } from '../../src/notify/redact';
 import { type DeliveryResult, type WebhookBody, WebhookNotifier, WebhookNotifyRunner } from '../../src/notify/webhook';
 
 /** A local receiver on port 0 whose behaviour per attempt the test scripts. */
@@ -136,5 +138,31 @@ describe('notify/webhook against a local HTTP receiver', function () {
       ['RS', '[198.51.100.1]:tcp:80', 'DOWN', 'UP', null],
     ]);
     assert.equal(bodies[2]!.virtualServer, '[192.0.2.100]:tcp:80');
+  });
+
+  it('a failed delivery logs and reports the URL without its credentials or query (issue 12)', async () => {
+    const log = createMemoryLogger();
+    rx.plan = () => 500;
+    const secretUrl = url.replace('http://', 'http://ops:s3cr3t@') + '?token=t0k3n&x=1';
+    const w = make(notifier(secretUrl, { retries: 1 }), { logger: log });
+    w.send({ type: 'INSTANCE', name: 'VI_1', state: 'MASTER', previousState: 'BACKUP', reason: null, priority: 150 });
+    await w.idle();
+    assert.equal(rx.seen.length, 2, 'the real URL (with its token) was still used');
+    const shown = `http://***@127.0.0.1:${rx.port}/hook?***`;
+    assert.deepEqual(results.map((r) => [r.ok, r.url]), [[false, shown]]);
+    const text = log.lines().join('\n');
+    assert.ok(!/s3cr3t|t0k3n|ops:/.test(text), text);
+    assert.match(text, /^error webhook failed notifier=ops url=.*127\.0\.0\.1/m);
+    assert.ok(text.includes(shown), text);
+  });
+});
+
+describe('notify/redact', () => {
+  it('drops credentials, query and fragment from URLs, keeps scheme, host, port and path', () => {
+    assert.equal(redactUrl('https://u:p@hooks.example:8443/a/b?token=x#f'), 'https://***@hooks.example:8443/a/b?***');
+    assert.equal(redactUrl('https://hooks.example/a'), 'https://hooks.example/a');
+    assert.equal(redactUrl('https://u@hooks.example/'), 'https://***@hooks.example/');
+    assert.equal(redactUrl('not a url?key=1'), 'not a url?***');
+    assert.equal(redactText('POST http://a:b@192.0.2.1/x?k=v failed; see https://docs.example/p'), 'POST http://***@192.0.2.1/x?*** failed; see https://docs.example/p');
   });
 });

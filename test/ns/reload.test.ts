@@ -19,7 +19,7 @@ describe('reload applies only the difference (SIGHUP and lvsctl reload)', functi
   const vi = (name: string, vrid: number, vip: string, prio: number): InstanceSpec => ({ name, vrid, priority: prio, advertInt: 0.2, vips: [`${vip}/24`] });
   const write = (h: 'd1' | 'd2', specs: InstanceSpec[]): void => writeFileSync(file(h), lvsdConfig(`lvs-${h}`, sock(h), specs));
   const events = async (h: string): Promise<Array<{ instance: string; to: string; reason: string }>> =>
-    (JSON.parse(await topo.run(h, [process.execPath, LVSCTL, '--socket', sock(h), '--json', 'events', '1000'])) as { events: Array<{ instance: string; to: string; reason: string }> }).events;
+    (JSON.parse(await topo.run(h, [process.execPath, LVSCTL, '--socket', sock(h), '--json', 'events', '--subsystem', 'vrrp', '1000'])) as { events: Array<{ instance: string; to: string; reason: string }> }).events;
 
   before(async () => {
     topo = await Topology.create('reload');

@@ -45,7 +45,7 @@ describe('supervisor: parent + VRRP and director child processes', function () {
   const procs: Record<string, NsProcess> = {};
   const sock = (h: string): string => scratch.path(`${h}.sock`);
   const events = async (h: string): Promise<Array<{ instance: string; to: string; reason: string }>> =>
-    (JSON.parse(await topo.run(h, [process.execPath, LVSCTL, '--socket', sock(h), '--json', 'events', '1000'])) as { events: Array<{ instance: string; to: string; reason: string }> }).events;
+    (JSON.parse(await topo.run(h, [process.execPath, LVSCTL, '--socket', sock(h), '--json', 'events', '--subsystem', 'vrrp', '1000'])) as { events: Array<{ instance: string; to: string; reason: string }> }).events;
 
   before(async () => {
     topo = await Topology.create('sup');

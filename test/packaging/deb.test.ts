@@ -338,3 +338,35 @@ describe('packaging/deb: the Debian package', function () {
     assert.ok(!keys.has('MemoryDenyWriteExecute'), "MemoryDenyWriteExecute breaks V8's JIT");
   });
 });
+
+describe('packaging/deb: an upgrade does not restart a running lvsd (issue 12)', () => {
+  it('postinst configure OLD-VERSION with lvsd active: no restart, a reminder', () => {
+    assert.equal(process.getuid?.(), 0, 'the maintainer-script test needs root (unshare); run it as root');
+    requireTool('unshare', 'util-linux');
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'lvsd-postinst-'));
+    try {
+      // Stubs for every systemd tool the script may call, each logging its arguments;
+      // systemctl is-active answers "running".
+      const bin = path.join(tmp, 'bin');
+      fs.mkdirSync(bin);
+      for (const tool of ['systemctl', 'deb-systemd-helper', 'deb-systemd-invoke', 'invoke-rc.d']) {
+        fs.writeFileSync(path.join(bin, tool), `#!/bin/sh\necho "${tool} $*" >> "${tmp}/calls"\nexit 0\n`, { mode: 0o755 });
+      }
+      const script = [
+        'set -e',
+        'for d in /var/lib /run; do mount -t tmpfs lvsd-test "$d"; done',
+        'mkdir -p /run/systemd/system',
+        `export PATH="${bin}:$PATH" DPKG_MAINTSCRIPT_PACKAGE=lvsd DPKG_MAINTSCRIPT_NAME=postinst`,
+        `sh "${path.join(TOP, 'packaging/deb/postinst')}" configure 0.0.9`,
+      ].join('\n');
+      const out = ok('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script]);
+      const calls = fs.readFileSync(path.join(tmp, 'calls'), 'utf8');
+      assert.doesNotMatch(calls, /restart|stop|start /, `the upgrade touched the running lvsd:\n${calls}`);
+      assert.match(calls, /^systemctl --quiet is-active lvsd\.service$/m);
+      assert.match(out, /running lvsd keeps the old version until it is restarted/);
+      assert.match(out, /restart the backup first/);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});

@@ -89,6 +89,14 @@ describe('packaging/man: the man pages match the program', () => {
     for (const sig of ['SIGHUP', 'SIGTERM', 'SIGINT']) assert.match(text, new RegExp(sig), `lvsd.8 does not mention ${sig}`);
   });
 
+  it('lvsd --help names every signal lvsd(8) documents (issue 12: SIGUSR1 and SIGUSR2 were missing)', () => {
+    const section = plain(page('lvsd.8')).split(/^\.SH SIGNALS$/m)[1]!.split(/^\.SH /m)[0]!;
+    const signals = [...new Set([...section.matchAll(/\bSIG[A-Z0-9]+\b/g)].map((m) => m[0]))];
+    assert.ok(signals.includes('SIGUSR1') && signals.includes('SIGHUP'), `signals found in lvsd.8: ${signals.join(' ')}`);
+    const missing = signals.filter((sig) => !HELP.includes(sig));
+    assert.deepEqual(missing, [], `lvsd --help does not mention: ${missing.join(' ')}`);
+  });
+
   it('lvsctl(8) documents every option and command of lvsctl --help', () => {
     const text = plain(page('lvsctl.8'));
     const opts = helpOptions(USAGE);
