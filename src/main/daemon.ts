@@ -22,7 +22,7 @@ import type { Ipvs } from '../kernel/ipvs/types';
 import { parseAuditInterval } from '../reconcile/audit';
 import { VrrpEngine } from '../vrrp/engine';
 import { createMetrics } from '../metrics/registry';
-import { TransitionHistory, loadAtStart, loadForReload, vrrpHandlers } from './control';
+import { EVENT_HISTORY, TransitionHistory, loadAtStart, loadForReload, vrrpHandlers } from './control';
 import type { ChildRoleName, ResumeHint, TransitionMessage } from './ipc';
 import { ResumeGuard, resumeMasters } from './resume';
 import { MetricsServer } from '../metrics/server';
@@ -191,9 +191,10 @@ export class Daemon {
     if (!at) return;
     const metrics = createMetrics({
       info: () => ({ version: VERSION, routerId: this.config.global.routerId ?? hostname() }),
-      vrrp: () => this.engine.status(),
+      vrrp: () => this.status(),
       director: () => this.director?.status(),
       transitions: () => this.history.counts,
+      events: () => this.history.events({ limit: EVENT_HISTORY }).events,
     });
     this.metricsServer = new MetricsServer(metrics, this.log);
     const bound = await this.metricsServer.listen(at.host, at.port);
