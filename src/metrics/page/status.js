@@ -73,7 +73,7 @@
     var head = el('h3', {}, [
       vs.name + ' ',
       el('span', { class: 'sub', text: vs.service + ', ' + vs.scheduler + ', ' + vs.lbKind + (vs.inKernel ? '' : ', not in the kernel') + ' ' }),
-      el('span', { class: 'badge ' + (q.up ? 'up' : 'down'), 'data-quorum': q.up ? 'up' : 'down', text: q.up ? 'quorum ' + q.weightSum + '/' + q.quorum : 'below quorum ' + q.weightSum + '/' + q.quorum }),
+      el('span', { class: 'badge ' + (q.up ? 'up' : 'down'), 'data-quorum': q.up ? 'up' : 'down', text: (q.up ? 'quorum up' : 'below quorum') + ': weight ' + q.weightSum + ', needs ' + q.quorum }),
       vs.sorryServer && vs.sorryServer.active ? el('span', { class: 'badge warn', text: 'sorry server ' + vs.sorryServer.address }) : null,
       vs.rate ? el('span', { class: 'sub', text: ' ' + vs.rate.cps + ' conn/s, ' + rate(vs.rate.inbps) + ' in, ' + rate(vs.rate.outbps) + ' out' }) : null,
     ]);
