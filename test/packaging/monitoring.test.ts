@@ -92,6 +92,23 @@ describe('packaging/monitoring: alerting rules and dashboard', function () {
     }
   });
 
+  it('every dashboard query parses as PromQL (promtool check rules over them, variables filled in)', () => {
+    const d = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { panels: Array<{ targets?: Array<{ expr: string }> }>; annotations: { list: Array<{ expr?: string }> } };
+    const exprs = [...d.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)), ...d.annotations.list.flatMap((a) => (a.expr ? [a.expr] : []))];
+    assert.ok(exprs.length >= 25, `only ${exprs.length} queries`);
+    const filled = exprs.map((e) => e.replace(/\$__rate_interval/g, '5m').replace(/\$(job|director|virtual_server)\b/g, '.*'));
+    const tmp = mkdtempSync(path.join(tmpdir(), 'lvsd-dash-'));
+    try {
+      const file = path.join(tmp, 'dashboard-queries.yml');
+      writeFileSync(file, `groups:\n  - name: dashboard\n    rules:\n${filled.map((e, n) => `      - record: lvsd_dashboard_query_${n}\n        expr: ${JSON.stringify(e)}\n`).join('')}`);
+      const r = promtool(['check', 'rules', file], tmp);
+      assert.equal(r.status, 0, r.out);
+      assert.match(r.out, new RegExp(`SUCCESS: ${filled.length} rules found`));
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
   it('the dashboard is valid JSON over lvsd\'s metrics, with unique panel ids on a 24-column grid', () => {
     const have = exported();
     const d = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as {
