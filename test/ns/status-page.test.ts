@@ -7,8 +7,9 @@
  * test kills one real server's listener and waits for the page to turn that
  * row red (class rs-down and its computed background, read from the DOM, not
  * from pixels); then it kills the master director and waits for the VRRP
- * failover (VI_1 BACKUP -> MASTER) in the page's timeline. The page must
- * never show the instances' auth_pass.
+ * failover (VI_1 BACKUP -> MASTER) in the page's timeline; when lvsd stops,
+ * the page says so and keeps the last figures. The page must never show the
+ * instances' auth_pass.
  *
  * Root only; fails without root or /usr/bin/chromium (test/setup.sh installs
  * it). The browser never downloads anything: puppeteer-core brings no browser
@@ -164,5 +165,12 @@ describe('status page in headless chromium: a real server dies, the master dies'
     await page.screenshot({ path: shot, fullPage: true });
     assert.ok(statSync(shot).size > 10_000, 'a screenshot was written');
     if (process.env.LVSD_SCREENSHOT) copyFileSync(shot, process.env.LVSD_SCREENSHOT);
+  });
+
+  it('says lvsd is not answering when it stops, and keeps the last figures', async () => {
+    await stop(directors.d2!, 'SIGTERM');
+    const v = await until('the page to say lvsd is not answering', (x) => x.stale && x, 10_000);
+    assert.match(v.text, /lvsd is not answering/);
+    assert.ok(v.rs.some((r) => r.rs === 'rs1' && r.health === 'down'), 'the last figures stay on the page');
   });
 });
