@@ -65,6 +65,9 @@ export interface MetricsSource {
   notifyFailures?(): Readonly<Record<string, number>>;
 }
 
+/** How long one /status.json answer serves further requests (ms). */
+export const STATUS_REUSE_MS = 1000;
+
 /** The VRRP states a `lvsd_vrrp_state` series exists for (keepalived's FAULT included). */
 export const VRRP_STATES = ['INIT', 'BACKUP', 'MASTER', 'FAULT'] as const;
 
@@ -399,9 +402,20 @@ export function createMetrics(source: MetricsSource): LvsdMetrics {
   destMetric('counter', 'lvsd_ipvs_real_server_in_bytes_total', 'Incoming bytes to the real server.', 'inbytes');
   destMetric('counter', 'lvsd_ipvs_real_server_out_bytes_total', 'Outgoing bytes from the real server.', 'outbytes');
 
+  // Every open page asks every 2 s: pages asking within STATUS_REUSE_MS of one another share one
+  // answer, so N browsers cost the director one status (and one kernel read) per interval.
+  let lastStatus: { at: number; doc: Promise<StatusDocument> } | undefined;
   return {
     registry,
-    status: () => buildStatus(source),
+    status() {
+      const now = performance.now();
+      if (!lastStatus || now - lastStatus.at >= STATUS_REUSE_MS) {
+        const doc = buildStatus(source);
+        lastStatus = { at: now, doc };
+        doc.catch(() => (lastStatus = undefined));
+      }
+      return lastStatus.doc;
+    },
     async metrics() {
       vrrpShared.clear();
       directorShared.clear();

@@ -10,7 +10,7 @@ import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { sampleServices, sampleStatus } from '../control/fixtures';
-import { createMetrics, type MetricsSource } from '../../src/metrics/registry';
+import { createMetrics, type MetricsSource, STATUS_REUSE_MS } from '../../src/metrics/registry';
 import { MetricsServer } from '../../src/metrics/server';
 import { buildStatus, redact, STATUS_EVENTS, timelineEvent } from '../../src/metrics/status';
 
@@ -84,6 +84,18 @@ describe('status document (/status.json)', () => {
     assert.equal(redact('POST https://u:p@h.example.net:8443/a/b?token=x&y=1 failed'), 'POST https://h.example.net:8443/a/b failed');
     assert.equal(redact('http://h.example.net/x#frag'), 'http://h.example.net/x');
     assert.equal(redact('status 503 from 198.51.100.1:80'), 'status 503 from 198.51.100.1:80');
+  });
+
+  it('pages asking within a second share one answer: the director is asked once', async () => {
+    let asked = 0;
+    const m = createMetrics(source({ director: async () => (asked++, sampleServices()) }));
+    const [a, b] = await Promise.all([m.status(), m.status()]);
+    await m.status();
+    assert.equal(asked, 1, 'three requests within a second');
+    assert.equal(a, b);
+    await new Promise((r) => setTimeout(r, STATUS_REUSE_MS + 50));
+    await m.status();
+    assert.equal(asked, 2, 'a request after a second is answered afresh');
   });
 
   it('a part that fails or is absent is null / empty, not a failed page', async () => {
