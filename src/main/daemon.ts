@@ -22,7 +22,7 @@ import type { Ipvs } from '../kernel/ipvs/types';
 import { parseAuditInterval } from '../reconcile/audit';
 import { VrrpEngine } from '../vrrp/engine';
 import { createMetrics } from '../metrics/registry';
-import { EVENT_HISTORY, TransitionHistory, loadAtStart, loadForReload, vrrpHandlers } from './control';
+import { TransitionHistory, loadAtStart, loadForReload, vrrpHandlers } from './control';
 import type { ChildRoleName, ResumeHint, TransitionMessage } from './ipc';
 import { ResumeGuard, resumeMasters } from './resume';
 import { MetricsServer } from '../metrics/server';
@@ -194,7 +194,7 @@ export class Daemon {
       vrrp: () => this.status(),
       director: () => this.director?.status(),
       transitions: () => this.history.counts,
-      events: () => this.history.events({ limit: EVENT_HISTORY }).events,
+      events: () => this.history.events({ limit: 200 }).events, // the status page's timeline (STATUS_EVENTS)
     });
     this.metricsServer = new MetricsServer(metrics, this.log);
     const bound = await this.metricsServer.listen(at.host, at.port);

@@ -25,7 +25,7 @@ import type { DirectorStatus } from '../director/status';
 import { type Logger, createLogger } from '../log';
 import { createMetrics, type VrrpView } from '../metrics/registry';
 import { MetricsServer } from '../metrics/server';
-import { EVENT_HISTORY, TransitionHistory, loadAtStart, loadForReload, vrrpHandlers } from './control';
+import { TransitionHistory, loadAtStart, loadForReload, vrrpHandlers } from './control';
 import { VERSION } from './daemon';
 import { ChildRequestError, ChildRole, type ChildRoleName, ChildRpc, RESUME_ENV, type ResumeHint, type ToChild, type ToParent, type TransitionMessage } from './ipc';
 import { STABLE_RUN_MS, restartDelayMs } from './restart';
@@ -292,7 +292,7 @@ export class Supervisor {
         vrrp: () => quiet<VrrpView>(this.request(ChildRole.VRRP, 'status')),
         director: () => (this.slots.has(ChildRole.DIRECTOR) ? quiet<DirectorStatus>(this.request(ChildRole.DIRECTOR, 'show services')) : undefined),
         transitions: () => this.history.counts,
-        events: () => this.history.events({ limit: EVENT_HISTORY }).events,
+        events: () => this.history.events({ limit: 200 }).events, // the status page's timeline (STATUS_EVENTS)
         childRestarts: () => Object.fromEntries([...this.slots].map(([r, s]) => [r, s.restarts])),
       }),
       this.log,
