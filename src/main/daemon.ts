@@ -194,7 +194,7 @@ export class Daemon {
       vrrp: () => this.status(),
       director: () => this.director?.status(),
       transitions: () => this.history.counts,
-      events: () => this.history.events({ limit: 200 }).events, // the status page's timeline (STATUS_EVENTS)
+      events: async () => (await this.history.events({ limit: 200 })).events, // the status page's timeline (STATUS_EVENTS)
     });
     this.metricsServer = new MetricsServer(metrics, this.log);
     const bound = await this.metricsServer.listen(at.host, at.port);

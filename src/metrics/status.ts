@@ -87,8 +87,9 @@ export interface StatusVirtualServer {
 /** One line of the timeline. */
 export interface StatusEvent {
   readonly at: string;
-  /** `vrrp` for a VRRP transition; other subsystems name themselves (`rs`, `reload` ...). */
+  /** The subsystem: `vrrp` for a VRRP transition; `check`, `reload`, `process`, `notify` ... */
   readonly kind: string;
+  readonly severity: 'error' | 'warn' | 'info';
   /** What it happened to: an instance, `vs/rs`, ... */
   readonly subject: string;
   readonly from: string | null;
@@ -189,18 +190,25 @@ function director(d: DirectorStatus): NonNullable<StatusDocument['director']> {
 }
 
 /**
- * One event as the page shows it. Takes today's VRRP records
- * (`{at, instance, from, to, reason}`) and the wider records of other
- * subsystems (`kind`/`type`, `subject`/`name`, `message`/`reason`); null for
- * something without a time.
+ * One event as the page shows it. Takes the event store's records
+ * (`{at, subsystem, severity, subject, message, fields}`, VRRP transitions
+ * also with `instance, from, to, reason`) and the older VRRP-only records
+ * (`{at, instance, from, to, reason}`); null for something without a time.
+ * With a `from` and a `to`, the message is the reason alone (the page shows
+ * the move itself).
  */
 export function timelineEvent(e: Readonly<Record<string, unknown>>): StatusEvent | null {
   const at = typeof e.at === 'number' ? new Date(e.at).toISOString() : str(e.at);
   if (at === null) return null;
-  const kind = str(e.kind) ?? str(e.type) ?? (e.instance !== undefined ? 'vrrp' : 'event');
+  const fields = (typeof e.fields === 'object' && e.fields !== null ? e.fields : {}) as Record<string, unknown>;
+  const kind = str(e.subsystem) ?? str(e.kind) ?? str(e.type) ?? (e.instance !== undefined ? 'vrrp' : 'event');
   const subject = str(e.subject) ?? str(e.instance) ?? str(e.name) ?? '';
-  const message = str(e.message) ?? str(e.reason) ?? str(e.cause) ?? '';
-  return { at, kind: kind.toLowerCase(), subject: redact(subject), from: str(e.from), to: str(e.to), message: redact(message) };
+  const from = str(e.from) ?? str(fields.from);
+  const to = str(e.to) ?? str(fields.to);
+  const reason = str(e.reason) ?? str(fields.reason);
+  const message = (from !== null && to !== null && reason !== null ? reason : null) ?? str(e.message) ?? reason ?? str(e.cause) ?? '';
+  const severity = e.severity === 'error' || e.severity === 'warn' ? e.severity : 'info';
+  return { at, kind: kind.toLowerCase(), severity, subject: redact(subject), from, to, message: redact(message) };
 }
 
 /** Builds the document from `source` (each part asked once; a part that fails is null / empty). */

@@ -86,7 +86,7 @@
 
   function eventItem(e) {
     var move = e.from || e.to ? (e.from || '?') + ' → ' + (e.to || '?') : '';
-    return el('li', { class: 'event kind-' + e.kind + (e.to ? ' to-' + e.to : ''), 'data-kind': e.kind, 'data-subject': e.subject, 'data-to': e.to || '' }, [
+    return el('li', { class: 'event kind-' + e.kind + ' sev-' + e.severity + (e.to ? ' to-' + e.to : ''), 'data-kind': e.kind, 'data-subject': e.subject, 'data-to': e.to || '' }, [
       el('time', { datetime: e.at, text: clock(e.at) }),
       el('span', { class: 'kind', text: e.kind }),
       el('strong', { text: e.subject + ' ' }),
