@@ -57,8 +57,12 @@ export interface MetricsSource {
    * records (see status.ts `timelineEvent`). Absent: an empty timeline.
    */
   events?(): Promise<readonly object[]> | readonly object[];
-  /** Reloads since start and how the last one ended (absent: no reload series). */
-  reloads?(): { readonly ok: number; readonly failed: number; readonly lastOk: boolean | null };
+  /**
+   * Reloads since start: applied (`ok`), refused (an invalid file, or a part
+   * that refused it: nothing changed) and failed (an error while applying),
+   * and whether the last one applied (null before any). Absent: no reload series.
+   */
+  reloads?(): { readonly ok: number; readonly refused?: number; readonly failed: number; readonly lastOk: boolean | null };
   /** Child process restarts since start, by role (`vrrp`, `director`, `checker`). */
   childRestarts?(): Readonly<Record<string, number>>;
   /** Hook and webhook runs that failed since start, by kind (`hook`, `webhook`, `fifo`). */
@@ -123,19 +127,20 @@ export function createMetrics(source: MetricsSource): LvsdMetrics {
     const reloads = source.reloads.bind(source);
     new Counter({
       name: 'lvsd_reloads_total',
-      help: 'Configuration reloads since start, by result: ok (applied) or failed (refused; nothing changed).',
+      help: 'Configuration reloads since start, by result: ok (applied), refused (nothing changed) or failed (an error while applying).',
       labelNames: ['result'],
       registers,
       collect() {
         this.reset();
         const r = reloads();
         this.inc({ result: 'ok' }, r.ok);
+        this.inc({ result: 'refused' }, r.refused ?? 0);
         this.inc({ result: 'failed' }, r.failed);
       },
     });
     new Gauge({
       name: 'lvsd_config_last_reload_successful',
-      help: 'Whether the last reload applied (1) or was refused (0); 1 before any reload.',
+      help: 'Whether the last reload applied (1) or was refused or failed (0); 1 before any reload.',
       registers,
       collect() {
         this.set(reloads().lastOk === false ? 0 : 1);

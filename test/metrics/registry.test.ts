@@ -128,7 +128,7 @@ describe('metrics registry over a fake source', () => {
 
   it('exports reloads, child restarts and notify failures from the optional sources, read on scrape', async () => {
     const src = fakeSource();
-    let reloads = { ok: 3, failed: 0, lastOk: true as boolean | null };
+    let reloads: { ok: number; refused?: number; failed: number; lastOk: boolean | null } = { ok: 3, failed: 0, lastOk: true };
     const restarts: Record<string, number> = { vrrp: 0, director: 2 };
     const m = createMetrics({ ...src, reloads: () => reloads, childRestarts: () => restarts, notifyFailures: () => ({ hook: 1, webhook: 5 }) });
     let text = await m.metrics();
@@ -138,10 +138,12 @@ describe('metrics registry over a fake source', () => {
     assert.equal(value(text, 'lvsd_child_restarts_total', { process: 'director' }), 2);
     assert.equal(value(text, 'lvsd_notify_failures_total', { kind: 'webhook' }), 5);
     assert.match(text, /# TYPE lvsd_child_restarts_total counter/);
-    reloads = { ok: 3, failed: 1, lastOk: false };
+    assert.equal(value(text, 'lvsd_reloads_total', { result: 'refused' }), 0);
+    reloads = { ok: 3, refused: 2, failed: 1, lastOk: false };
     restarts.vrrp = 1;
     text = await m.metrics();
     assert.equal(value(text, 'lvsd_reloads_total', { result: 'failed' }), 1);
+    assert.equal(value(text, 'lvsd_reloads_total', { result: 'refused' }), 2);
     assert.equal(value(text, 'lvsd_config_last_reload_successful', {}), 0);
     assert.equal(value(text, 'lvsd_child_restarts_total', { process: 'vrrp' }), 1);
   });
