@@ -11,8 +11,9 @@
  *
  * The same source feeds the status page's document (status.ts).
  */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, type Histogram, Registry } from 'prom-client';
 import type { DirectorStatus } from '../director/status';
+import type { HistogramSnapshot } from './histogram';
 import { buildStatus, type StatusDocument } from './status';
 
 /** A VRRP instance as the metrics read it: the fields of the status answer they need, plus the runtime's counters. */
@@ -41,6 +42,19 @@ export interface VrrpView {
   readonly drops: Readonly<Record<string, number>>;
 }
 
+/** One check of one real server: its results and durations since the checker started. */
+export interface CheckStatsView {
+  readonly virtualServer: string;
+  readonly realServer: string;
+  readonly address: string;
+  /** The `[check.NAME]` name. */
+  readonly check: string;
+  readonly ok: number;
+  readonly failed: number;
+  /** From a {@link DurationHistogram} (histogram.ts). */
+  readonly durations: HistogramSnapshot;
+}
+
 /** Where the metrics come from; every method is called on scrape only. */
 export interface MetricsSource {
   /** lvsd's version and router_id (for `lvsd_info`). */
@@ -67,6 +81,8 @@ export interface MetricsSource {
   childRestarts?(): Readonly<Record<string, number>>;
   /** Hook and webhook runs that failed since start, by kind (`hook`, `webhook`, `fifo`). */
   notifyFailures?(): Readonly<Record<string, number>>;
+  /** Each health check's results and durations (absent: no check series). */
+  checks?(): Promise<readonly CheckStatsView[] | undefined> | readonly CheckStatsView[] | undefined;
 }
 
 /** How long one /status.json answer serves further requests (ms). */
@@ -101,6 +117,7 @@ export function createMetrics(source: MetricsSource): LvsdMetrics {
   const vrrp = vrrpShared.get;
   const director = directorShared.get;
   const registers = [registry];
+  const sharedOnes: Array<{ clear: () => void }> = [];
 
   new Gauge({
     name: 'lvsd_info',
@@ -294,6 +311,49 @@ export function createMetrics(source: MetricsSource): LvsdMetrics {
     },
   });
 
+  // --- Health checks (where the checker feeds them) ---
+  if (source.checks) {
+    const checksShared = shared(() => source.checks!());
+    sharedOnes.push(checksShared);
+    const checkLabels = (c: CheckStatsView): Record<string, string> => ({ virtual_server: c.virtualServer, real_server: c.realServer, address: c.address, check: c.check });
+    new Counter({
+      name: 'lvsd_check_results_total',
+      help: 'Health check runs per real server and check, by result (ok, failed).',
+      labelNames: ['virtual_server', 'real_server', 'address', 'check', 'result'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const c of (await checksShared.get()) ?? []) {
+          this.inc({ ...checkLabels(c), result: 'ok' }, c.ok);
+          this.inc({ ...checkLabels(c), result: 'failed' }, c.failed);
+        }
+      },
+    });
+    // prom-client's Histogram only observes; this one exposes counts kept by the checker.
+    const name = 'lvsd_check_duration_seconds';
+    const help = 'How long health checks took, per real server and check (failures at their timeout included).';
+    registry.registerMetric({
+      name,
+      help,
+      type: 'histogram',
+      aggregator: 'sum',
+      labelNames: ['virtual_server', 'real_server', 'address', 'check'],
+      reset() {},
+      async get() {
+        const values = (await checksShared.get() ?? []).flatMap((c) => {
+          const labels = checkLabels(c);
+          return [
+            ...c.durations.buckets.map(([le, n]) => ({ metricName: `${name}_bucket`, labels: { ...labels, le }, value: n })),
+            { metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: c.durations.count },
+            { metricName: `${name}_sum`, labels, value: c.durations.sum },
+            { metricName: `${name}_count`, labels, value: c.durations.count },
+          ];
+        });
+        return { name, help, type: 'histogram', aggregator: 'sum', values };
+      },
+    } as unknown as Histogram);
+  }
+
   // --- The reconciler and the sync daemon (the director process's counters: they restart with it) ---
   const reconcilerCounter = (name: string, help: string, field: 'errors' | 'driftRepaired' | 'passes' | 'opsApplied'): void => {
     new Counter({
@@ -422,13 +482,12 @@ export function createMetrics(source: MetricsSource): LvsdMetrics {
       return lastStatus.doc;
     },
     async metrics() {
-      vrrpShared.clear();
-      directorShared.clear();
+      const clear = (): void => [vrrpShared, directorShared, ...sharedOnes].forEach((x) => x.clear());
+      clear();
       try {
         return await registry.metrics();
       } finally {
-        vrrpShared.clear();
-        directorShared.clear();
+        clear();
       }
     },
   };

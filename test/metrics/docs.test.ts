@@ -20,6 +20,7 @@ function exported(): string[] {
     reloads: () => ({ ok: 0, failed: 0, lastOk: null }),
     childRestarts: () => ({}),
     notifyFailures: () => ({}),
+    checks: () => [],
   });
   return m.registry.getMetricsAsArray().map((x) => x.name).sort();
 }

@@ -37,12 +37,13 @@ function exported(): Set<string> {
     reloads: () => ({ ok: 0, failed: 0, lastOk: null }),
     childRestarts: () => ({}),
     notifyFailures: () => ({}),
+    checks: () => [],
   });
   return new Set(m.registry.getMetricsAsArray().map((x) => x.name));
 }
 
-/** The lvsd_* names an expression uses. */
-const namesIn = (expr: string): string[] => [...expr.matchAll(/\blvsd_[a-z0-9_]+/g)].map((x) => x[0]);
+/** The lvsd_* metric families an expression uses (a histogram's _bucket, _sum and _count series are its family). */
+const namesIn = (expr: string): string[] => [...expr.matchAll(/\blvsd_[a-z0-9_]+/g)].map((x) => x[0].replace(/^(lvsd_[a-z0-9_]+_seconds)_(?:bucket|sum|count)$/, '$1'));
 
 describe('packaging/monitoring: alerting rules and dashboard', function () {
   this.timeout(60_000);
