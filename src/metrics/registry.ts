@@ -11,9 +11,9 @@
  *
  * The same source feeds the status page's document (status.ts).
  */
-import { Counter, Gauge, type Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { DirectorStatus } from '../director/status';
-import type { HistogramSnapshot } from './histogram';
+import { type HistogramSnapshot, registerCheckMetrics } from './histogram';
 import { buildStatus, type StatusDocument } from './status';
 
 /** A VRRP instance as the metrics read it: the fields of the status answer they need, plus the runtime's counters. */
@@ -315,43 +315,7 @@ export function createMetrics(source: MetricsSource): LvsdMetrics {
   if (source.checks) {
     const checksShared = shared(() => source.checks!());
     sharedOnes.push(checksShared);
-    const checkLabels = (c: CheckStatsView): Record<string, string> => ({ virtual_server: c.virtualServer, real_server: c.realServer, address: c.address, check: c.check });
-    new Counter({
-      name: 'lvsd_check_results_total',
-      help: 'Health check runs per real server and check, by result (ok, failed).',
-      labelNames: ['virtual_server', 'real_server', 'address', 'check', 'result'],
-      registers,
-      async collect() {
-        this.reset();
-        for (const c of (await checksShared.get()) ?? []) {
-          this.inc({ ...checkLabels(c), result: 'ok' }, c.ok);
-          this.inc({ ...checkLabels(c), result: 'failed' }, c.failed);
-        }
-      },
-    });
-    // prom-client's Histogram only observes; this one exposes counts kept by the checker.
-    const name = 'lvsd_check_duration_seconds';
-    const help = 'How long health checks took, per real server and check (failures at their timeout included).';
-    registry.registerMetric({
-      name,
-      help,
-      type: 'histogram',
-      aggregator: 'sum',
-      labelNames: ['virtual_server', 'real_server', 'address', 'check'],
-      reset() {},
-      async get() {
-        const values = (await checksShared.get() ?? []).flatMap((c) => {
-          const labels = checkLabels(c);
-          return [
-            ...c.durations.buckets.map(([le, n]) => ({ metricName: `${name}_bucket`, labels: { ...labels, le }, value: n })),
-            { metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: c.durations.count },
-            { metricName: `${name}_sum`, labels, value: c.durations.sum },
-            { metricName: `${name}_count`, labels, value: c.durations.count },
-          ];
-        });
-        return { name, help, type: 'histogram', aggregator: 'sum', values };
-      },
-    } as unknown as Histogram);
+    registerCheckMetrics(registry, checksShared.get);
   }
 
   // --- The reconciler and the sync daemon (the director process's counters: they restart with it) ---
