@@ -14,6 +14,9 @@
 #   /usr/sbin/lvs-realserver            DR/TUN real-server setup
 #   /lib/systemd/system/lvsd.service
 #   /usr/share/man/man{5,8}/*.gz, /usr/share/doc/lvsd/{copyright,changelog.gz,checks.md}
+#   /usr/lib/lvsd/dist/src/metrics/page/ the status page's static files (served on metrics_listen)
+#   /usr/share/lvsd/prometheus/          alerting rules and their promtool unit tests
+#   /usr/share/lvsd/grafana/             the Grafana dashboard
 #
 # Environment: LVSD_DEB_OUTDIR (default <checkout>/dist) is where the .deb goes.
 # Prints the path of the .deb on its last line.
@@ -41,7 +44,7 @@ fi
 command -v npm >/dev/null || die "needs npm (to prune the dev dependencies)"
 
 # --- inputs --------------------------------------------------------------------
-for f in dist/src/main/lvsd.js dist/src/cli/lvsctl.js build/Release/lvsd_native.node; do
+for f in dist/src/main/lvsd.js dist/src/cli/lvsctl.js dist/src/metrics/page/index.html build/Release/lvsd_native.node; do
   [ -f "$f" ] || die "$f is missing: run \"npm run build\" first (or \"npm run package\")"
 done
 [ -d node_modules ] || die "node_modules is missing: run \"npm ci\" first"
@@ -57,7 +60,8 @@ trap 'rm -rf "$stage"' EXIT
 root=$stage/root
 lib=$root/usr/lib/lvsd
 doc=$root/usr/share/doc/lvsd
-install -d "$lib/bin" "$lib/dist" "$lib/build/Release" "$lib/checks" "$root/usr/sbin" \
+share=$root/usr/share/lvsd
+install -d "$lib/bin" "$lib/dist" "$lib/build/Release" "$lib/checks" "$root/usr/sbin" "$share/prometheus" "$share/grafana" \
   "$root/etc/lvsd" "$root/lib/systemd/system" "$root/usr/share/man/man5" "$root/usr/share/man/man8" "$doc" "$root/DEBIAN"
 
 # --- the program -----------------------------------------------------------------
@@ -73,6 +77,10 @@ done
 (cd dist && find src -type f -name '*.js' -print0) | while IFS= read -r -d '' js; do
   [ -f "${js%.js}.ts" ] || continue
   install -D -m 0644 "dist/$js" "$lib/dist/$js"
+done
+# The status page: the files of src/metrics/page as the build copied them (no build chain).
+for f in src/metrics/page/*; do
+  install -D -m 0644 "dist/$f" "$lib/dist/$f"
 done
 install -m 0644 package.json "$lib/package.json"
 install -m 0644 build/Release/lvsd_native.node "$lib/build/Release/lvsd_native.node"
@@ -129,6 +137,9 @@ install -m 0755 etc/notify.sh "$root/etc/lvsd/notify.sh"
 # Real-server side of DR and TUN (VIP on lo/tunl0, ARP and rp_filter sysctls).
 install -m 0755 packaging/realserver/lvs-realserver "$root/usr/sbin/lvs-realserver"
 install -m 0644 packaging/systemd/lvsd.service "$root/lib/systemd/system/lvsd.service"
+# Monitoring: Prometheus alerting rules (with their promtool tests) and a Grafana dashboard.
+install -m 0644 packaging/monitoring/lvsd-alerts.yml packaging/monitoring/lvsd-alerts.test.yml "$share/prometheus/"
+install -m 0644 packaging/monitoring/lvsd-dashboard.json "$share/grafana/"
 gzip -9n <packaging/man/lvsd.8 >"$root/usr/share/man/man8/lvsd.8.gz"
 gzip -9n <packaging/man/lvsctl.8 >"$root/usr/share/man/man8/lvsctl.8.gz"
 gzip -9n <packaging/man/lvsd.conf.5 >"$root/usr/share/man/man5/lvsd.conf.5.gz"

@@ -214,9 +214,10 @@ export class Daemon {
     if (!at) return;
     const metrics = createMetrics({
       info: () => ({ version: VERSION, routerId: this.config.global.routerId ?? hostname() }),
-      vrrp: () => this.engine.status(),
+      vrrp: () => this.status(),
       director: () => this.director?.status(),
       transitions: () => this.history.counts,
+      events: async () => (await this.history.events({ limit: 200 })).events, // the status page's timeline (STATUS_EVENTS)
     });
     this.metricsServer = new MetricsServer(metrics, this.log);
     const bound = await this.metricsServer.listen(at.host, at.port);

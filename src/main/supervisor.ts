@@ -569,6 +569,8 @@ export class Supervisor {
         vrrp: () => quiet<VrrpView>(this.request(ChildRole.VRRP, 'status')),
         director: () => (this.slots.has(ChildRole.DIRECTOR) ? quiet<DirectorStatus>(this.request(ChildRole.DIRECTOR, 'show services')) : undefined),
         transitions: () => this.history.counts,
+        events: async () => (await this.history.events({ limit: 200 })).events, // the status page's timeline (STATUS_EVENTS)
+        childRestarts: () => Object.fromEntries([...this.slots].map(([r, s]) => [r, s.restarts])),
       }),
       this.log,
     );

@@ -99,6 +99,55 @@ describe('metrics registry over a fake source', () => {
     assert.equal(value(text, 'lvsd_vrrp_transitions_total', { instance: 'VI_1', state: 'MASTER' }), undefined);
   });
 
+  it('exports the reconciler, the sync daemon, the kernel\'s rates and the VRID of each instance', async () => {
+    const src = fakeSource();
+    const dir = sampleServices();
+    src.director = async () => ({ ...dir, reconciler: { ...dir.reconciler, errors: 4, driftRepaired: 2 }, syncDaemon: { interface: 'eth0', instance: 'VI_1', syncId: 51, port: 8848, wanted: 'master', running: 'master', errors: 0, lastError: null } });
+    src.vrrpView = { instances: [{ name: 'VI_1', state: 'MASTER', basePriority: 150, effectivePriority: 150, drops: {}, vrid: 51, interface: 'eth0' }], drops: {} };
+    const text = await createMetrics(src).metrics();
+    assert.equal(value(text, 'lvsd_reconciler_errors_total', {}), 4);
+    assert.equal(value(text, 'lvsd_reconciler_drift_repaired_total', {}), 2);
+    assert.equal(value(text, 'lvsd_reconciler_passes_total', {}), 3);
+    assert.equal(value(text, 'lvsd_reconciler_operations_total', {}), 5);
+    assert.equal(value(text, 'lvsd_sync_daemon_state', { role: 'master' }), 1);
+    assert.equal(value(text, 'lvsd_sync_daemon_state', { role: 'backup' }), 0);
+    const svc = { virtual_server: 'web', service: 'TCP 192.0.2.100:80' };
+    assert.equal(value(text, 'lvsd_ipvs_service_connections_per_second', svc), 2);
+    assert.equal(value(text, 'lvsd_ipvs_service_in_bytes_per_second', svc), 500);
+    assert.equal(value(text, 'lvsd_ipvs_service_out_packets_per_second', svc), 4);
+    const rs1 = { virtual_server: 'web', real_server: 'rs1', address: '198.51.100.1:80' };
+    assert.equal(value(text, 'lvsd_ipvs_real_server_connections_per_second', rs1), 2);
+    assert.equal(value(text, 'lvsd_ipvs_real_server_out_bytes_per_second', rs1), 4000);
+    assert.equal(value(text, 'lvsd_ipvs_real_server_connections_per_second', { ...rs1, real_server: 'rs3', address: '198.51.100.3:80' }), undefined, 'not in the kernel: no rate');
+    assert.equal(value(text, 'lvsd_vrrp_instance_info', { instance: 'VI_1', vrid: '51', interface: 'eth0' }), 1);
+    const start = value(text, 'lvsd_start_time_seconds', {})!;
+    assert.ok(Math.abs(start - (Date.now() / 1000 - process.uptime())) < 5, `start time ${start}`);
+    assert.equal(value(text, 'lvsd_reloads_total', { result: 'ok' }), undefined, 'no reload series without the source');
+    assert.equal(value(text, 'lvsd_child_restarts_total', { process: 'vrrp' }), undefined);
+  });
+
+  it('exports reloads, child restarts and notify failures from the optional sources, read on scrape', async () => {
+    const src = fakeSource();
+    let reloads: { ok: number; refused?: number; failed: number; lastOk: boolean | null } = { ok: 3, failed: 0, lastOk: true };
+    const restarts: Record<string, number> = { vrrp: 0, director: 2 };
+    const m = createMetrics({ ...src, reloads: () => reloads, childRestarts: () => restarts, notifyFailures: () => ({ hook: 1, webhook: 5 }) });
+    let text = await m.metrics();
+    assert.equal(value(text, 'lvsd_reloads_total', { result: 'ok' }), 3);
+    assert.equal(value(text, 'lvsd_reloads_total', { result: 'failed' }), 0);
+    assert.equal(value(text, 'lvsd_config_last_reload_successful', {}), 1);
+    assert.equal(value(text, 'lvsd_child_restarts_total', { process: 'director' }), 2);
+    assert.equal(value(text, 'lvsd_notify_failures_total', { kind: 'webhook' }), 5);
+    assert.match(text, /# TYPE lvsd_child_restarts_total counter/);
+    assert.equal(value(text, 'lvsd_reloads_total', { result: 'refused' }), 0);
+    reloads = { ok: 3, refused: 2, failed: 1, lastOk: false };
+    restarts.vrrp = 1;
+    text = await m.metrics();
+    assert.equal(value(text, 'lvsd_reloads_total', { result: 'failed' }), 1);
+    assert.equal(value(text, 'lvsd_reloads_total', { result: 'refused' }), 2);
+    assert.equal(value(text, 'lvsd_config_last_reload_successful', {}), 0);
+    assert.equal(value(text, 'lvsd_child_restarts_total', { process: 'vrrp' }), 1);
+  });
+
   it('a source that fails or has nothing gives no series, not a failed scrape', async () => {
     const src = fakeSource();
     src.vrrp = async () => {
@@ -133,7 +182,7 @@ describe('metrics HTTP server', () => {
       assert.equal(ok.status, 200);
       assert.match(ok.type ?? '', /^text\/plain; version=0\.0\.4/);
       assert.match(ok.body, /^lvsd_vrrp_state\{instance="VI_1",state="MASTER"\} 1$/m);
-      for (const p of ['/', '/metricsx', '/debug']) assert.equal((await get(addr.port, p)).status, 404, p);
+      for (const p of ['/metricsx', '/debug', '/status']) assert.equal((await get(addr.port, p)).status, 404, p);
       assert.equal((await get(addr.port, '/metrics', 'POST')).status, 405);
     } finally {
       await server.close();

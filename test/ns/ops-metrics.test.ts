@@ -94,7 +94,7 @@ describe('ops: lvsd serves Prometheus metrics on metrics_listen', function () {
     assert.equal(series(r.body, /^lvsd_virtual_server_quorum_up\{virtual_server="web",/), 1);
   });
 
-  it('answers 404 off /metrics', async () => {
-    for (const p of ['/', '/status', '/metrics/x']) assert.equal((await scrape(p)).status, 404, p);
+  it('answers 404 off /metrics, /status.json and the status page', async () => {
+    for (const p of ['/status', '/metrics/x', '/index.html']) assert.equal((await scrape(p)).status, 404, p);
   });
 });

@@ -141,6 +141,12 @@ describe('packaging/deb: the Debian package', function () {
       'usr/share/man/man5/lvsd.conf.5.gz': /^-rw-r--r--$/,
       'usr/share/doc/lvsd/copyright': /^-rw-r--r--$/,
       'usr/share/doc/lvsd/changelog.gz': /^-rw-r--r--$/,
+      'usr/lib/lvsd/dist/src/metrics/page/index.html': /^-rw-r--r--$/,
+      'usr/lib/lvsd/dist/src/metrics/page/status.js': /^-rw-r--r--$/,
+      'usr/lib/lvsd/dist/src/metrics/page/status.css': /^-rw-r--r--$/,
+      'usr/share/lvsd/prometheus/lvsd-alerts.yml': /^-rw-r--r--$/,
+      'usr/share/lvsd/prometheus/lvsd-alerts.test.yml': /^-rw-r--r--$/,
+      'usr/share/lvsd/grafana/lvsd-dashboard.json': /^-rw-r--r--$/,
     };
     for (const [p, re] of Object.entries(want)) {
       assert.ok(entries.has(p), `the package lacks ${p}`);
@@ -169,6 +175,16 @@ describe('packaging/deb: the Debian package', function () {
       ['lvsd.conf.5', 'man5/lvsd.conf.5.gz'],
     ] as const) {
       same(path.join(TOP, 'packaging/man', src), zlib.gunzipSync(fs.readFileSync(path.join(root, 'usr/share/man', dst))));
+    }
+    for (const [src, dst] of [
+      ['src/metrics/page/index.html', 'usr/lib/lvsd/dist/src/metrics/page/index.html'],
+      ['src/metrics/page/status.js', 'usr/lib/lvsd/dist/src/metrics/page/status.js'],
+      ['src/metrics/page/status.css', 'usr/lib/lvsd/dist/src/metrics/page/status.css'],
+      ['packaging/monitoring/lvsd-alerts.yml', 'usr/share/lvsd/prometheus/lvsd-alerts.yml'],
+      ['packaging/monitoring/lvsd-alerts.test.yml', 'usr/share/lvsd/prometheus/lvsd-alerts.test.yml'],
+      ['packaging/monitoring/lvsd-dashboard.json', 'usr/share/lvsd/grafana/lvsd-dashboard.json'],
+    ] as const) {
+      same(path.join(TOP, src), fs.readFileSync(path.join(root, dst)));
     }
     const copyright = fs.readFileSync(path.join(root, 'usr/share/doc/lvsd/copyright'), 'utf8');
     assert.match(copyright, /^Format: https:\/\/www\.debian\.org\/doc\/packaging-manuals\/copyright-format\/1\.0\/$/m);
@@ -205,7 +221,7 @@ describe('packaging/deb: the Debian package', function () {
     assert.match(fs.readFileSync(path.join(root, 'usr/lib/lvsd/bin/lvsd'), 'utf8'), /^#!\/usr\/bin\/node\n/);
   });
 
-  it('runs from the extracted files: a --dry-run daemon (native shim loaded) answers the packaged lvsctl', async () => {
+  it('runs from the extracted files: a --dry-run daemon (native shim loaded) answers the packaged lvsctl and serves the status page', async () => {
     requireTool('ip', 'iproute2');
     requireTool('unshare', 'util-linux');
     const dir = path.join(tmp, 'run');
@@ -219,6 +235,7 @@ describe('packaging/deb: the Debian package', function () {
         'router_id = pkgtest',
         `control_socket = ${sock}`,
         `state_dir = ${path.join(dir, 'state')}`,
+        'metrics_listen = 127.0.0.1:9650',
         '[vrrp_instance.VI_PKG]',
         'interface = lo',
         'virtual_router_id = 77',
@@ -250,6 +267,17 @@ describe('packaging/deb: the Debian package', function () {
       const st = JSON.parse(status.stdout) as { routerId: string; instances: { name: string }[] };
       assert.equal(st.routerId, 'pkgtest');
       assert.deepEqual(st.instances.map((i) => i.name), ['VI_PKG']);
+      // The status page, from the package's own files, on the daemon's (private) loopback.
+      const get = (p: string): { status: number; type: string; body: string } =>
+        JSON.parse(ok('nsenter', [`--net=/proc/${child.pid}/ns/net`, process.execPath, '-e',
+          `require('node:http').get('http://127.0.0.1:9650${p}', (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => process.stdout.write(JSON.stringify({ status: r.statusCode, type: r.headers['content-type'], body: b }))); }).on('error', (e) => { console.error(e.message); process.exit(1); });`]));
+      const page = get('/');
+      assert.equal(page.status, 200, page.body);
+      assert.equal(page.body, fs.readFileSync(path.join(root, 'usr/lib/lvsd/dist/src/metrics/page/index.html'), 'utf8'));
+      assert.equal(get('/status.js').status, 200);
+      const doc = JSON.parse(get('/status.json').body) as { lvsd: { routerId: string }; vrrp: { instances: { name: string }[] } };
+      assert.equal(doc.lvsd.routerId, 'pkgtest');
+      assert.deepEqual(doc.vrrp.instances.map((i) => i.name), ['VI_PKG']);
     } finally {
       if (child.exitCode === null) child.kill('SIGTERM');
     }

@@ -5,9 +5,10 @@
  * The guest sees the host's whole filesystem read-only (9p) under a tmpfs overlay, so
  * node, ipvsadm, keepalived, busybox and this checkout's build are all there, at the same
  * paths; writes stay in the guest. The guest's /tmp, /run, /dev, /proc and /sys are its
- * own: scripts and anything else the guest must read have to live elsewhere on the host
- * (the checkout, /var/tmp). The VM has no network (`-nic none`): traffic stays between the
- * namespaces the script makes.
+ * own; the host's /tmp is seen at {@link GUEST_HOST_TMP} instead (so a checkout cloned
+ * under /tmp works: {@link guestPathOf} maps the paths handed to the guest). Scripts under
+ * the host's /run, /dev, /proc or /sys cannot be run. The VM has no network (`-nic none`):
+ * traffic stays between the namespaces the script makes.
  *
  * A boot costs about 4 s and a first `node` start about 4 s under emulation, so put several
  * scenarios in one boot with {@link runScenariosInVm} rather than booting per test.
@@ -30,7 +31,7 @@ export { VmError, VmErrorCode } from './errors';
 
 /** Options of {@link runInVm}. */
 export interface RunInVmOptions {
-  /** Path of a shell script on the host fs (not under /tmp or /run), run as root in the guest; executable scripts run by their #! line, others with /bin/sh. */
+  /** Path of a shell script on the host fs (not under /run, /dev, /proc or /sys; one under /tmp is reached at GUEST_HOST_TMP), run as root in the guest; executable scripts run by their #! line, others with /bin/sh. */
   readonly script: string;
   /** Hard limit for the whole run, boot included; qemu is killed when it expires. Default 180 000. */
   readonly timeoutMs?: number;
@@ -75,7 +76,37 @@ export interface ScenariosRunResult extends VmRunResult {
 }
 
 /** Directories the guest mounts its own filesystems on: a host path under them is invisible there. */
-const GUEST_SHADOWED = ['/tmp', '/run', '/var/run', '/proc', '/sys', '/dev'];
+const GUEST_SHADOWED = ['/run', '/var/run', '/proc', '/sys', '/dev'];
+
+/**
+ * Where the guest sees the host's /tmp: the initramfs's init binds it there before it
+ * mounts the guest's own tmpfs on /tmp (test/vm/initramfs/init; a test keeps the two equal).
+ */
+export const GUEST_HOST_TMP = '/lvsd-host/tmp';
+
+/**
+ * The path at which the guest sees host path `real` (absolute, symlinks resolved): the
+ * same path, except under /tmp, which the guest sees under {@link GUEST_HOST_TMP}.
+ * Throws a VmError (BadOptions) for a path under a directory the guest shadows with no
+ * way back (/run, /dev, /proc, /sys).
+ */
+export function guestPathOf(real: string, what = 'path'): string {
+  const under = (dir: string): boolean => real === dir || real.startsWith(`${dir}/`);
+  if (under('/tmp')) return `${GUEST_HOST_TMP}${real.slice('/tmp'.length)}`;
+  for (const dir of GUEST_SHADOWED) {
+    if (under(dir)) throw new VmError(VmErrorCode.BadOptions, `${what} ${real} is under ${dir}, which the guest mounts its own filesystem on; put it in the checkout, /tmp or /var/tmp`);
+  }
+  return real;
+}
+
+/** `guestPathOf`, or the path unchanged when the guest cannot see it (for best-effort uses: cwd, PATH). */
+function guestPathOrSame(p: string): string {
+  try {
+    return guestPathOf(p);
+  } catch {
+    return p;
+  }
+}
 
 const DEFAULT_TIMEOUT_MS = 180_000;
 /** How long qemu may take to power off after the exit marker before it is killed. */
@@ -86,8 +117,8 @@ function shq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Resolves a host path the guest must read; rejects paths the guest cannot see. */
-async function guestVisible(p: string, what: string): Promise<string> {
+/** Resolves a host path the guest must read to the path the guest reads it at; rejects paths the guest cannot see. */
+export async function guestVisible(p: string, what: string): Promise<string> {
   const abs = path.resolve(p);
   let real: string;
   try {
@@ -96,12 +127,7 @@ async function guestVisible(p: string, what: string): Promise<string> {
   } catch {
     throw new VmError(VmErrorCode.BadOptions, `${what} ${abs} does not exist on the host`);
   }
-  for (const dir of GUEST_SHADOWED) {
-    if (real === dir || real.startsWith(`${dir}/`)) {
-      throw new VmError(VmErrorCode.BadOptions, `${what} ${real} is under ${dir}, which the guest mounts its own filesystem on; put it in the checkout or /var/tmp`);
-    }
-  }
-  return real;
+  return guestPathOf(real, what);
 }
 
 /** The directory of the scenario scripts in the source tree (test/vm/scenarios). */
@@ -139,7 +165,7 @@ async function makeRunDir(assets: VmAssets): Promise<string> {
 /** The guest-side entry script: environment, cwd, then the user's script. */
 function entryScript(opts: RunInVmOptions, script: string, assets: VmAssets, body?: string): string {
   const env: Record<string, string> = {
-    PATH: [...new Set(`${process.env.PATH ?? ''}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`.split(':').filter((d) => d !== ''))].join(':'),
+    PATH: [...new Set(`${process.env.PATH ?? ''}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`.split(':').filter((d) => d !== '').map((d) => (path.isAbsolute(d) ? guestPathOrSame(d) : d)))].join(':'),
     HOME: '/root',
     LVSD_VM: '1',
     LVSD_VM_KERNEL: assets.kernelVersion,
@@ -150,7 +176,7 @@ function entryScript(opts: RunInVmOptions, script: string, assets: VmAssets, bod
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new VmError(VmErrorCode.BadOptions, `env name ${JSON.stringify(k)} is not a shell identifier`);
     lines.push(`export ${k}=${shq(v)}`);
   }
-  lines.push(`cd ${shq(path.resolve(opts.cwd ?? process.cwd()))} 2>/dev/null || cd /`);
+  lines.push(`cd ${shq(guestPathOrSame(path.resolve(opts.cwd ?? process.cwd())))} 2>/dev/null || cd /`);
   lines.push(body ?? execLine(script));
   return `${lines.join('\n')}\n`;
 }
@@ -162,7 +188,7 @@ function qemuArgs(assets: VmAssets, entry: string, opts: RunInVmOptions): string
     // A throw-away test guest: without the Spectre/Meltdown work-arounds, each syscall and
     // exec costs about half as much under emulation (page-table switches flush TCG's TLB).
     'mitigations=off',
-    `lvsd.run=${entry}`, `lvsd.moddir=${assets.moduleDir}`,
+    `lvsd.run=${guestPathOf(entry, 'the run directory (LVSD_VM_CACHE)')}`, `lvsd.moddir=${guestPathOf(assets.moduleDir, 'the kernel modules (LVSD_VM_CACHE)')}`,
   ].join(' ');
   return [
     '-accel', 'tcg,thread=multi', '-cpu', 'max',
@@ -253,7 +279,7 @@ function boot(assets: VmAssets, entry: string, opts: RunInVmOptions): Promise<Vm
  * (check `exitCode`). Rejects with a VmError when the VM could not run the script to its
  * end: assets unavailable, qemu failing, no boot, no exit marker, or `timeoutMs` expired.
  * Ensures the assets first (see ensureVmAssets). The script must be on the host fs outside
- * /tmp and /run (the guest has its own there).
+ * /run, /dev, /proc and /sys (the guest has its own there); see {@link guestPathOf}.
  */
 export async function runInVm(opts: RunInVmOptions): Promise<VmRunResult> {
   const script = await guestVisible(opts.script, 'script');
