@@ -112,7 +112,7 @@ export class Supervisor {
   private readonly reloads = new SerialRuns(() => this.runReload());
   private reloadSeq = 0;
   /** Reload outcomes since start (metrics). */
-  readonly reloadCounts = { ok: 0, refused: 0, failed: 0 };
+  readonly reloadCounts: { ok: number; refused: number; failed: number; lastOk: boolean | null } = { ok: 0, refused: 0, failed: 0, lastOk: null };
   private hangTimer: NodeJS.Timeout | undefined;
   private lastCheck = 0;
   /** The parent's own address handle, to take a dead VRRP child's VIPs away; opened when first needed. */
@@ -465,6 +465,7 @@ export class Supervisor {
       loaded = loadForReload(this.opts.configFile, this.log);
     } catch (e) {
       this.reloadCounts.refused++;
+      this.reloadCounts.lastOk = false;
       throw e;
     }
     this.sd.reloading();
@@ -475,6 +476,7 @@ export class Supervisor {
       const refused = (e as { code?: string }).code === 'RELOAD_REFUSED';
       if (refused) this.reloadCounts.refused++;
       else this.reloadCounts.failed++;
+      this.reloadCounts.lastOk = false;
       this.log.error(refused ? 'reload refused' : 'reload failed', { error: (e as Error).message });
       emitEvent({ subsystem: 'reload', severity: 'error', subject: this.opts.configFile, message: (e as Error).message, fields: { result: refused ? 'refused' : 'failed' } });
       throw e;
@@ -483,6 +485,7 @@ export class Supervisor {
     }
     this.warnings = loaded.warnings;
     this.reloadCounts.ok++;
+    this.reloadCounts.lastOk = true;
     if (!changes.length) this.log.info('reload: no change');
     else {
       this.log.info('reload applied', { changes: changes.length });
@@ -571,6 +574,8 @@ export class Supervisor {
         transitions: () => this.history.counts,
         events: async () => (await this.history.events({ limit: 200 })).events, // the status page's timeline (STATUS_EVENTS)
         childRestarts: () => Object.fromEntries([...this.slots].map(([r, s]) => [r, s.restarts])),
+        childStates: () => Object.fromEntries([...this.slots].map(([r, s]) => [r, s.state])),
+        reloads: () => ({ ...this.reloadCounts }),
       }),
       this.log,
     );

@@ -79,11 +79,16 @@ export interface MetricsSource {
   reloads?(): { readonly ok: number; readonly refused?: number; readonly failed: number; readonly lastOk: boolean | null };
   /** Child process restarts since start, by role (`vrrp`, `director`, `checker`). */
   childRestarts?(): Readonly<Record<string, number>>;
+  /** Each child process's state: `starting`, `running`, `restarting` or `crash-loop`. */
+  childStates?(): Readonly<Record<string, string>>;
   /** Hook and webhook runs that failed since start, by kind (`hook`, `webhook`, `fifo`). */
   notifyFailures?(): Readonly<Record<string, number>>;
   /** Each health check's results and durations (absent: no check series). */
   checks?(): Promise<readonly CheckStatsView[] | undefined> | readonly CheckStatsView[] | undefined;
 }
+
+/** The states {@link MetricsSource.childStates} reports. */
+const CHILD_STATES = ['starting', 'running', 'restarting', 'crash-loop'] as const;
 
 /** How long one /status.json answer serves further requests (ms). */
 export const STATUS_REUSE_MS = 1000;
@@ -174,6 +179,19 @@ export function createMetrics(source: MetricsSource): LvsdMetrics {
       collect() {
         this.reset();
         for (const [p, n] of Object.entries(restarts())) this.inc({ process: p }, n);
+      },
+    });
+  }
+  if (source.childStates) {
+    const states = source.childStates.bind(source);
+    new Gauge({
+      name: 'lvsd_child_process_state',
+      help: 'Each child process\'s state (1 for the current one): starting, running, restarting or crash-loop.',
+      labelNames: ['process', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [p, st] of Object.entries(states())) for (const one of CHILD_STATES) this.set({ process: p, state: one }, one === st ? 1 : 0);
       },
     });
   }

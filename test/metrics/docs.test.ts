@@ -19,6 +19,7 @@ function exported(): string[] {
     transitions: () => ({}),
     reloads: () => ({ ok: 0, failed: 0, lastOk: null }),
     childRestarts: () => ({}),
+    childStates: () => ({}),
     notifyFailures: () => ({}),
     checks: () => [],
   });

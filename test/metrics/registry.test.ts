@@ -148,6 +148,19 @@ describe('metrics registry over a fake source', () => {
     assert.equal(value(text, 'lvsd_child_restarts_total', { process: 'vrrp' }), 1);
   });
 
+  it('exports each child process\'s state, one series per state, 1 for the current one', async () => {
+    const states: Record<string, string> = { vrrp: 'running', director: 'crash-loop' };
+    const m = createMetrics({ ...fakeSource(), childStates: () => states });
+    let text = await m.metrics();
+    assert.equal(value(text, 'lvsd_child_process_state', { process: 'director', state: 'crash-loop' }), 1);
+    assert.equal(value(text, 'lvsd_child_process_state', { process: 'director', state: 'running' }), 0);
+    assert.equal(value(text, 'lvsd_child_process_state', { process: 'vrrp', state: 'running' }), 1);
+    states.director = 'running';
+    text = await m.metrics();
+    assert.equal(value(text, 'lvsd_child_process_state', { process: 'director', state: 'crash-loop' }), 0);
+    assert.equal(value(text, 'lvsd_child_process_state', { process: 'director', state: 'running' }), 1);
+  });
+
   it('a source that fails or has nothing gives no series, not a failed scrape', async () => {
     const src = fakeSource();
     src.vrrp = async () => {
