@@ -164,6 +164,7 @@ export class Reconciler {
   private readonly beforePass?: () => void;
   private readonly onFailure?: (f: ObjectFailure, state: 'failing' | 'recovered') => void;
   private readonly managed = new Set<string>();
+  private managedChanges = 0;
   private running: Promise<PassResult> | null = null;
   private queued: { promise: Promise<PassResult>; reason: PassReason } | null = null;
   private retryTimer?: TimerHandle;
@@ -188,7 +189,7 @@ export class Reconciler {
     this.ipvs = opts.ipvs;
     this.logger = opts.logger;
     this.clock = opts.clock;
-    for (const k of opts.managed ?? []) this.managed.add(k);
+    for (const k of opts.managed ?? []) this.own(k);
     if (opts.beforePass) this.beforePass = opts.beforePass;
     if (opts.onFailure) this.onFailure = opts.onFailure;
   }
@@ -220,7 +221,7 @@ export class Reconciler {
     const id = serviceKeyId(d.service.key);
     // A service the snapshot holds as foreign (its dests unread) is adopted: read it.
     if (!this.managed.has(id) && this.snapshotIds.has(id)) this.setSnapshot(null);
-    this.managed.add(id);
+    this.own(id);
     this.desired.set(id, d);
     return id;
   }
@@ -237,7 +238,7 @@ export class Reconciler {
 
   /** Stops managing `key` (it will be left alone from now on). */
   forget(key: ServiceKey): void {
-    this.managed.delete(serviceKeyId(key));
+    this.disown(serviceKeyId(key));
   }
 
   /** The managed services as last read from the kernel (with their counters), in dump order. */
@@ -289,6 +290,7 @@ export class Reconciler {
     // One dump at a time: the kernel runs one netlink dump per socket (EBUSY otherwise).
     for (const service of services) {
       const id = serviceKeyId(service.key);
+      ids.set(service, id);
       if (!this.managed.has(id)) {
         out.push({ service, dests: [] });
         continue;
@@ -399,7 +401,7 @@ export class Reconciler {
     // seconds), then keepalived's tolerances on the per-op results.
     const done = (op: IpvsOp): void => {
       applied++;
-      if (op.op === 'delService') this.managed.delete(serviceKeyId(op.key));
+      if (op.op === 'delService') this.disown(serviceKeyId(op.key));
       const fields = { reason };
       if (reason === 'audit') this.logger.warn(`ipvs repaired: ${describeOp(op)}`, fields);
       else this.logger.info(`ipvs: ${describeOp(op)}`, fields);
@@ -460,8 +462,8 @@ export class Reconciler {
     this.counters.opsApplied += applied;
     if (reason === 'audit') this.counters.driftRepaired += applied;
     // Managed keys whose service is gone and no longer desired: nothing left to own.
-    const present = new Set(observed.map((o) => serviceKeyId(o.service.key)));
-    for (const id of [...this.managed]) if (!present.has(id) && !this.desired.has(id)) this.managed.delete(id);
+    const present = trusted !== null ? trustedById : new Set(observed.map(idOf));
+    for (const id of [...this.managed]) if (!present.has(id) && !this.desired.has(id)) this.disown(id);
     let after: ObservedService[] | null = observed;
     try {
       // The services written are read back, those whose ops failed too: the snapshot stays exact.
@@ -470,7 +472,7 @@ export class Reconciler {
       after = null;
       this.dirtyAll = true;
     }
-    this.observed = (after ?? observed).filter((o) => this.managed.has(serviceKeyId(o.service.key)));
+    this.observed = (after ?? observed).filter((o) => this.managed.has(idOf(o)));
     if (after) this.setSnapshot(after);
     if (errors.length === 0) this.counters.lastSuccessAt = this.clock.now();
     if (after) this.retryMs = 0;
@@ -545,23 +547,47 @@ export class Reconciler {
   }
 
   /**
-   * The table after `ops` were applied to `before`: one services dump, and a dest dump
-   * only for the services the ops touched; the others keep their dests (and counters)
-   * from `before`.
+   * The table after `ops` were applied to `before`: a dest dump for each service the ops
+   * touched, and a services dump only when a service itself was written; the others keep
+   * their entries (and counters) from `before`.
    */
-  private reread(before: readonly ObservedService[], ops: readonly IpvsOp[]): Promise<ObservedService[]> {
-    const touched = new Set(ops.map((op) => serviceKeyId(op.op === 'addService' || op.op === 'editService' ? op.service.key : op.key)));
+  private async reread(before: readonly ObservedService[], ops: readonly IpvsOp[]): Promise<ObservedService[]> {
+    const touched = new Set(ops.map(serviceIdOf));
+    if (!ops.some((op) => op.op === 'addService' || op.op === 'editService' || op.op === 'delService')) {
+      // Only dests were written: the services are as they were; read the touched ones' dests.
+      const out: ObservedService[] = [];
+      for (const o of before) {
+        if (!touched.has(idOf(o))) out.push(o);
+        else out.push({ service: o.service, dests: await this.ipvs.dests(o.service.key) });
+      }
+      return out;
+    }
     const untouched = new Map<string, ObservedService>();
     for (const o of before) {
-      const id = serviceKeyId(o.service.key);
+      const id = idOf(o);
       if (!touched.has(id)) untouched.set(id, o);
     }
     return this.read(untouched);
   }
 
+  /** Number of changes to the managed set so far (to persist it only when it changed). */
+  get managedVersion(): number {
+    return this.managedChanges;
+  }
+
+  private own(id: string): void {
+    if (this.managed.has(id)) return;
+    this.managed.add(id);
+    this.managedChanges++;
+  }
+
+  private disown(id: string): void {
+    if (this.managed.delete(id)) this.managedChanges++;
+  }
+
   private setSnapshot(s: ObservedService[] | null): void {
     this.snapshot = s;
-    this.snapshotById = new Map(s?.map((o) => [serviceKeyId(o.service.key), o]));
+    this.snapshotById = new Map(s?.map((o) => [idOf(o), o]));
     this.snapshotIds = this.snapshotById;
   }
 
@@ -628,6 +654,14 @@ export class Reconciler {
       if (c === undefined || !ok.includes(c)) throw e;
     }
   }
+}
+
+const ids = new WeakMap<object, string>();
+/** The service id of an observed service, computed once per entry (entries are kept across passes). */
+function idOf(o: ObservedService): string {
+  let id = ids.get(o.service);
+  if (id === undefined) ids.set(o.service, (id = serviceKeyId(o.service.key)));
+  return id;
 }
 
 /** The object an op writes: `s SERVICE` or `d SERVICE DEST`. */
