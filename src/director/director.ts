@@ -22,7 +22,7 @@ import type { LvsdConfig, RealServer, VirtualServer } from '../config/types';
 import { destKeyId, formatDestKey, formatServiceKey, serviceKeyId } from '../kernel/ipvs/addr';
 import type { Ipvs } from '../kernel/ipvs/types';
 import type { RsChange } from '../check/types';
-import { systemClock, type Clock } from '../lib/clock';
+import { systemClock, type Clock, type TimerHandle } from '../lib/clock';
 import { nullLogger, type Logger } from '../log';
 import { formatEndpoint } from '../notify/fifo';
 import { NotifyRunner, scriptPolicy, type NotifyScripts } from '../notify/scripts';
@@ -83,6 +83,9 @@ interface PlanState {
   readonly global: boolean;
 }
 
+/** The least time between two writes of the health to the state file (see saveHealth). */
+const HEALTH_SAVE_MS = 200;
+
 /** Failure codes of {@link DirectorError}. */
 export const DirectorErrorCode = {
   UNKNOWN_REAL_SERVER: 'DIRECTOR_UNKNOWN_REAL_SERVER',
@@ -141,6 +144,9 @@ export class Director {
   /** Checker input per real server, as last sent (JSON), to send a reload only what changed. */
   private checkTexts = new Map<string, string>();
   private planGeneration = 0;
+  private healthSavedAt = -Infinity;
+  private healthTimer: TimerHandle | undefined;
+  private kickQueued = false;
   private readonly plans = new WeakMap<DirectorReloadPlan, PlanState>();
   private readonly onIpvsError?: (e: IpvsObjectError, state: 'failing' | 'recovered') => void;
   /** The reconciler's managedVersion the state file holds. */
@@ -208,6 +214,19 @@ export class Director {
   reconcile(reason: 'change' | 'start' = 'change'): Promise<PassResult> {
     this.dirtyAll = true;
     return this.kick(reason);
+  }
+
+  /**
+   * A pass after the current event-loop turn: the checker's messages that arrive
+   * together (a backend shared by many virtual servers going down) make one pass.
+   */
+  private kickSoon(): void {
+    if (this.kickQueued) return;
+    this.kickQueued = true;
+    setImmediate(() => {
+      this.kickQueued = false;
+      if (!this.stopped) void this.kick();
+    });
   }
 
   /** Runs a pass; the desired services of the marked virtual servers are recomputed at its start. */
@@ -430,6 +449,8 @@ export class Director {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.clock.clear(this.healthTimer);
+    if (this.healthDirty) this.saveNow();
     this.maintenance.stop();
     await this.reconciler.stop();
     await this.health.stop();
@@ -574,7 +595,7 @@ export class Director {
       }
       if (before.up !== now.up && rs.checks.length > 0) this.announce(vs, rs, now);
     }
-    if (changed && this.started) void this.kick();
+    if (changed && this.started) this.kickSoon();
   }
 
   private announce(vs: VirtualServer, rs: RealServer, h: RsHealth): void {
@@ -642,7 +663,29 @@ export class Director {
         this.reconciler.setDesired(all);
       } else this.reconciler.updateDesired(put, remove);
     }
-    if (this.healthDirty) this.saveNow();
+    if (this.healthDirty) this.saveHealth();
+  }
+
+  /**
+   * Writes the changed health at once when the last health write is at least
+   * HEALTH_SAVE_MS old (an isolated change reaches the file before the table),
+   * else once that much time has passed: a burst of a thousand changes costs a
+   * few writes, each file at most that stale.
+   */
+  private saveHealth(): void {
+    const now = this.clock.now();
+    if (now - this.healthSavedAt >= HEALTH_SAVE_MS) {
+      this.healthSavedAt = now;
+      this.saveNow(false);
+      return;
+    }
+    if (this.healthTimer !== undefined) return;
+    this.healthTimer = this.clock.at(this.healthSavedAt + HEALTH_SAVE_MS, () => {
+      this.healthTimer = undefined;
+      if (this.stopped || !this.healthDirty) return;
+      this.healthSavedAt = this.clock.now();
+      this.saveNow(false);
+    });
   }
 
   private quorumChanged(vs: VirtualServer, svc: DesiredService): void {
@@ -691,9 +734,9 @@ export class Director {
     return dropped;
   }
 
-  private saveNow(): void {
+  private saveNow(durable = true): void {
     const managed = [...this.reconciler.managedKeys()];
-    saveStateQuiet(this.stateDir, this.overrides, managed, this.logger, this.deviating);
+    saveStateQuiet(this.stateDir, this.overrides, managed, this.logger, this.deviating, durable);
     this.savedManaged = this.reconciler.managedVersion;
     this.healthDirty = false;
   }
@@ -723,9 +766,9 @@ export class Director {
   }
 }
 
-function saveStateQuiet(dir: string, overrides: ReadonlyMap<string, OverrideName>, managed: Iterable<string>, logger: Logger, health?: ReadonlyMap<string, StoredHealth>): void {
+function saveStateQuiet(dir: string, overrides: ReadonlyMap<string, OverrideName>, managed: Iterable<string>, logger: Logger, health?: ReadonlyMap<string, StoredHealth>, durable = true): void {
   try {
-    saveState(dir, { overrides, managed, ...(health ? { health } : {}) });
+    saveState(dir, { overrides, managed, ...(health ? { health } : {}) }, durable);
   } catch (e) {
     logger.error('cannot save director state', { error: (e as Error).message });
   }

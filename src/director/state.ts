@@ -116,10 +116,16 @@ export function loadState(stateDir: string): LoadedState {
 
 const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Writes the state atomically; throws {@link StateWriteError}. Creates the directory if needed. */
+/**
+ * Writes the state atomically; throws {@link StateWriteError}. Creates the directory if needed.
+ * `durable` false skips the fsyncs: for a write that only updates health, which a power loss
+ * may lose without harm (after a reboot the saved health is ignored anyway), so a burst of
+ * health changes costs a rename each, not two disk flushes.
+ */
 export function saveState(
   stateDir: string,
   state: { readonly overrides: Overrides; readonly managed: Iterable<string>; readonly health?: ReadonlyMap<string, StoredHealth> },
+  durable = true,
 ): void {
   const file = path.join(stateDir, STATE_FILE);
   const tmp = `${file}.${process.pid}.tmp`;
@@ -136,11 +142,12 @@ export function saveState(
     const fd = fs.openSync(tmp, 'w', 0o644);
     try {
       fs.writeSync(fd, JSON.stringify(doc, null, 2) + '\n');
-      fs.fsyncSync(fd);
+      if (durable) fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
     fs.renameSync(tmp, file);
+    if (!durable) return;
     // The rename is durable only once the directory entry is on disk.
     const dfd = fs.openSync(stateDir, 'r');
     try {
