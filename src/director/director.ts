@@ -237,6 +237,11 @@ export class Director {
     });
   }
 
+  /** Reconciler passes run so far (a cheap counter, for benchmarks and metrics). */
+  reconcilerPasses(): number {
+    return this.reconciler.stats().passes;
+  }
+
   /** The IPVS objects that fail now, with the virtual and real server each belongs to. */
   ipvsErrors(): IpvsObjectError[] {
     return this.reconciler.failures().map((f) => this.nameFailure(f));

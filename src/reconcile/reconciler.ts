@@ -171,7 +171,8 @@ export class Reconciler {
   private retryMs = 0;
   private audit?: AuditSchedule;
   private stopped = false;
-  private observed: ObservedService[] = [];
+  /** The table as the last pass left it (or read it), by service id. */
+  private lastTable: ReadonlyMap<string, ObservedService> = new Map();
   /**
    * The whole table as this reconciler left it at the end of its last pass (its own
    * writes re-read), or null when that cannot be trusted (no pass yet, a failed op or
@@ -180,9 +181,7 @@ export class Reconciler {
    * 1,000 services). Hand-made drift is the audit's to find: audit, retry and start
    * passes always read the kernel.
    */
-  private snapshot: ObservedService[] | null = null;
-  private snapshotIds: ReadonlyMap<string, ObservedService> = new Map();
-  private snapshotById: ReadonlyMap<string, ObservedService> = new Map();
+  private snapshot: Map<string, ObservedService> | null = null;
   private counters = { passes: 0, audits: 0, opsApplied: 0, driftRepaired: 0, errors: 0, lastError: null as string | null, lastSuccessAt: null as number | null };
 
   constructor(opts: ReconcilerOptions) {
@@ -220,7 +219,7 @@ export class Reconciler {
   private want(d: DesiredServiceLike): string {
     const id = serviceKeyId(d.service.key);
     // A service the snapshot holds as foreign (its dests unread) is adopted: read it.
-    if (!this.managed.has(id) && this.snapshotIds.has(id)) this.setSnapshot(null);
+    if (!this.managed.has(id) && this.snapshot?.has(id)) this.snapshot = null;
     this.own(id);
     this.desired.set(id, d);
     return id;
@@ -243,7 +242,9 @@ export class Reconciler {
 
   /** The managed services as last read from the kernel (with their counters), in dump order. */
   lastObserved(): readonly ObservedService[] {
-    return this.observed;
+    const out: ObservedService[] = [];
+    for (const [id, o] of this.lastTable) if (this.managed.has(id)) out.push(o);
+    return out;
   }
 
   /** Counters. */
@@ -335,11 +336,10 @@ export class Reconciler {
     this.counters.passes++;
     if (reason === 'audit') this.counters.audits++;
     this.beforePass?.();
-    let observed: ObservedService[];
+    let observed: Map<string, ObservedService>;
     // Change and object-retry passes diff against the last pass's table, and only the
     // services that changed unless the whole desired table was replaced.
     const trusted = reason === 'change' || reason === 'retry' ? this.snapshot : null;
-    const trustedById = this.snapshotById;
     const now = this.clock.now();
     let scope: Set<string> | null = null;
     if (trusted !== null && !this.dirtyAll) {
@@ -348,16 +348,16 @@ export class Reconciler {
     }
     this.dirty = new Set();
     this.dirtyAll = false;
-    this.setSnapshot(null);
+    this.snapshot = null;
     try {
-      observed = trusted ?? (await this.observe());
+      observed = trusted ?? byId(await this.observe());
     } catch (e) {
       const msg = `reading the IPVS table: ${(e as Error).message}`;
       this.dirtyAll = true;
       this.fail(msg);
       return { reason, ops: [], applied: 0, errors: [msg] };
     }
-    const all = scope === null ? diffIpvs([...this.desired.values()], observed, this.managed) : this.diffScope(scope, trustedById);
+    const all = scope === null ? diffIpvs([...this.desired.values()], [...observed.values()], this.managed) : this.diffScope(scope, observed);
     // Failing objects whose retry is not due sit this pass out (with the dests of a service not added).
     // The dests of a service whose add is being retried wait for its answer (they would fail with ESRCH).
     const ops: IpvsOp[] = [];
@@ -462,9 +462,8 @@ export class Reconciler {
     this.counters.opsApplied += applied;
     if (reason === 'audit') this.counters.driftRepaired += applied;
     // Managed keys whose service is gone and no longer desired: nothing left to own.
-    const present = trusted !== null ? trustedById : new Set(observed.map(idOf));
-    for (const id of [...this.managed]) if (!present.has(id) && !this.desired.has(id)) this.disown(id);
-    let after: ObservedService[] | null = observed;
+    for (const id of scope ?? [...this.managed]) if (this.managed.has(id) && !observed.has(id) && !this.desired.has(id)) this.disown(id);
+    let after: Map<string, ObservedService> | null = observed;
     try {
       // The services written are read back, those whose ops failed too: the snapshot stays exact.
       if (ops.length > 0) after = await this.reread(observed, ops);
@@ -472,8 +471,8 @@ export class Reconciler {
       after = null;
       this.dirtyAll = true;
     }
-    this.observed = (after ?? observed).filter((o) => this.managed.has(idOf(o)));
-    if (after) this.setSnapshot(after);
+    this.lastTable = after ?? observed;
+    if (after) this.snapshot = after;
     if (errors.length === 0) this.counters.lastSuccessAt = this.clock.now();
     if (after) this.retryMs = 0;
     else this.scheduleRetry();
@@ -551,23 +550,20 @@ export class Reconciler {
    * touched, and a services dump only when a service itself was written; the others keep
    * their entries (and counters) from `before`.
    */
-  private async reread(before: readonly ObservedService[], ops: readonly IpvsOp[]): Promise<ObservedService[]> {
+  private async reread(before: Map<string, ObservedService>, ops: readonly IpvsOp[]): Promise<Map<string, ObservedService>> {
     const touched = new Set(ops.map(serviceIdOf));
     if (!ops.some((op) => op.op === 'addService' || op.op === 'editService' || op.op === 'delService')) {
-      // Only dests were written: the services are as they were; read the touched ones' dests.
-      const out: ObservedService[] = [];
-      for (const o of before) {
-        if (!touched.has(idOf(o))) out.push(o);
-        else out.push({ service: o.service, dests: await this.ipvs.dests(o.service.key) });
+      // Only dests were written: the services are as they were; read the touched ones' dests
+      // into the table in place (work in proportion to the change).
+      for (const id of touched) {
+        const o = before.get(id);
+        if (o) before.set(id, { service: o.service, dests: await this.ipvs.dests(o.service.key) });
       }
-      return out;
+      return before;
     }
     const untouched = new Map<string, ObservedService>();
-    for (const o of before) {
-      const id = idOf(o);
-      if (!touched.has(id)) untouched.set(id, o);
-    }
-    return this.read(untouched);
+    for (const [id, o] of before) if (!touched.has(id)) untouched.set(id, o);
+    return byId(await this.read(untouched));
   }
 
   /** Number of changes to the managed set so far (to persist it only when it changed). */
@@ -585,11 +581,6 @@ export class Reconciler {
     if (this.managed.delete(id)) this.managedChanges++;
   }
 
-  private setSnapshot(s: ObservedService[] | null): void {
-    this.snapshot = s;
-    this.snapshotById = new Map(s?.map((o) => [idOf(o), o]));
-    this.snapshotIds = this.snapshotById;
-  }
 
   private fail(msg: string): void {
     this.counters.errors++;
@@ -662,6 +653,12 @@ function idOf(o: ObservedService): string {
   let id = ids.get(o.service);
   if (id === undefined) ids.set(o.service, (id = serviceKeyId(o.service.key)));
   return id;
+}
+
+function byId(list: readonly ObservedService[]): Map<string, ObservedService> {
+  const m = new Map<string, ObservedService>();
+  for (const o of list) m.set(idOf(o), o);
+  return m;
 }
 
 /** The object an op writes: `s SERVICE` or `d SERVICE DEST`. */
