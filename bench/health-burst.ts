@@ -87,7 +87,7 @@ export async function healthBurst(o: BenchOptions): Promise<void> {
   const writes = new Map<string, number>();
   try {
     for (let i = 0; i < runs; i++) {
-      const ipvs = new TimedIpvs();
+      const ipvs = new TimedIpvs({ record: false });
       const health = scriptedHealth();
       const d = new Director({ config: parsed.config, ipvs, logger: createMemoryLogger('error'), clock: systemClock, health, audit: intervalAudit(3600, systemClock), stateDir: path.join(dir, `s${i}`) });
       await d.start();

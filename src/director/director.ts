@@ -22,7 +22,7 @@ import type { LvsdConfig, RealServer, VirtualServer } from '../config/types';
 import { destKeyId, formatDestKey, formatServiceKey, serviceKeyId } from '../kernel/ipvs/addr';
 import type { Ipvs } from '../kernel/ipvs/types';
 import type { RsChange } from '../check/types';
-import { systemClock, type Clock, type TimerHandle } from '../lib/clock';
+import { systemClock, type Clock } from '../lib/clock';
 import { nullLogger, type Logger } from '../log';
 import { formatEndpoint } from '../notify/fifo';
 import { NotifyRunner, scriptPolicy, type NotifyScripts } from '../notify/scripts';
@@ -33,6 +33,7 @@ import { SyncDaemonController } from '../reconcile/sync';
 import { checkSetOf, rsId } from './checks';
 import { workerHealthSource, type HealthSource } from './health';
 import { planReload, realServerChecksOf } from './reload';
+import { KnownHealthStore } from './known-health';
 import { loadState, saveState, type StoredHealth } from './state';
 import { kernelDestStatus, type DirectorStatus, type IpvsObjectError, type VirtualServerStatus } from './status';
 import type { KnownHealth, RealServerChecks } from '../check/types';
@@ -83,9 +84,6 @@ interface PlanState {
   readonly global: boolean;
 }
 
-/** The least time between two writes of the health to the state file (see saveHealth). */
-const HEALTH_SAVE_MS = 200;
-
 /** Failure codes of {@link DirectorError}. */
 export const DirectorErrorCode = {
   UNKNOWN_REAL_SERVER: 'DIRECTOR_UNKNOWN_REAL_SERVER',
@@ -131,8 +129,7 @@ export class Director {
   private sync: SyncDaemonController | null = null;
   private readonly reports = new Map<string, RsHealth>();
   /** Health of the real servers not in their starting state: what the state file keeps. */
-  private readonly deviating = new Map<string, StoredHealth>();
-  private healthDirty = false;
+  private readonly known: KnownHealthStore;
   private overrides = new Map<string, OverrideName>();
   private quorum = new Map<string, boolean>();
   /** Desired service by virtual-server name, and the service id it was handed to the reconciler as. */
@@ -144,8 +141,6 @@ export class Director {
   /** Checker input per real server, as last sent (JSON), to send a reload only what changed. */
   private checkTexts = new Map<string, string>();
   private planGeneration = 0;
-  private healthSavedAt = -Infinity;
-  private healthTimer: TimerHandle | undefined;
   private kickQueued = false;
   private readonly plans = new WeakMap<DirectorReloadPlan, PlanState>();
   private readonly onIpvsError?: (e: IpvsObjectError, state: 'failing' | 'recovered') => void;
@@ -162,6 +157,7 @@ export class Director {
     this.clock = opts.clock ?? systemClock;
     this.health = opts.health ?? workerHealthSource({ clock: this.clock, logger: this.logger.child({ role: 'checker' }) });
     this.health.knownFrom?.((rs) => this.knownHealth(rs));
+    this.known = new KnownHealthStore(this.clock, () => this.saveNow(false));
     if (opts.onIpvsError) this.onIpvsError = opts.onIpvsError;
     this.ownNotifier = opts.notify === undefined;
     this.notifier = opts.notify ?? new NotifyRunner({ logger: this.logger, ...scriptPolicy(this.config) });
@@ -186,7 +182,8 @@ export class Director {
     if (st.problem) this.logger.warn('director state file ignored', { problem: st.problem });
     this.overrides = st.overrides;
     this.pruneOverrides();
-    this.restoreHealth(st.health);
+    const restored = this.known.restore(st.health, (id) => this.lookup(id), this.reports);
+    if (restored.servers > 0) this.logger.info('real-server health restored from the state file', restored);
     // Keys lvsd owned before a restart stay owned, so a virtual server removed meanwhile is deleted.
     this.reconciler = this.makeReconciler(st.managed);
     this.savedManaged = this.reconciler.managedVersion;
@@ -361,7 +358,7 @@ export class Director {
     if (this.ownNotifier && p.global) this.notifier.configure(scriptPolicy(next));
     for (const id of p.removedRealServers) {
       this.reports.delete(id);
-      if (this.deviating.delete(id)) this.healthDirty = true;
+      this.known.drop(id);
       this.checkTexts.delete(id);
     }
     for (const [id, text] of p.checkTexts) this.checkTexts.set(id, text);
@@ -454,8 +451,8 @@ export class Director {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    this.clock.clear(this.healthTimer);
-    if (this.healthDirty) this.saveNow();
+    this.known.stop();
+    if (this.known.dirty) this.saveNow();
     this.maintenance.stop();
     await this.reconciler.stop();
     await this.health.stop();
@@ -477,7 +474,7 @@ export class Director {
           }
         }
         this.savedManaged = -1;
-        saveStateQuiet(this.stateDir, this.overrides, [], this.logger, this.deviating);
+        saveStateQuiet(this.stateDir, this.overrides, [], this.logger, this.known.deviating);
       }
     } catch (e) {
       this.logger.error('ipvs cleanup at stop failed', { mode, error: (e as Error).message });
@@ -553,33 +550,12 @@ export class Director {
     return set;
   }
 
-  /** Takes the health kept in the state file for the real servers still configured at the same address. */
-  private restoreHealth(stored: ReadonlyMap<string, StoredHealth>): void {
-    let n = 0;
-    for (const [id, h] of stored) {
-      const slash = id.indexOf('/');
-      const vs = this.config.virtualServers.get(id.slice(0, slash));
-      const rs = vs?.realServers.get(id.slice(slash + 1));
-      if (!vs || !rs || rs.checks.length === 0 || h.address !== addressText(rs)) continue;
-      this.reports.set(id, { up: h.up, reason: h.reason, ...(h.weight !== undefined ? { weight: h.weight } : {}) });
-      this.deviating.set(id, h);
-      n++;
-    }
-    if (n > 0) this.logger.info('real-server health restored from the state file', { servers: n, down: [...this.deviating.values()].filter((h) => !h.up).length });
-  }
-
-  /** Keeps `deviating` (what the state file holds) in step with one report. */
-  private noteHealth(vs: VirtualServer, rs: RealServer, h: RsHealth): void {
-    const id = rsId(vs.name, rs.name);
-    const starting = h.up !== vs.alpha && h.weight === undefined;
-    if (starting) {
-      if (this.deviating.delete(id)) this.healthDirty = true;
-      return;
-    }
-    const prev = this.deviating.get(id);
-    if (prev && prev.up === h.up && prev.weight === h.weight) return;
-    this.deviating.set(id, { up: h.up, reason: h.reason ?? '', address: addressText(rs), ...(h.weight !== undefined ? { weight: h.weight } : {}) });
-    this.healthDirty = true;
+  /** The virtual and real server of an id `VS/RS` in the running configuration. */
+  private lookup(id: string): { vs: VirtualServer; rs: RealServer } | undefined {
+    const slash = id.indexOf('/');
+    const vs = this.config.virtualServers.get(id.slice(0, slash));
+    const rs = vs?.realServers.get(id.slice(slash + 1));
+    return vs && rs ? { vs, rs } : undefined;
   }
 
   private onHealth(events: readonly RsChange[]): void {
@@ -593,7 +569,7 @@ export class Director {
       const before: Known = healthOf(vs, rs, this.reports) as Known;
       const now: RsHealth = { up: ev.up, reason: ev.reason, ...(ev.weight !== undefined ? { weight: ev.weight } : {}) };
       this.reports.set(ev.rs, now);
-      if (rs.checks.length > 0) this.noteHealth(vs, rs, now);
+      if (rs.checks.length > 0) this.known.note(vs, rs, now);
       if (before.up !== now.up || before.weight !== now.weight) {
         changed = true;
         this.dirty.add(vs.name);
@@ -668,29 +644,7 @@ export class Director {
         this.reconciler.setDesired(all);
       } else this.reconciler.updateDesired(put, remove);
     }
-    if (this.healthDirty) this.saveHealth();
-  }
-
-  /**
-   * Writes the changed health at once when the last health write is at least
-   * HEALTH_SAVE_MS old (an isolated change reaches the file before the table),
-   * else once that much time has passed: a burst of a thousand changes costs a
-   * few writes, each file at most that stale.
-   */
-  private saveHealth(): void {
-    const now = this.clock.now();
-    if (now - this.healthSavedAt >= HEALTH_SAVE_MS) {
-      this.healthSavedAt = now;
-      this.saveNow(false);
-      return;
-    }
-    if (this.healthTimer !== undefined) return;
-    this.healthTimer = this.clock.at(this.healthSavedAt + HEALTH_SAVE_MS, () => {
-      this.healthTimer = undefined;
-      if (this.stopped || !this.healthDirty) return;
-      this.healthSavedAt = this.clock.now();
-      this.saveNow(false);
-    });
+    this.known.flush();
   }
 
   private quorumChanged(vs: VirtualServer, svc: DesiredService): void {
@@ -715,7 +669,7 @@ export class Director {
     if (o) this.overrides.set(id, o);
     else this.overrides.delete(id);
     try {
-      saveState(this.stateDir, { overrides: this.overrides, managed: this.reconciler.managedKeys(), health: this.deviating });
+      saveState(this.stateDir, { overrides: this.overrides, managed: this.reconciler.managedKeys(), health: this.known.deviating });
     } catch (e) {
       if (before) this.overrides.set(id, before);
       else this.overrides.delete(id);
@@ -741,9 +695,9 @@ export class Director {
 
   private saveNow(durable = true): void {
     const managed = [...this.reconciler.managedKeys()];
-    saveStateQuiet(this.stateDir, this.overrides, managed, this.logger, this.deviating, durable);
+    saveStateQuiet(this.stateDir, this.overrides, managed, this.logger, this.known.deviating, durable);
     this.savedManaged = this.reconciler.managedVersion;
-    this.healthDirty = false;
+    this.known.dirty = false;
   }
 
   /** Writes the state file when the managed keys changed since the last write. */
@@ -782,9 +736,4 @@ function saveStateQuiet(dir: string, overrides: ReadonlyMap<string, OverrideName
 /** The IPVS service key id of a virtual server (for lvsctl and tests). */
 export function virtualServerKeyId(vs: VirtualServer): string {
   return serviceKeyId(serviceKeyOf(vs));
-}
-
-/** A real server's address as the state file keeps it. */
-function addressText(rs: RealServer): string {
-  return `${rs.address.address}:${rs.address.port}`;
 }

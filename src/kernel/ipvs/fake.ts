@@ -66,6 +66,16 @@ export class FakeIpvs extends IpvsOpWriter implements Ipvs {
   private timeoutValues: IpvsTimeouts = { tcp: 900, tcpFin: 120, udp: 300 };
   private readonly faults: FakeIpvsFault[] = [];
   private readonly missingSchedulers = new Set<string>();
+  private readonly record: boolean;
+
+  /**
+   * `record` false keeps {@link calls} empty (no copy of every call's arguments): for
+   * benchmarks and long `--dry-run` runs, where nothing reads the calls. Default true.
+   */
+  constructor(opts: { readonly record?: boolean } = {}) {
+    super();
+    this.record = opts.record ?? true;
+  }
   private closed = false;
 
   /** Makes calls fail while `fault` returns an errno name for them; returns its remover. */
@@ -281,8 +291,8 @@ export class FakeIpvs extends IpvsOpWriter implements Ipvs {
 
   /** Records the call, then fails it when closed or when a fault says so. */
   private enter(method: FakeIpvsMethod, args: unknown[], what: string): void {
-    const call: FakeIpvsCall = { method, args: clone(args) };
-    this.calls.push(call);
+    const call: FakeIpvsCall = { method, args: this.record ? clone(args) : [] };
+    if (this.record) this.calls.push(call);
     if (this.closed) throw new IpvsClosedError(what);
     for (const f of [...this.faults]) {
       const code = f({ method, args });
