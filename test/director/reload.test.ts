@@ -174,4 +174,26 @@ describe('director: reload applies the difference, in two phases (issue 10.5)', 
     await assert.rejects(d.prepareReload(twin), (e: unknown) => e instanceof DirectorError && e.code === 'DIRECTOR_RELOAD_INVALID' && /"web" and "twin"/.test(e.message));
     assert.deepEqual(await tableLines(ipvs), before);
   });
+
+  it('a virtual server whose address changes is re-created; one removed is deleted; the others are not touched', async () => {
+    const ipvs = new FakeIpvs();
+    const two = [...WITH_CHECKS, '[virtual_server.api]', 'address = 192.0.2.101:443', 'lb_kind = NAT', '[real_server.api.a]', 'address = 198.51.100.7:443'];
+    const d = make(conf(two), ipvs);
+    await d.start();
+    await settle();
+    ipvs.clearCalls();
+    const moved = WITH_CHECKS.map((l) => (l === 'address = 192.0.2.100:80' ? 'address = 192.0.2.100:8080' : l));
+    const changes = await d.reload(conf(moved));
+    assert.deepEqual(changes, [
+      'virtual_server web: address 192.0.2.100:80 -> 192.0.2.100:8080',
+      'virtual_server web: the service is re-created (its address, port, protocol or fwmark changed)',
+      'virtual_server api: removed (1 real server)',
+    ]);
+    const t = await tableLines(ipvs);
+    assert.deepEqual(t.filter((l) => !l.startsWith('  ')), ['TCP 192.0.2.100:8080 wlc']);
+    assert.equal(t.length, 4, t.join('\n'));
+    const w = writes(ipvs).map((c) => c.method);
+    assert.deepEqual(w.filter((m) => m === 'delService').length, 2);
+    assert.deepEqual(w.filter((m) => m === 'addService').length, 1);
+  });
 });
