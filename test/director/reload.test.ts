@@ -196,4 +196,17 @@ describe('director: reload applies the difference, in two phases (issue 10.5)', 
     assert.deepEqual(w.filter((m) => m === 'delService').length, 2);
     assert.deepEqual(w.filter((m) => m === 'addService').length, 1);
   });
+
+  it('reads only the director\'s sections of next: empty VRRP maps (as the lead sends them) change nothing', async () => {
+    const ipvs = new FakeIpvs();
+    const withVrrp = [...WITH_CHECKS, '[vrrp_instance.VI_1]', 'interface = eth0', 'virtual_router_id = 51', 'virtual_ipaddress[] = 192.0.2.100/24'];
+    const d = make(conf(withVrrp), ipvs);
+    await d.start();
+    await settle();
+    ipvs.clearCalls();
+    const parsed = conf(withVrrp.map((l) => (l === 'address = 198.51.100.3:80' ? 'address = 198.51.100.3:80\nweight = 4' : l)));
+    const next: LvsdConfig = { ...parsed, vrrpInstances: new Map(), vrrpScripts: new Map(), vrrpSyncGroups: new Map() };
+    assert.deepEqual(await d.reload(next), ['virtual_server web: real_server web3 weight 1 -> 4']);
+    assert.deepEqual(writes(ipvs).map((c) => c.method), ['editDest']);
+  });
 });
