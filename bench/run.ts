@@ -4,6 +4,7 @@
  * and, last, one JSON line with the figures.
  */
 import { failover } from './failover';
+import { healthBurst } from './health-burst';
 import { instancesBench } from './instances';
 import { ipvsProgram } from './ipvs-program';
 import { reload } from './reload';
@@ -17,6 +18,7 @@ export const BENCHMARKS: Record<string, (o: BenchOptions, argv: readonly string[
   instances: instancesBench,
   reload,
   'ipvs-program': ipvsProgram,
+  'health-burst': healthBurst,
   'checker-cost': (o, argv) => checksBench('checker-cost', ['TCP_CHECK', 'HTTP_GET'], o, argv),
 };
 

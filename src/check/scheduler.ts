@@ -10,8 +10,11 @@
  * - At most `maxInFlight` probes run at once; the rest wait their turn in FIFO order, so
  *   10,000 real servers do not open 10,000 sockets at once.
  * - `onChange` is called only when a real server's up state, or its dynamic weight while
- *   up, changes. The starting state (every check up, or down with `alpha`) is the
- *   baseline and is not announced; read it with {@link CheckScheduler.states}.
+ *   up, changes. The starting state (every check up, or down with `alpha`; or the
+ *   `known` state the director carried over a restart) is the baseline and is not
+ *   announced; read it with {@link CheckScheduler.states}. A check added to a real
+ *   server already running starts from that server's current state, so a reload that
+ *   changes a check neither brings a down server back nor takes an up one out.
  *
  * Time comes from an injected {@link Clock}; probes from an injected {@link ProbeFn}, so
  * tests drive it with a fake clock and fake probes.
@@ -19,7 +22,7 @@
 import { type Clock, type TimerHandle, systemClock } from '../lib/clock';
 import { hysteresisInit, HysteresisOptions, HysteresisState, hysteresisStep } from './hysteresis';
 import { ProbeFn, runProbe } from './probe';
-import { CheckOptions, RealServerChecks, ResolvedSchedule, RsChange, scheduleDefaults } from './types';
+import { CheckOptions, KnownHealth, RealServerChecks, ResolvedSchedule, RsChange, scheduleDefaults } from './types';
 
 /** Constructor options of {@link CheckScheduler}. */
 export interface SchedulerOptions {
@@ -103,16 +106,28 @@ export class CheckScheduler {
     if (this.stopped) return;
     const wanted = new Map<string, RealServerChecks>();
     for (const s of servers) wanted.set(s.rs, s);
+    this.update([...wanted.values()], [...this.servers.keys()].filter((rs) => !wanted.has(rs)));
+  }
 
-    for (const [rs, entry] of this.servers) {
-      if (!wanted.has(rs)) {
-        for (const c of entry.checks) this.cancel(c);
-        this.servers.delete(rs);
-      }
+  /**
+   * Changes part of the check set, as {@link set} would for these real servers alone:
+   * `servers` are added or have their checks replaced (unchanged checks keep their state),
+   * the real servers named in `removed` are dropped. Work is proportional to the change.
+   */
+  update(servers: readonly RealServerChecks[], removed: readonly string[] = []): void {
+    if (this.stopped) return;
+    for (const rs of removed) {
+      const entry = this.servers.get(rs);
+      if (!entry) continue;
+      for (const c of entry.checks) this.cancel(c);
+      this.servers.delete(rs);
     }
-    for (const s of wanted.values()) {
+    for (const s of servers) {
       const existing = this.servers.get(s.rs);
       const entry: RsEntry = existing ?? { rs: s.rs, checks: [], up: true, reason: 'starting' };
+      // New checks start from what is known of the real server (its running state, or the
+      // state carried over a restart), so neither a reload nor a restart flaps it.
+      const seed: KnownHealth | undefined = existing ? { up: existing.up, reason: existing.reason, ...(existing.weight !== undefined ? { weight: existing.weight } : {}) } : s.known;
       const old = new Map(entry.checks.map((c) => [c.key, c]));
       const seen = new Map<string, number>();
       const next: CheckRun[] = [];
@@ -134,8 +149,9 @@ export class CheckScheduler {
           opts,
           sched,
           hopts: { retry: sched.retry, rise: sched.rise, fall: sched.fall },
-          h: hysteresisInit(sched.alpha),
-          reason: sched.alpha ? 'alpha: starts down' : 'not checked yet',
+          h: hysteresisInit(seed ? !seed.up : sched.alpha),
+          reason: seed && !seed.up ? carried(seed.reason, opts.type) : !seed && sched.alpha ? 'alpha: starts down' : 'not checked yet',
+          ...(seed?.up && seed.weight !== undefined && next.length === 0 ? { weight: seed.weight } : {}),
           queued: false,
           removed: false,
         };
@@ -245,6 +261,12 @@ export class CheckScheduler {
     entry.reason = v.reason;
     if (changed) this.onChange(snapshot(entry));
   }
+}
+
+/** The reason a check starts with when it inherits a known state: `ECONNREFUSED (last known)`. */
+function carried(reason: string, type: string): string {
+  const own = reason.startsWith(`${type}: `) ? reason.slice(type.length + 2) : reason;
+  return own.endsWith('(last known)') ? own : `${own} (last known)`;
 }
 
 /** All checks up → up; reason of the first down check otherwise; first dynamic weight. */

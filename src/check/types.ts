@@ -132,6 +132,21 @@ export interface RealServerChecks {
   /** Key chosen by the caller, e.g. `"web/rs1"`; echoed in every event. */
   rs: string;
   checks: CheckOptions[];
+  /**
+   * The real server's last known health (kept by the director across a checker or
+   * director restart). A real server new to the scheduler starts from it instead of
+   * "up" (or "down" with alpha), so a restart neither puts a server known down back
+   * into the table nor announces it up. Ignored for a real server the scheduler
+   * already runs (its own state is newer).
+   */
+  known?: KnownHealth;
+}
+
+/** A real server's health carried over a restart; see {@link RealServerChecks.known}. */
+export interface KnownHealth {
+  up: boolean;
+  reason: string;
+  weight?: number;
 }
 
 /** A change of a real server's health, emitted only when up/weight changes. */

@@ -7,13 +7,18 @@
  * ## Protocol (JSON over Node's IPC channel, process.send / 'message')
  * Parent → child:
  * - `{ "type": "set", "servers": RealServerChecks[] }` — replace the whole check set
- *   (first load and every reload; unchanged checks keep their state).
+ *   (first load, and after a restart of this process: each entry may carry the real
+ *   server's `known` health, which it starts from; unchanged checks keep their state).
+ * - `{ "type": "update", "servers": RealServerChecks[], "removed": string[] }` — a
+ *   reload's difference: these real servers added or their checks replaced, those
+ *   removed; the others untouched.
  * - `{ "type": "stop" }` — stop all checks and exit 0.
  *
  * Child → parent:
  * - `{ "type": "ready" }` — once, when it accepts messages.
  * - `{ "type": "states", "states": RsChange[] }` — after each `set`: the full current
- *   health of every real server (the baseline; later changes come one by one).
+ *   health of every real server (the baseline; later changes come one by one); after
+ *   an `update`: the health of the real servers it named.
  * - `{ "type": "change", "rs", "up", "reason", "weight"? }` — one real server changed.
  * - `{ "type": "error", "message" }` — a message it could not understand (ignored).
  *
@@ -29,7 +34,7 @@ import { CheckScheduler, DEFAULT_MAX_IN_FLIGHT } from './scheduler';
 import { RealServerChecks, RsChange } from './types';
 
 /** Messages the parent sends. */
-export type ToWorker = { type: 'set'; servers: RealServerChecks[] } | { type: 'stop' };
+export type ToWorker = { type: 'set'; servers: RealServerChecks[] } | { type: 'update'; servers: RealServerChecks[]; removed: string[] } | { type: 'stop' };
 
 /** Messages the worker sends. */
 export type FromWorker =
@@ -61,6 +66,15 @@ export function runWorker(
     if (m && m.type === 'set' && Array.isArray((m as { servers?: unknown }).servers)) {
       sched.set((m as { servers: RealServerChecks[] }).servers);
       ch.send({ type: 'states', states: sched.states() });
+    } else if (m && m.type === 'update' && Array.isArray((m as { servers?: unknown }).servers) && Array.isArray((m as { removed?: unknown }).removed)) {
+      const u = m as { servers: RealServerChecks[]; removed: string[] };
+      sched.update(u.servers, u.removed);
+      const states: RsChange[] = [];
+      for (const x of u.servers) {
+        const st = sched.state(x.rs);
+        if (st) states.push(st);
+      }
+      ch.send({ type: 'states', states });
     } else if (m && m.type === 'stop') {
       sched.stop();
       ch.exit(0);
@@ -121,6 +135,13 @@ export class CheckWorker extends EventEmitter {
   set(servers: RealServerChecks[]): boolean {
     if (!this.child.connected) return false;
     this.child.send({ type: 'set', servers } satisfies ToWorker);
+    return true;
+  }
+
+  /** Sends a part of the check set; see the protocol. Returns false if the child is gone. */
+  update(servers: RealServerChecks[], removed: string[]): boolean {
+    if (!this.child.connected) return false;
+    this.child.send({ type: 'update', servers, removed } satisfies ToWorker);
     return true;
   }
 

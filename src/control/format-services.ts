@@ -48,7 +48,7 @@ function rsRow(rs: RealServerStatus): string[] {
     rs.name,
     rs.address,
     `${rs.configuredWeight}/${rs.effectiveWeight === null ? '-' : rs.effectiveWeight}`,
-    rs.reason ? `${rs.health} (${rs.reason})` : rs.health,
+    (rs.reason ? `${rs.health} (${rs.reason})` : rs.health) + (rs.error ? ' (IPVS error)' : ''),
     rs.override ?? '-',
     ...kernelCells(rs.kernel),
   ];
@@ -58,13 +58,15 @@ function rsRow(rs: RealServerStatus): string[] {
  * `lvsctl show services`: one table of virtual servers (VS SERVICE SCHED
  * KIND QUORUM), then per virtual server one row per real server (NAME
  * ADDRESS WEIGHT(configured/effective) HEALTH OVERRIDE KWEIGHT ACTIVE INACT
- * CPS); `-` where the kernel has no entry.
+ * CPS); `-` where the kernel has no entry. A service or real server the
+ * kernel keeps refusing is marked `(IPVS error)` and listed at the end with
+ * the kernel's answer.
  */
 export function formatServices(st: DirectorStatus): string {
   if (st.virtualServers.length === 0) return 'no virtual servers configured\n';
   let out = table([
     ['VS', 'SERVICE', 'SCHED', 'KIND', 'QUORUM'],
-    ...st.virtualServers.map((vs) => [vs.name, vs.service + (vs.inKernel ? '' : ' (not in kernel)'), vs.scheduler, vs.lbKind, quorumCell(vs)]),
+    ...st.virtualServers.map((vs) => [vs.name, vs.service + (vs.inKernel ? '' : ' (not in kernel)') + (vs.error ? ' (IPVS error)' : ''), vs.scheduler, vs.lbKind, quorumCell(vs)]),
   ]);
   for (const vs of st.virtualServers) {
     out += `\n${vs.name} (${vs.service}):\n`;
@@ -76,6 +78,13 @@ export function formatServices(st: DirectorStatus): string {
     out += table(rows.map((r) => ['', ...r]));
   }
   if (st.kernelError) out += `\nwarning: the kernel could not be read (${st.kernelError}); kernel columns are the last known\n`;
+  if (st.errors && st.errors.length > 0) {
+    out += `\nIPVS errors (each retried on its own; everything else is applied as usual):\n`;
+    for (const e of st.errors) {
+      const who = e.virtualServer === null ? e.service : e.realServer === null ? e.virtualServer : `${e.virtualServer}/${e.realServer}`;
+      out += `  ${who}: ${e.error} (${e.attempts} attempt${e.attempts === 1 ? '' : 's'}, next in ${Math.ceil(e.nextRetryInMs / 1000)} s)\n`;
+    }
+  }
   return out;
 }
 

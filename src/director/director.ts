@@ -4,15 +4,20 @@
  * daemon and `status()` for lvsctl.
  *
  * Flow: the {@link HealthSource} (the checker process) reports real-server
- * health; every change recomputes the desired table ({@link desiredState},
- * pure) and runs a reconciler pass, so a real server that goes down leaves
- * the kernel table within one pass. Overrides live in a JSON state file under
- * `global.stateDir` and survive reloads and restarts. A reload sends the new
- * check set (unchanged checks keep their state) and applies only the
- * difference; untouched real servers keep their health.
+ * health; a change marks its virtual server, and the next reconciler pass
+ * recomputes the desired service of the marked virtual servers alone
+ * ({@link desiredServiceOf}, pure) and diffs only those, so a real server
+ * that goes down leaves the kernel table within one pass, at a cost in
+ * proportion to the change (bursts of changes coalesce into one pass).
+ * Overrides and the last known health of the real servers live in a JSON
+ * state file under `global.stateDir` and survive reloads and restarts; a
+ * restarted checker is handed the last known health, so no server known down
+ * comes back and no notify_up fires because a process restarted. A reload is
+ * two-phase ({@link Director.prepareReload}, {@link Director.commitReload}):
+ * it sends the checker only the changed checks and recomputes only the
+ * virtual servers it touches; untouched real servers keep their health.
  */
 import { type CronScheduler, MaintenanceWindows } from './maintenance';
-import { diffConfig } from '../config/diff';
 import type { LvsdConfig, RealServer, VirtualServer } from '../config/types';
 import { destKeyId, formatDestKey, formatServiceKey, serviceKeyId } from '../kernel/ipvs/addr';
 import type { Ipvs } from '../kernel/ipvs/types';
@@ -22,13 +27,16 @@ import { nullLogger, type Logger } from '../log';
 import { formatEndpoint } from '../notify/fifo';
 import { NotifyRunner, scriptPolicy, type NotifyScripts } from '../notify/scripts';
 import { parseAuditInterval, type AuditSchedule } from '../reconcile/audit';
-import { desiredState, destPort, healthOf, Override, serviceKeyOf, type DesiredState, type OverrideName, type RsHealth } from '../reconcile/desired';
-import { Reconciler, type PassResult } from '../reconcile/reconciler';
+import { desiredServiceOf, destPort, healthOf, Override, serviceKeyOf, type DesiredService, type OverrideName, type RsHealth } from '../reconcile/desired';
+import { Reconciler, type ObjectFailure, type PassResult } from '../reconcile/reconciler';
 import { SyncDaemonController } from '../reconcile/sync';
 import { checkSetOf, rsId } from './checks';
 import { workerHealthSource, type HealthSource } from './health';
-import { loadState, saveState } from './state';
-import { kernelDestStatus, type DirectorStatus, type VirtualServerStatus } from './status';
+import { planReload, realServerChecksOf } from './reload';
+import { KnownHealthStore } from './known-health';
+import { loadState, saveState, type StoredHealth } from './state';
+import { kernelDestStatus, type DirectorStatus, type IpvsObjectError, type VirtualServerStatus } from './status';
+import type { KnownHealth, RealServerChecks } from '../check/types';
 
 /** Constructor options of {@link Director}. */
 export interface DirectorOptions {
@@ -47,12 +55,45 @@ export interface DirectorOptions {
   readonly stateDir?: string;
   /** Runs the maintenance windows' cron expressions; default node-cron (tests inject their own). */
   readonly cron?: CronScheduler;
+  /**
+   * Told when an IPVS object (a virtual server's service, or one real server's
+   * dest) starts failing and when it recovers, for an event and a metric; the
+   * same errors are in `status().errors`.
+   */
+  readonly onIpvsError?: (e: IpvsObjectError, state: 'failing' | 'recovered') => void;
+}
+
+/**
+ * A reload computed by {@link Director.prepareReload}, applied by
+ * {@link Director.commitReload} or dropped by {@link Director.abortReload}.
+ * `changes` says what will change, one line each, virtual server by virtual
+ * server (`virtual_server web: real_server web2 weight 1 -> 2`).
+ */
+export interface DirectorReloadPlan {
+  readonly changes: readonly string[];
+}
+
+interface PlanState {
+  readonly base: LvsdConfig;
+  readonly next: LvsdConfig;
+  readonly generation: number;
+  readonly virtualServers: ReadonlySet<string>;
+  readonly removedRealServers: readonly string[];
+  readonly checkUpdates: readonly RealServerChecks[];
+  readonly checkTexts: ReadonlyMap<string, string>;
+  readonly global: boolean;
 }
 
 /** Failure codes of {@link DirectorError}. */
 export const DirectorErrorCode = {
   UNKNOWN_REAL_SERVER: 'DIRECTOR_UNKNOWN_REAL_SERVER',
   NOT_STARTED: 'DIRECTOR_NOT_STARTED',
+  /** The director is stopping or stopped: no reload. */
+  STOPPED: 'DIRECTOR_STOPPED',
+  /** The new configuration cannot be applied (two virtual servers with one IPVS service, …). */
+  RELOAD_INVALID: 'DIRECTOR_RELOAD_INVALID',
+  /** The plan was made against another configuration, or a newer plan replaced it, or it was aborted. */
+  RELOAD_STALE: 'DIRECTOR_RELOAD_STALE',
 } as const;
 
 /** An operator request the director cannot honour; `code` is one of {@link DirectorErrorCode}. */
@@ -87,10 +128,24 @@ export class Director {
   private reconciler: Reconciler;
   private sync: SyncDaemonController | null = null;
   private readonly reports = new Map<string, RsHealth>();
+  /** Health of the real servers not in their starting state: what the state file keeps. */
+  private readonly known: KnownHealthStore;
   private overrides = new Map<string, OverrideName>();
   private quorum = new Map<string, boolean>();
-  private desired: DesiredState = { services: [], quorum: new Map() };
-  private savedManaged = '';
+  /** Desired service by virtual-server name, and the service id it was handed to the reconciler as. */
+  private readonly desired = new Map<string, DesiredService>();
+  private readonly desiredIds = new Map<string, string>();
+  /** Virtual servers whose desired service must be recomputed before the next pass. */
+  private dirty = new Set<string>();
+  private dirtyAll = true;
+  /** Checker input per real server, as last sent (JSON), to send a reload only what changed. */
+  private checkTexts = new Map<string, string>();
+  private planGeneration = 0;
+  private kickQueued = false;
+  private readonly plans = new WeakMap<DirectorReloadPlan, PlanState>();
+  private readonly onIpvsError?: (e: IpvsObjectError, state: 'failing' | 'recovered') => void;
+  /** The reconciler's managedVersion the state file holds. */
+  private savedManaged = -1;
   private started = false;
   private stopped = false;
   private readonly maintenance: MaintenanceWindows;
@@ -101,13 +156,17 @@ export class Director {
     this.logger = opts.logger ?? nullLogger;
     this.clock = opts.clock ?? systemClock;
     this.health = opts.health ?? workerHealthSource({ clock: this.clock, logger: this.logger.child({ role: 'checker' }) });
+    this.health.knownFrom?.((rs) => this.knownHealth(rs));
+    this.known = new KnownHealthStore(this.clock, () => this.saveNow(false));
+    if (opts.onIpvsError) this.onIpvsError = opts.onIpvsError;
     this.ownNotifier = opts.notify === undefined;
     this.notifier = opts.notify ?? new NotifyRunner({ logger: this.logger, ...scriptPolicy(this.config) });
     this.auditSchedule = opts.audit ?? parseAuditInterval(undefined, this.clock);
     this.stateDir = opts.stateDir ?? this.config.global.stateDir;
-    this.reconciler = new Reconciler({ ipvs: this.ipvs, logger: this.logger.child({ role: 'reconciler' }), clock: this.clock });
-    this.maintenance = new MaintenanceWindows(this.clock, this.logger, () => {
-      if (this.started && !this.stopped) void this.reconcile();
+    this.reconciler = this.makeReconciler([]);
+    this.maintenance = new MaintenanceWindows(this.clock, this.logger, (ids) => {
+      for (const id of ids) this.dirty.add(id.slice(0, id.indexOf('/')));
+      if (this.started && !this.stopped) void this.kick();
     }, opts.cron);
     this.health.onStates((states) => this.onHealth(states));
     this.health.onChange((ev) => this.onHealth([ev]));
@@ -123,9 +182,11 @@ export class Director {
     if (st.problem) this.logger.warn('director state file ignored', { problem: st.problem });
     this.overrides = st.overrides;
     this.pruneOverrides();
+    const restored = this.known.restore(st.health, (id) => this.lookup(id), this.reports);
+    if (restored.servers > 0) this.logger.info('real-server health restored from the state file', restored);
     // Keys lvsd owned before a restart stay owned, so a virtual server removed meanwhile is deleted.
-    this.reconciler = new Reconciler({ ipvs: this.ipvs, logger: this.logger.child({ role: 'reconciler' }), clock: this.clock, managed: st.managed });
-    this.savedManaged = JSON.stringify([...st.managed].sort());
+    this.reconciler = this.makeReconciler(st.managed);
+    this.savedManaged = this.reconciler.managedVersion;
     if (this.config.global.lvsFlush) {
       try {
         await this.ipvs.flush();
@@ -135,7 +196,7 @@ export class Director {
       }
     }
     this.started = true;
-    this.health.set(checkSetOf(this.config));
+    this.health.set(this.checkSetWithKnown());
     if (this.config.global.lvsSyncDaemon) {
       this.sync = new SyncDaemonController(this.config.global.lvsSyncDaemon, this.ipvs, this.clock, this.logger.child({ role: 'sync' }));
       await this.sync.start();
@@ -146,13 +207,41 @@ export class Director {
     return result;
   }
 
-  /** Recomputes the desired table and runs a reconciler pass now. */
+  /** Recomputes the whole desired table and runs a reconciler pass now. */
   reconcile(reason: 'change' | 'start' = 'change'): Promise<PassResult> {
-    this.recompute();
+    this.dirtyAll = true;
+    return this.kick(reason);
+  }
+
+  /**
+   * A pass after the current event-loop turn: the checker's messages that arrive
+   * together (a backend shared by many virtual servers going down) make one pass.
+   */
+  private kickSoon(): void {
+    if (this.kickQueued) return;
+    this.kickQueued = true;
+    setImmediate(() => {
+      this.kickQueued = false;
+      if (!this.stopped) void this.kick();
+    });
+  }
+
+  /** Runs a pass; the desired services of the marked virtual servers are recomputed at its start. */
+  private kick(reason: 'change' | 'start' = 'change'): Promise<PassResult> {
     return this.reconciler.pass(reason).then((r) => {
       this.persistManaged();
       return r;
     });
+  }
+
+  /** Reconciler passes run so far (a cheap counter, for benchmarks and metrics). */
+  reconcilerPasses(): number {
+    return this.reconciler.stats().passes;
+  }
+
+  /** The IPVS objects that fail now, with the virtual and real server each belongs to. */
+  ipvsErrors(): IpvsObjectError[] {
+    return this.reconciler.failures().map((f) => this.nameFailure(f));
   }
 
   /** Runs an audit pass now (re-read the kernel and repair drift), as the schedule does. */
@@ -189,32 +278,107 @@ export class Director {
   }
 
   /**
-   * Applies a new configuration: new check set (unchanged checks keep their
-   * state), overrides of removed real servers dropped, sync daemon adjusted,
-   * then one pass applying only the difference. Returns one line per change.
+   * Applies a new configuration: {@link prepareReload} then {@link commitReload}.
+   * Returns one line per change.
    */
   async reload(next: LvsdConfig): Promise<string[]> {
-    const d = diffConfig(this.config, next);
-    const changes: string[] = [];
-    for (const [kind, nd] of [['virtual_server', d.virtualServers], ['real_server', d.realServers], ['check', d.checks]] as const) {
-      for (const n of nd.added) changes.push(`${kind} ${n} added`);
-      for (const n of nd.removed) changes.push(`${kind} ${n} removed`);
-      for (const n of nd.changed) changes.push(`${kind} ${n} changed`);
+    const plan = await this.prepareReload(next);
+    await this.commitReload(plan);
+    return [...plan.changes];
+  }
+
+  /**
+   * Validates `next` (its global, check, virtual-server and notifier sections;
+   * VRRP sections are never read) and computes what a commit will change:
+   * the lines for the operator, the virtual servers to recompute and the
+   * checks to send. No side effect on IPVS, the checks or any state. Throws a
+   * {@link DirectorError} with a `code` to refuse. A newer plan makes an
+   * older one stale.
+   */
+  async prepareReload(next: LvsdConfig): Promise<DirectorReloadPlan> {
+    if (this.stopped) throw new DirectorError(DirectorErrorCode.STOPPED, 'the director is stopping: reload refused');
+    const delta = planReload(this.config, next);
+    // Two virtual servers on one IPVS service: only the virtual servers the reload touches can clash.
+    const owner = new Map<string, string>();
+    for (const [name, id] of this.desiredIds) if (!delta.virtualServers.has(name)) owner.set(id, name);
+    for (const name of delta.virtualServers) {
+      const vs = next.virtualServers.get(name);
+      if (!vs) continue;
+      const id = serviceKeyId(serviceKeyOf(vs));
+      const other = owner.get(id);
+      if (other !== undefined) {
+        throw new DirectorError(DirectorErrorCode.RELOAD_INVALID, `virtual servers "${other}" and "${vs.name}" are the same IPVS service (${formatServiceKey(serviceKeyOf(vs))}): give each its own address, port, protocol or fwmark`);
+      }
+      owner.set(id, vs.name);
     }
+    const checkUpdates: RealServerChecks[] = [];
+    const checkTexts = new Map<string, string>();
+    for (const id of delta.checkCandidates) {
+      const slash = id.indexOf('/');
+      const vs = next.virtualServers.get(id.slice(0, slash));
+      const rs = vs?.realServers.get(id.slice(slash + 1));
+      if (!vs || !rs) continue;
+      const c = realServerChecksOf(next, vs, rs);
+      const text = JSON.stringify(c.checks);
+      if (this.checkTexts.get(id) === text) continue;
+      checkUpdates.push(c);
+      checkTexts.set(id, text);
+    }
+    const plan: DirectorReloadPlan = { changes: delta.changes };
+    this.plans.set(plan, {
+      base: this.config,
+      next,
+      generation: ++this.planGeneration,
+      virtualServers: delta.virtualServers,
+      removedRealServers: delta.removedRealServers,
+      checkUpdates,
+      checkTexts,
+      global: delta.global,
+    });
+    return plan;
+  }
+
+  /**
+   * Applies a prepared plan: the new configuration in force, the changed
+   * checks sent to the checker (unchanged checks keep their state), overrides
+   * and health of removed real servers dropped, the sync daemon adjusted, then
+   * one pass over the touched virtual servers only. Throws a
+   * {@link DirectorError} `DIRECTOR_RELOAD_STALE` when the plan no longer
+   * applies (then nothing changed).
+   */
+  async commitReload(plan: DirectorReloadPlan): Promise<void> {
+    const p = this.plans.get(plan);
+    if (!p || p.generation !== this.planGeneration || p.base !== this.config) {
+      throw new DirectorError(DirectorErrorCode.RELOAD_STALE, 'this reload plan no longer applies (the configuration changed since it was prepared, or a newer plan replaced it): prepare it again');
+    }
+    if (this.stopped) throw new DirectorError(DirectorErrorCode.STOPPED, 'the director is stopping: reload refused');
+    this.plans.delete(plan);
+    const next = p.next;
     this.config = next;
-    if (this.ownNotifier) this.notifier.configure(scriptPolicy(next));
-    const ids = new Set(this.allRs().map(([vs, rs]) => rsId(vs.name, rs.name)));
-    for (const id of [...this.reports.keys()]) if (!ids.has(id)) this.reports.delete(id);
-    for (const name of [...this.quorum.keys()]) if (!next.virtualServers.has(name)) this.quorum.delete(name);
+    if (this.ownNotifier && p.global) this.notifier.configure(scriptPolicy(next));
+    for (const id of p.removedRealServers) {
+      this.reports.delete(id);
+      this.known.drop(id);
+      this.checkTexts.delete(id);
+    }
+    for (const [id, text] of p.checkTexts) this.checkTexts.set(id, text);
+    for (const name of p.virtualServers) {
+      if (!next.virtualServers.has(name)) this.quorum.delete(name);
+      this.dirty.add(name);
+    }
     if (this.pruneOverrides()) this.saveNow();
     await this.reloadSync(next);
     if (this.started && !this.stopped) {
-      this.health.set(checkSetOf(next));
+      if (p.checkUpdates.length > 0 || p.removedRealServers.length > 0) this.health.update([...p.checkUpdates], [...p.removedRealServers]);
       this.maintenance.set(next);
-      await this.reconcile();
+      if (this.dirty.size > 0) await this.kick();
     }
-    this.logger.info('director reloaded', { changes: changes.length });
-    return changes;
+    this.logger.info('director reloaded', { changes: plan.changes.length });
+  }
+
+  /** Drops a prepared plan; nothing was changed by it. */
+  abortReload(plan: DirectorReloadPlan): void {
+    this.plans.delete(plan);
   }
 
   /** Per virtual and real server: weights, health, overrides, and the kernel's connections and rates. */
@@ -228,9 +392,12 @@ export class Director {
     }
     const byKey = new Map(observed.map((o) => [serviceKeyId(o.service.key), o]));
     const vss: VirtualServerStatus[] = [];
-    for (const want of this.desired.services) {
-      const vs = this.config.virtualServers.get(want.vs);
-      if (!vs) continue;
+    const errors = this.ipvsErrors();
+    const errorOf = new Map<string, string>();
+    for (const e of errors) errorOf.set(e.realServer === null ? `${e.virtualServer}` : `${e.virtualServer}/${e.realServer}`, e.error);
+    for (const vs of this.config.virtualServers.values()) {
+      const want = this.desired.get(vs.name);
+      if (!want) continue;
       const have = byKey.get(serviceKeyId(want.service.key));
       const dests = new Map((have?.dests ?? []).map((dd) => [destKeyId(dd), dd]));
       const realServers = want.realServers.map((r) => {
@@ -249,6 +416,7 @@ export class Director {
           maintenance: this.maintenance.active().has(rsId(vs.name, rs.name)),
           disposition: r.disposition,
           kernel: kernelDestStatus(dests.get(destKeyId(dest))),
+          error: errorOf.get(rsId(vs.name, rs.name)) ?? null,
         };
       });
       const sorryKey = vs.sorryServer ? { address: vs.sorryServer.address, port: destPort(vs, vs.sorryServer.port) } : undefined;
@@ -268,10 +436,11 @@ export class Director {
           : null,
         inKernel: have !== undefined,
         stats: have?.service.stats ?? null,
+        error: errorOf.get(vs.name) ?? null,
         realServers,
       });
     }
-    return { virtualServers: vss, reconciler: this.reconciler.stats(), syncDaemon: this.sync?.status() ?? null, kernelError };
+    return { virtualServers: vss, reconciler: this.reconciler.stats(), syncDaemon: this.sync?.status() ?? null, kernelError, errors };
   }
 
   /**
@@ -282,6 +451,8 @@ export class Director {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.known.stop();
+    if (this.known.dirty) this.saveNow();
     this.maintenance.stop();
     await this.reconciler.stop();
     await this.health.stop();
@@ -302,8 +473,8 @@ export class Director {
             if ((e as { code?: string }).code !== 'ESRCH') throw e;
           }
         }
-        this.savedManaged = '';
-        saveStateQuiet(this.stateDir, this.overrides, [], this.logger);
+        this.savedManaged = -1;
+        saveStateQuiet(this.stateDir, this.overrides, [], this.logger, this.known.deviating);
       }
     } catch (e) {
       this.logger.error('ipvs cleanup at stop failed', { mode, error: (e as Error).message });
@@ -313,10 +484,78 @@ export class Director {
 
   // ---- internals ----
 
-  private allRs(): [VirtualServer, RealServer][] {
-    const out: [VirtualServer, RealServer][] = [];
-    for (const vs of this.config.virtualServers.values()) for (const rs of vs.realServers.values()) out.push([vs, rs]);
-    return out;
+  private makeReconciler(managed: Iterable<string>): Reconciler {
+    return new Reconciler({
+      ipvs: this.ipvs,
+      logger: this.logger.child({ role: 'reconciler' }),
+      clock: this.clock,
+      managed,
+      beforePass: () => this.recompute(),
+      onFailure: (f, state) => this.onIpvsError?.(this.nameFailure(f), state),
+    });
+  }
+
+  /** A failing IPVS object with the names of the virtual server (and real server) it belongs to. */
+  private nameFailure(f: ObjectFailure): IpvsObjectError {
+    const id = serviceKeyId(f.key);
+    let vsName: string | null = null;
+    for (const [name, sid] of this.desiredIds) {
+      if (sid === id) {
+        vsName = name;
+        break;
+      }
+    }
+    let rsName: string | null = null;
+    const vs = vsName !== null ? this.config.virtualServers.get(vsName) : undefined;
+    if (vs && f.dest) {
+      const did = destKeyId(f.dest);
+      for (const rs of vs.realServers.values()) {
+        if (destKeyId({ address: rs.address.address, port: destPort(vs, rs.address.port) }) === did) {
+          rsName = rs.name;
+          break;
+        }
+      }
+      if (rsName === null && vs.sorryServer && destKeyId({ address: vs.sorryServer.address, port: destPort(vs, vs.sorryServer.port) }) === did) rsName = 'sorry_server';
+    }
+    const now = this.clock.now();
+    return {
+      virtualServer: vsName,
+      realServer: rsName,
+      service: formatServiceKey(f.key),
+      ...(f.dest ? { dest: formatDestKey(f.dest) } : {}),
+      operation: f.op,
+      error: f.error,
+      code: f.code,
+      attempts: f.attempts,
+      failingForMs: Math.max(0, now - f.since),
+      nextRetryInMs: Math.max(0, f.nextRetryAt - now),
+    };
+  }
+
+  /** What the checker is handed for a real server: the director's last report of it. */
+  private knownHealth(rs: string): KnownHealth | undefined {
+    const r = this.reports.get(rs);
+    return r ? { up: r.up, reason: r.reason ?? '', ...(r.weight !== undefined ? { weight: r.weight } : {}) } : undefined;
+  }
+
+  /** The whole check set, each real server with its last known health (start, and after a restart). */
+  private checkSetWithKnown(): RealServerChecks[] {
+    const set = checkSetOf(this.config);
+    this.checkTexts = new Map();
+    for (const c of set) {
+      this.checkTexts.set(c.rs, JSON.stringify(c.checks));
+      const k = this.knownHealth(c.rs);
+      if (k && c.checks.length > 0) c.known = k;
+    }
+    return set;
+  }
+
+  /** The virtual and real server of an id `VS/RS` in the running configuration. */
+  private lookup(id: string): { vs: VirtualServer; rs: RealServer } | undefined {
+    const slash = id.indexOf('/');
+    const vs = this.config.virtualServers.get(id.slice(0, slash));
+    const rs = vs?.realServers.get(id.slice(slash + 1));
+    return vs && rs ? { vs, rs } : undefined;
   }
 
   private onHealth(events: readonly RsChange[]): void {
@@ -330,10 +569,14 @@ export class Director {
       const before: Known = healthOf(vs, rs, this.reports) as Known;
       const now: RsHealth = { up: ev.up, reason: ev.reason, ...(ev.weight !== undefined ? { weight: ev.weight } : {}) };
       this.reports.set(ev.rs, now);
-      if (before.up !== now.up || before.weight !== now.weight) changed = true;
+      if (rs.checks.length > 0) this.known.note(vs, rs, now);
+      if (before.up !== now.up || before.weight !== now.weight) {
+        changed = true;
+        this.dirty.add(vs.name);
+      }
       if (before.up !== now.up && rs.checks.length > 0) this.announce(vs, rs, now);
     }
-    if (changed && this.started) void this.reconcile();
+    if (changed && this.started) this.kickSoon();
   }
 
   private announce(vs: VirtualServer, rs: RealServer, h: RsHealth): void {
@@ -359,26 +602,61 @@ export class Director {
     return merged;
   }
 
+  /**
+   * Brings the desired table up to date before a pass: the marked virtual
+   * servers alone (all of them at start), handed to the reconciler as a
+   * partial update; quorum changes run their scripts. Then the state file
+   * gets the health that changed, before the pass writes the table (a crash in
+   * between leaves a file that is ahead of the table, never behind it).
+   */
   private recompute(): void {
-    const next = desiredState({ config: this.config, health: this.reports, overrides: this.effectiveOverrides(), quorum: this.quorum });
-    for (const svc of next.services) {
-      const before = this.quorum.get(svc.vs);
-      if (before !== undefined && before !== svc.quorumUp) {
-        const vs = this.config.virtualServers.get(svc.vs)!;
-        const script = svc.quorumUp ? vs.quorumUp : vs.quorumDown;
-        this.logger.warn(svc.quorumUp ? 'quorum gained' : 'quorum lost', {
-          vs: svc.vs,
-          weight_sum: svc.weightSum,
-          quorum: vs.quorum,
-          hysteresis: vs.hysteresis,
-          sorry_server: vs.sorryServer ? vs.sorryServer.address : undefined,
-        });
-        if (script) void this.notifier.run(`VS:${svc.vs}`, script.argv, { LVSD_TYPE: 'VS', LVSD_VIRTUAL_SERVER: svc.vs, LVSD_STATE: svc.quorumUp ? 'UP' : 'DOWN' });
+    if (this.dirtyAll || this.dirty.size > 0) {
+      const full = this.dirtyAll;
+      const names = full ? new Set([...this.config.virtualServers.keys(), ...this.desired.keys()]) : this.dirty;
+      this.dirty = new Set();
+      this.dirtyAll = false;
+      const overrides = this.effectiveOverrides();
+      const put: DesiredService[] = [];
+      const remove: string[] = [];
+      for (const name of names) {
+        const vs = this.config.virtualServers.get(name);
+        const oldId = this.desiredIds.get(name);
+        if (!vs) {
+          this.desired.delete(name);
+          this.desiredIds.delete(name);
+          this.quorum.delete(name);
+          if (oldId !== undefined) remove.push(oldId);
+          continue;
+        }
+        const svc = desiredServiceOf(vs, { health: this.reports, overrides, quorum: this.quorum });
+        const before = this.quorum.get(name);
+        if (before !== undefined && before !== svc.quorumUp) this.quorumChanged(vs, svc);
+        this.quorum.set(name, svc.quorumUp);
+        this.desired.set(name, svc);
+        const id = serviceKeyId(svc.service.key);
+        if (oldId !== undefined && oldId !== id) remove.push(oldId);
+        this.desiredIds.set(name, id);
+        put.push(svc);
       }
+      if (full) {
+        const all: DesiredService[] = [];
+        for (const name of this.config.virtualServers.keys()) all.push(this.desired.get(name)!);
+        this.reconciler.setDesired(all);
+      } else this.reconciler.updateDesired(put, remove);
     }
-    this.desired = next;
-    this.quorum = new Map(next.quorum);
-    this.reconciler.setDesired(next.services);
+    this.known.flush();
+  }
+
+  private quorumChanged(vs: VirtualServer, svc: DesiredService): void {
+    const script = svc.quorumUp ? vs.quorumUp : vs.quorumDown;
+    this.logger.warn(svc.quorumUp ? 'quorum gained' : 'quorum lost', {
+      vs: vs.name,
+      weight_sum: svc.weightSum,
+      quorum: vs.quorum,
+      hysteresis: vs.hysteresis,
+      sorry_server: vs.sorryServer ? vs.sorryServer.address : undefined,
+    });
+    if (script) void this.notifier.run(`VS:${vs.name}`, script.argv, { LVSD_TYPE: 'VS', LVSD_VIRTUAL_SERVER: vs.name, LVSD_STATE: svc.quorumUp ? 'UP' : 'DOWN' });
   }
 
   private async setOverride(vsName: string, rsName: string, o: OverrideName | undefined): Promise<PassResult> {
@@ -391,14 +669,15 @@ export class Director {
     if (o) this.overrides.set(id, o);
     else this.overrides.delete(id);
     try {
-      saveState(this.stateDir, { overrides: this.overrides, managed: this.reconciler.managedKeys() });
+      saveState(this.stateDir, { overrides: this.overrides, managed: this.reconciler.managedKeys(), health: this.known.deviating });
     } catch (e) {
       if (before) this.overrides.set(id, before);
       else this.overrides.delete(id);
       throw e;
     }
     this.logger.info(o ? `real server ${o === 'drain' ? 'drained' : 'disabled'} by operator` : 'real server enabled by operator', { vs: vsName, rs: rsName });
-    return this.reconcile();
+    this.dirty.add(vsName);
+    return this.kick();
   }
 
   /** Drops overrides of real servers no longer configured; true when any was dropped. */
@@ -414,17 +693,17 @@ export class Director {
     return dropped;
   }
 
-  private saveNow(): void {
+  private saveNow(durable = true): void {
     const managed = [...this.reconciler.managedKeys()];
-    saveStateQuiet(this.stateDir, this.overrides, managed, this.logger);
-    this.savedManaged = JSON.stringify(managed.sort());
+    saveStateQuiet(this.stateDir, this.overrides, managed, this.logger, this.known.deviating, durable);
+    this.savedManaged = this.reconciler.managedVersion;
+    this.known.dirty = false;
   }
 
   /** Writes the state file when the managed keys changed since the last write. */
   private persistManaged(): void {
     if (this.stopped) return;
-    const now = JSON.stringify([...this.reconciler.managedKeys()].sort());
-    if (now !== this.savedManaged) this.saveNow();
+    if (this.reconciler.managedVersion !== this.savedManaged) this.saveNow();
   }
 
   private async reloadSync(next: LvsdConfig): Promise<void> {
@@ -446,9 +725,9 @@ export class Director {
   }
 }
 
-function saveStateQuiet(dir: string, overrides: ReadonlyMap<string, OverrideName>, managed: Iterable<string>, logger: Logger): void {
+function saveStateQuiet(dir: string, overrides: ReadonlyMap<string, OverrideName>, managed: Iterable<string>, logger: Logger, health?: ReadonlyMap<string, StoredHealth>, durable = true): void {
   try {
-    saveState(dir, { overrides, managed });
+    saveState(dir, { overrides, managed, ...(health ? { health } : {}) }, durable);
   } catch (e) {
     logger.error('cannot save director state', { error: (e as Error).message });
   }

@@ -4,17 +4,25 @@
  */
 import { CheckScheduler, type SchedulerOptions } from '../check/scheduler';
 import { forkCheckWorker, type CheckWorker } from '../check/worker';
-import type { RealServerChecks, RsChange } from '../check/types';
+import type { KnownHealth, RealServerChecks, RsChange } from '../check/types';
 import type { Clock, TimerHandle } from '../lib/clock';
 import type { Logger } from '../log';
 
 /**
  * A source of real-server health. `set` replaces the whole check set (checks
- * left unchanged keep their state); the source answers with the full state
- * (`onStates`) and then one change at a time (`onChange`).
+ * left unchanged keep their state; a real server new to the source starts from
+ * its `known` health when given); `update` changes part of it (a reload's
+ * difference); the source answers with the state of the real servers it was
+ * given (`onStates`) and then one change at a time (`onChange`).
  */
 export interface HealthSource {
   set(servers: RealServerChecks[]): void;
+  update(servers: RealServerChecks[], removed: string[]): void;
+  /**
+   * Where the source finds the director's last known health of a real server
+   * when it must start its checks again (a restarted checker process).
+   */
+  knownFrom?(fn: (rs: string) => KnownHealth | undefined): void;
   onStates(fn: (states: RsChange[]) => void): void;
   onChange(fn: (ev: RsChange) => void): void;
   /** Stops checking; resolves when done. */
@@ -29,24 +37,32 @@ export interface WorkerHealthOptions {
   readonly maxInFlight?: number;
   /** How to start the child; default {@link forkCheckWorker}. */
   readonly fork?: () => CheckWorker;
+  /**
+   * The director's last known health of a real server, handed to a respawned
+   * child so it starts from it (no server known down comes back, no notify_up,
+   * because the checker restarted).
+   */
+  readonly known?: (rs: string) => KnownHealth | undefined;
 }
 
 /**
  * The checker process as a {@link HealthSource}. A child that dies is
  * respawned as keepalived does: at once if it ran over 60 s, else after 1,
- * 2, 4 … 60 s; the new child gets the last check set and its baseline
- * `states` reach the director like any other.
+ * 2, 4 … 60 s; the new child gets the last check set with the director's last
+ * known health of each real server (`known`), so its baseline `states` repeat
+ * what the director knows instead of resetting every server to up.
  */
 export function workerHealthSource(opts: WorkerHealthOptions): HealthSource {
   const statesFns: ((s: RsChange[]) => void)[] = [];
   const changeFns: ((e: RsChange) => void)[] = [];
   const fork = opts.fork ?? (() => forkCheckWorker(opts.maxInFlight !== undefined ? { maxInFlight: opts.maxInFlight } : {}));
-  let servers: RealServerChecks[] | undefined;
+  let servers: Map<string, RealServerChecks> | undefined;
   let worker: CheckWorker | undefined;
   let stopped = false;
   let startedAt = 0;
   let backoffMs = 0;
   let respawn: TimerHandle | undefined;
+  let knownOf = opts.known;
   const spawn = (): void => {
     startedAt = opts.clock.now();
     const w = fork();
@@ -65,13 +81,29 @@ export function workerHealthSource(opts: WorkerHealthOptions): HealthSource {
         if (!stopped) spawn();
       });
     });
-    if (servers) w.set(servers);
+    if (servers) {
+      const all: RealServerChecks[] = [];
+      for (const s of servers.values()) {
+        const known = (s.checks.length > 0 ? knownOf?.(s.rs) : undefined) ?? s.known;
+        all.push(known ? { ...s, known } : s);
+      }
+      w.set(all);
+    }
   };
   return {
     set(s) {
-      servers = s;
+      servers = new Map(s.map((x) => [x.rs, x]));
       if (!worker && !stopped && respawn === undefined) spawn();
       else worker?.set(s);
+    },
+    update(s, removed) {
+      if (!servers) return this.set(s);
+      for (const rs of removed) servers.delete(rs);
+      for (const x of s) servers.set(x.rs, x);
+      worker?.update(s, removed);
+    },
+    knownFrom(fn) {
+      knownOf = fn;
     },
     onStates: (fn) => void statesFns.push(fn),
     onChange: (fn) => void changeFns.push(fn),
@@ -99,6 +131,15 @@ export function schedulerHealthSource(opts: Omit<SchedulerOptions, 'onChange'> =
     set(servers) {
       scheduler.set(servers);
       const states = scheduler.states();
+      statesFns.forEach((f) => f(states));
+    },
+    update(servers, removed) {
+      scheduler.update(servers, removed);
+      const states: RsChange[] = [];
+      for (const x of servers) {
+        const st = scheduler.state(x.rs);
+        if (st) states.push(st);
+      }
       statesFns.forEach((f) => f(states));
     },
     onStates: (fn) => void statesFns.push(fn),

@@ -32,11 +32,11 @@ export class MaintenanceWindows {
   private readonly windows = new Map<string, Window>();
   private readonly open = new Set<string>();
 
-  /** `onChange` runs whenever a window opens or closes (the director then reconciles). */
+  /** `onChange` runs whenever windows open or close, with the real servers (`VS/RS`) concerned (the director then reconciles). */
   constructor(
     private readonly clock: Clock,
     private readonly logger: Logger,
-    private readonly onChange: () => void,
+    private readonly onChange: (ids: readonly string[]) => void,
     private readonly schedule: CronScheduler = nodeCron,
   ) {}
 
@@ -56,11 +56,11 @@ export class MaintenanceWindows {
         if (rs.maintenance) wanted.set(`${vs.name}/${rs.name}`, { expression: rs.maintenance.cron, durationMs: rs.maintenance.durationMs });
       }
     }
-    let changed = false;
+    const changed: string[] = [];
     for (const [id, w] of this.windows) {
       const next = wanted.get(id);
       if (next && next.expression === w.expression && next.durationMs === w.durationMs) continue;
-      changed = this.drop(id, w) || changed;
+      if (this.drop(id, w)) changed.push(id);
     }
     for (const [id, spec] of wanted) {
       if (this.windows.has(id)) continue;
@@ -68,7 +68,7 @@ export class MaintenanceWindows {
       w.job = this.schedule(spec.expression, () => this.openWindow(id, w));
       this.windows.set(id, w);
     }
-    if (changed) this.onChange();
+    if (changed.length > 0) this.onChange(changed);
   }
 
   /** Stops every schedule; open windows are forgotten (the director is stopping). */
@@ -82,12 +82,12 @@ export class MaintenanceWindows {
       w.closes = undefined;
       this.open.delete(id);
       this.logger.info('maintenance window closed', { rs: id });
-      this.onChange();
+      this.onChange([id]);
     });
     if (this.open.has(id)) return; // a window that fires again while open is extended
     this.open.add(id);
     this.logger.info('maintenance window opened: draining', { rs: id, minutes: Math.round(w.durationMs / 60000) });
-    this.onChange();
+    this.onChange([id]);
   }
 
   /** Stops one window's schedule; true when it was open. */

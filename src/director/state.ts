@@ -1,7 +1,13 @@
 /**
  * The director's durable state in `STATE_DIR/director.json`: operator
  * overrides (`lvsctl drain|disable|enable VS RS`) kept across reloads and
- * restarts, and the IPVS service keys lvsd owns.
+ * restarts, the IPVS service keys lvsd owns, and the last known health of
+ * the real servers whose health differs from how they would start (down, or
+ * up under `alpha`, or with a dynamic weight), with the kernel's boot id: a
+ * restarted director (a crash of its process, `systemctl restart`) starts
+ * from that health instead of putting servers known down back into the
+ * table; after a reboot (another boot id: the kernel table is gone too) it is
+ * ignored and every server starts as configured.
  *
  * The file is written atomically (temporary file in the same directory,
  * fsync, rename, fsync of the directory), so a crash leaves the old file or
@@ -43,6 +49,26 @@ export interface DirectorState {
    * as lvsd's and is deleted, while foreign services stay untouched.
    */
   readonly managed: string[];
+  /** Last known health by real-server id, of the servers not in their starting state. */
+  readonly health: Map<string, StoredHealth>;
+}
+
+/** A real server's health as kept on disk. */
+export interface StoredHealth {
+  readonly up: boolean;
+  readonly reason: string;
+  readonly weight?: number;
+  /** The real server's address when it was judged (`198.51.100.1:80`): a server whose address changed is judged anew. */
+  readonly address: string;
+}
+
+/** The kernel's boot id (`/proc/sys/kernel/random/boot_id`), or null when it cannot be read. */
+export function currentBootId(): string | null {
+  try {
+    return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || null;
+  } catch {
+    return null;
+  }
 }
 
 /** What {@link loadState} found. */
@@ -54,7 +80,7 @@ export interface LoadedState extends DirectorState {
 /** Reads the state of `stateDir`; never throws. A missing file is an empty state. */
 export function loadState(stateDir: string): LoadedState {
   const file = path.join(stateDir, STATE_FILE);
-  const empty = (problem?: string): LoadedState => ({ overrides: new Map(), managed: [], ...(problem ? { problem } : {}) });
+  const empty = (problem?: string): LoadedState => ({ overrides: new Map(), managed: [], health: new Map(), ...(problem ? { problem } : {}) });
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -63,7 +89,7 @@ export function loadState(stateDir: string): LoadedState {
     return empty(`cannot read ${file}: ${(e as Error).message}`);
   }
   try {
-    const doc = JSON.parse(text) as { version?: unknown; overrides?: unknown; managed?: unknown };
+    const doc = JSON.parse(text) as { version?: unknown; overrides?: unknown; managed?: unknown; health?: unknown; bootId?: unknown };
     if (doc.version !== 1 || typeof doc.overrides !== 'object' || doc.overrides === null) {
       return empty(`${file}: not a version 1 director state file`);
     }
@@ -72,7 +98,17 @@ export function loadState(stateDir: string): LoadedState {
       if ((v === Override.DRAIN || v === Override.DISABLE) && k.includes('/')) overrides.set(k, v);
     }
     const managed = Array.isArray(doc.managed) ? doc.managed.filter((x): x is string => typeof x === 'string') : [];
-    return { overrides, managed };
+    const health = new Map<string, StoredHealth>();
+    const boot = currentBootId();
+    if (boot !== null && doc.bootId === boot && typeof doc.health === 'object' && doc.health !== null) {
+      for (const [k, v] of Object.entries(doc.health as Record<string, unknown>)) {
+        const h = v as Partial<StoredHealth> | null;
+        if (!k.includes('/') || !h || typeof h.up !== 'boolean' || typeof h.address !== 'string') continue;
+        const weight = typeof h.weight === 'number' && Number.isInteger(h.weight) && h.weight >= 0 ? h.weight : undefined;
+        health.set(k, { up: h.up, reason: typeof h.reason === 'string' ? h.reason : '', address: h.address, ...(weight !== undefined ? { weight } : {}) });
+      }
+    }
+    return { overrides, managed, health };
   } catch (e) {
     return empty(`${file}: ${(e as Error).message}`);
   }
@@ -80,25 +116,38 @@ export function loadState(stateDir: string): LoadedState {
 
 const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Writes the state atomically; throws {@link StateWriteError}. Creates the directory if needed. */
-export function saveState(stateDir: string, state: { readonly overrides: Overrides; readonly managed: Iterable<string> }): void {
+/**
+ * Writes the state atomically; throws {@link StateWriteError}. Creates the directory if needed.
+ * `durable` false skips the fsyncs: for a write that only updates health, which a power loss
+ * may lose without harm (after a reboot the saved health is ignored anyway), so a burst of
+ * health changes costs a rename each, not two disk flushes.
+ */
+export function saveState(
+  stateDir: string,
+  state: { readonly overrides: Overrides; readonly managed: Iterable<string>; readonly health?: ReadonlyMap<string, StoredHealth> },
+  durable = true,
+): void {
   const file = path.join(stateDir, STATE_FILE);
   const tmp = `${file}.${process.pid}.tmp`;
+  const health = state.health && state.health.size > 0 ? state.health : undefined;
   const doc = {
     version: 1,
     overrides: Object.fromEntries([...state.overrides].sort(([a], [b]) => byText(a, b))),
     managed: [...state.managed].sort(byText),
+    // Written only when some server is not in its starting state, so the common file stays as it was.
+    ...(health ? { bootId: currentBootId(), health: Object.fromEntries([...health].sort(([a], [b]) => byText(a, b))) } : {}),
   };
   try {
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o755 });
     const fd = fs.openSync(tmp, 'w', 0o644);
     try {
       fs.writeSync(fd, JSON.stringify(doc, null, 2) + '\n');
-      fs.fsyncSync(fd);
+      if (durable) fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
     }
     fs.renameSync(tmp, file);
+    if (!durable) return;
     // The rename is durable only once the directory entry is on disk.
     const dfd = fs.openSync(stateDir, 'r');
     try {

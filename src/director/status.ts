@@ -47,6 +47,8 @@ export interface RealServerStatus {
   readonly disposition: RsDisposition;
   /** What the kernel has now; null = not in the table. */
   readonly kernel: KernelDestStatus | null;
+  /** The kernel keeps refusing this real server's dest (retried on its own); null when it does not. */
+  readonly error?: string | null;
 }
 
 /** One virtual server. */
@@ -63,6 +65,8 @@ export interface VirtualServerStatus {
   readonly inKernel: boolean;
   /** The service's counters and rates, when the kernel sent them. */
   readonly stats: IpvsStats | null;
+  /** The kernel keeps refusing this service (an unknown scheduler…; retried on its own); null when it does not. */
+  readonly error?: string | null;
   readonly realServers: readonly RealServerStatus[];
 }
 
@@ -73,6 +77,30 @@ export interface DirectorStatus {
   readonly syncDaemon: SyncDaemonStatus | null;
   /** Set when the kernel could not be read for this answer (the figures are then the last known). */
   readonly kernelError: string | null;
+  /** IPVS objects the kernel keeps refusing, each retried on its own while the others change as usual. */
+  readonly errors?: readonly IpvsObjectError[];
+}
+
+/** One IPVS object (a service, or one dest) the kernel keeps refusing. */
+export interface IpvsObjectError {
+  /** The virtual server it belongs to (null: a service lvsd no longer configures). */
+  readonly virtualServer: string | null;
+  /** The real server, for a dest (`sorry_server` for the sorry server); null for the service itself. */
+  readonly realServer: string | null;
+  /** ipvsadm's label of the service: `TCP 192.0.2.100:80`. */
+  readonly service: string;
+  /** The dest, for a real server: `198.51.100.1:80`. */
+  readonly dest?: string;
+  /** The refused operation: `add service TCP 192.0.2.100:80 bogus`. */
+  readonly operation: string;
+  /** The kernel's answer, with what was being done. */
+  readonly error: string;
+  /** Its errno name (ENOENT, ERANGE, …), when there is one. */
+  readonly code: string | null;
+  /** Failed attempts in a row. */
+  readonly attempts: number;
+  readonly failingForMs: number;
+  readonly nextRetryInMs: number;
 }
 
 /** A kernel dest as {@link KernelDestStatus}. */

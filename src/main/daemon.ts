@@ -15,12 +15,13 @@ import { systemClock } from '../lib/clock';
 import { type Logger, createLogger } from '../log';
 import { NotifyFifo } from '../notify/fifo';
 import { type NotifyScripts, type NotifyVrrpState, NotifyRunner, scriptPolicy } from '../notify/scripts';
-import { Director } from '../director/director';
+import { Director, type DirectorReloadPlan } from '../director/director';
 import { FakeIpvs } from '../kernel/ipvs/fake';
 import { IpvsClient } from '../kernel/ipvs/client';
 import type { Ipvs } from '../kernel/ipvs/types';
 import { parseAuditInterval } from '../reconcile/audit';
 import { VrrpEngine, type VrrpReloadPlan } from '../vrrp/engine';
+import { emitEvent } from '../events';
 import { createMetrics } from '../metrics/registry';
 import { EventHistory, type LoadedConfig, loadAtStart, loadForReload, vrrpHandlers } from './control';
 import type { ChildRoleName, ResumeHint, TransitionMessage } from './ipc';
@@ -62,6 +63,8 @@ interface PendingReload {
   readonly changes: string[];
   /** The engine's own plan (VRRP roles). */
   vrrp?: VrrpReloadPlan;
+  /** The director's own plan (director roles with a running director). */
+  director?: DirectorReloadPlan;
   /** The IPVS client opened to start a director the running configuration did not have. */
   ipvs?: Ipvs;
 }
@@ -189,7 +192,8 @@ export class Daemon {
   /** Opens IPVS for a director; throws EIPVS with what to do when it cannot be reached. */
   private async openIpvs(): Promise<Ipvs> {
     try {
-      return this.opts.dryRun ? new FakeIpvs() : await IpvsClient.open();
+      // The dry run's table: no call log, which would grow for as long as lvsd runs.
+      return this.opts.dryRun ? new FakeIpvs({ record: false }) : await IpvsClient.open();
     } catch (e) {
       throw Object.assign(new Error(`the configuration has virtual servers but IPVS cannot be reached (${(e as Error).message}); load the ip_vs module or remove the [virtual_server.*] sections`), { code: 'EIPVS' });
     }
@@ -204,6 +208,14 @@ export class Daemon {
       clock: systemClock,
       notify: this.notify,
       audit: parseAuditInterval(config.global.auditInterval, systemClock),
+      onIpvsError: (e, state) =>
+        emitEvent({
+          subsystem: 'reconcile',
+          severity: state === 'failing' ? 'error' : 'info',
+          subject: e.realServer ? `${e.virtualServer ?? e.service}/${e.realServer}` : (e.virtualServer ?? e.service),
+          message: state === 'failing' ? `IPVS refuses ${e.operation}: ${e.error}; retried on its own` : `IPVS accepts ${e.operation} again`,
+          fields: { code: e.code, attempts: e.attempts },
+        }),
     });
     await this.director.start();
   }
@@ -278,14 +290,23 @@ export class Daemon {
   async prepareReload(next: LvsdConfig, id: number): Promise<{ changes: string[] }> {
     if (this.pending) this.abortReload(this.pending.id);
     const diff = diffConfig(this.config, next);
-    // The engine words its instances' changes itself (what changed, and whether a transition follows).
-    const changes = describeDiff(diff, this.role === 'director' ? [] : ['vrrpInstances']);
+    // The engine words its instances' changes itself (what changed, and whether a transition follows),
+    // the director its checks, virtual and real servers.
+    const changes = describeDiff(diff, [...(this.role === 'director' ? [] : ['vrrpInstances']), ...(this.director ? ['checks', 'virtualServers', 'realServers'] : [])]);
     const pending: PendingReload = { id, next, diff, changes };
     if (!diff.empty && this.role !== 'director') {
       pending.vrrp = await this.engine.prepareReload(next, diff);
       changes.push(...pending.vrrp.changes);
     }
-    if (this.role !== 'vrrp' && !this.director && (next.virtualServers.size > 0 || next.global.lvsSyncDaemon)) {
+    if (this.role !== 'vrrp' && this.director && !diff.empty) {
+      try {
+        pending.director = await this.director.prepareReload(next);
+      } catch (e) {
+        if (pending.vrrp) this.engine.abortReload(pending.vrrp);
+        throw e;
+      }
+      changes.push(...pending.director.changes);
+    } else if (this.role !== 'vrrp' && !this.director && (next.virtualServers.size > 0 || next.global.lvsSyncDaemon)) {
       pending.ipvs = await this.openIpvs();
       changes.push('director started');
     }
@@ -304,10 +325,8 @@ export class Daemon {
       return { changes: [] };
     }
     if (p.vrrp) await this.engine.commitReload(p.vrrp);
-    if (this.role !== 'vrrp') {
-      if (this.director) changes.push(...(await this.director.reload(next)));
-      else if (p.ipvs) await this.startDirector(next, p.ipvs);
-    }
+    if (p.director) await this.director!.commitReload(p.director);
+    else if (p.ipvs) await this.startDirector(next, p.ipvs);
     if (diff.global && next.global.logLevel !== this.config.global.logLevel && !this.opts.logLevel) {
       this.log.setLevel(next.global.logLevel);
     }
@@ -326,6 +345,7 @@ export class Daemon {
     this.pending = undefined;
     p.ipvs?.close();
     if (p.vrrp) this.engine.abortReload(p.vrrp);
+    if (p.director) this.director?.abortReload(p.director);
     this.log.info('reload aborted; the running configuration stays', { id });
   }
 

@@ -160,7 +160,16 @@ export function nextQuorum(prev: boolean | undefined, sum: number, quorum: numbe
   return sum >= quorum + hysteresis;
 }
 
-function desiredService(vs: VirtualServer, input: DesiredInput): { svc: DesiredService; quorumUp: boolean } {
+/**
+ * The desired service of one virtual server (see the file's doc): what the
+ * director recomputes when only this virtual server's inputs changed. Reads
+ * the health and overrides of its own real servers alone.
+ */
+export function desiredServiceOf(vs: VirtualServer, input: Omit<DesiredInput, 'config'>): DesiredService {
+  return desiredService(vs, input).svc;
+}
+
+function desiredService(vs: VirtualServer, input: Omit<DesiredInput, 'config'>): { svc: DesiredService; quorumUp: boolean } {
   type Pre = { rs: RealServer; alive: boolean; weight: number; override?: OverrideName; h: RsHealth };
   const pre: Pre[] = [];
   let sum = 0;

@@ -91,33 +91,48 @@ export function diffIpvs(desired: readonly DesiredServiceLike[], observed: reado
   for (const d of desired) {
     const id = serviceKeyId(d.service.key);
     wanted.add(id);
-    const key = d.service.key;
-    const have = seen.get(id);
-    if (!have) {
-      ops.push({ op: 'addService', service: bareService(d.service) });
-      for (const dest of d.dests) ops.push({ op: 'addDest', key, dest: bareDest(dest) });
-      continue;
-    }
-    if (serviceDiffers(d.service, have.service)) ops.push({ op: 'editService', service: bareService(d.service) });
-    const haveDests = new Map<string, IpvsDestEntry>();
-    for (const hd of have.dests) haveDests.set(destKeyId(hd), hd);
-    const keep = new Set<string>();
-    for (const dest of d.dests) {
-      const did = destKeyId(dest);
-      keep.add(did);
-      const hd = haveDests.get(did);
-      if (!hd) ops.push({ op: 'addDest', key, dest: bareDest(dest) });
-      else if (destDiffers(dest, hd)) ops.push({ op: 'editDest', key, dest: bareDest(dest) });
-    }
-    for (const [did, hd] of haveDests) {
-      if (!keep.has(did)) ops.push({ op: 'delDest', key, dest: { address: hd.address, port: hd.port } });
-    }
+    diffService(d, seen.get(id), ops);
   }
   for (const o of observed) {
     const id = serviceKeyId(o.service.key);
     if (wanted.has(id) || !managed.has(id)) continue;
-    for (const hd of o.dests) ops.push({ op: 'delDest', key: o.service.key, dest: { address: hd.address, port: hd.port } });
-    ops.push({ op: 'delService', key: o.service.key });
+    deleteService(o, ops);
   }
+  return ops;
+}
+
+/**
+ * The ops that turn one observed service (undefined: absent) into `d`, appended to
+ * `ops` in {@link diffIpvs}'s order: the service, then adds and edits of its dests,
+ * then deletes. Pure; lets a caller diff only the services that changed.
+ */
+export function diffService(d: DesiredServiceLike, have: ObservedService | undefined, ops: IpvsOp[] = []): IpvsOp[] {
+  const key = d.service.key;
+  if (!have) {
+    ops.push({ op: 'addService', service: bareService(d.service) });
+    for (const dest of d.dests) ops.push({ op: 'addDest', key, dest: bareDest(dest) });
+    return ops;
+  }
+  if (serviceDiffers(d.service, have.service)) ops.push({ op: 'editService', service: bareService(d.service) });
+  const haveDests = new Map<string, IpvsDestEntry>();
+  for (const hd of have.dests) haveDests.set(destKeyId(hd), hd);
+  const keep = new Set<string>();
+  for (const dest of d.dests) {
+    const did = destKeyId(dest);
+    keep.add(did);
+    const hd = haveDests.get(did);
+    if (!hd) ops.push({ op: 'addDest', key, dest: bareDest(dest) });
+    else if (destDiffers(dest, hd)) ops.push({ op: 'editDest', key, dest: bareDest(dest) });
+  }
+  for (const [did, hd] of haveDests) {
+    if (!keep.has(did)) ops.push({ op: 'delDest', key, dest: { address: hd.address, port: hd.port } });
+  }
+  return ops;
+}
+
+/** The ops that delete a managed service lvsd no longer wants: its dests, then the service. */
+export function deleteService(o: ObservedService, ops: IpvsOp[] = []): IpvsOp[] {
+  for (const hd of o.dests) ops.push({ op: 'delDest', key: o.service.key, dest: { address: hd.address, port: hd.port } });
+  ops.push({ op: 'delService', key: o.service.key });
   return ops;
 }

@@ -6,16 +6,24 @@
  * - ENOENT / ESRCH on a delete is success (it is gone already);
  * - an edit failing with ENOENT (dest) / ESRCH (service) becomes an add.
  *
- * A netlink error never escapes: it is logged, counted, and the whole pass
- * is retried after a growing delay on the injected clock (1 s doubling to
- * 30 s); a retry re-reads the kernel.
+ * A netlink error never escapes. An op the kernel refuses (an unknown
+ * scheduler, lthreshold above uthreshold, EPERM…) fails its object alone: the
+ * service, or the one dest, is logged, counted, listed by {@link Reconciler.failures}
+ * and retried on its own after a growing delay on the injected clock (1 s
+ * doubling to 60 s); until then later passes leave that op out (and the dests of
+ * a service that could not be added), while every other object keeps changing
+ * incrementally. A changed desired state for a failing object is tried at once.
+ * A failed read or a failed socket (nothing known of the ops) makes the next
+ * pass read the whole table, retried as a whole (1 s doubling to 30 s).
  * Passes never overlap: a request during a pass runs one more pass after it.
  *
- * Reads: start, audit and retry passes read the whole table (one dest dump per
- * managed service). A change pass (health, reload, drain…) diffs against the
- * table as the previous pass left it, re-reading only the services it wrote,
- * so a change costs netlink work in proportion to the change, not the table;
- * hand-made drift is found by the audit (every minute by default).
+ * Reads: start, audit and whole-table retry passes read the whole table (one
+ * dest dump per managed service). A change pass (health, reload, drain…) diffs
+ * only the services marked changed ({@link Reconciler.updateDesired}), against
+ * the table as the previous pass left it, re-reading only the services it
+ * wrote (those whose ops failed included), so a change costs work in
+ * proportion to the change, not the table; hand-made drift is found by the
+ * audit (every minute by default).
  *
  * Ownership: only services whose key is in the managed set are read closely
  * and changed. The set holds the desired keys plus the keys of services that
@@ -23,12 +31,12 @@
  * flushed: at start the kernel table is adopted and only the difference is
  * applied, so a restart keeps the connections of healthy real servers.
  */
-import { formatDestKey, formatServiceKey, serviceKeyId } from '../kernel/ipvs/addr';
-import type { Ipvs, IpvsDest, IpvsOp, IpvsOpResult, IpvsService, ServiceKey } from '../kernel/ipvs/types';
+import { destKeyId, formatDestKey, formatServiceKey, serviceKeyId } from '../kernel/ipvs/addr';
+import type { DestKey, Ipvs, IpvsDest, IpvsOp, IpvsOpResult, IpvsService, ServiceKey } from '../kernel/ipvs/types';
 import type { Clock, TimerHandle } from '../lib/clock';
 import type { Logger } from '../log';
 import type { AuditSchedule } from './audit';
-import { diffIpvs, type DesiredServiceLike, type ObservedService } from './diff';
+import { deleteService, diffIpvs, diffService, type DesiredServiceLike, type ObservedService } from './diff';
 
 /** Kernel answers that mean the op's goal holds already (keepalived's tolerances). */
 const TOLERATED: Readonly<Record<IpvsOp['op'], readonly string[]>> = {
@@ -52,7 +60,39 @@ export interface PassResult {
   readonly applied: number;
   /** Errors, as messages; non-empty = a retry is scheduled. */
   readonly errors: readonly string[];
+  /** Ops left out because their object is failing and its retry is not due yet. */
+  readonly held?: number;
 }
+
+/** One IPVS object (a service, or a dest of a service) whose op the kernel keeps refusing. */
+export interface ObjectFailure {
+  readonly kind: 'service' | 'dest';
+  readonly key: ServiceKey;
+  /** The dest, for kind 'dest'. */
+  readonly dest?: DestKey;
+  /** The refused op, as {@link describeOp} says it. */
+  readonly op: string;
+  /** The last error message (`adding service …: ENOENT`). */
+  readonly error: string;
+  /** Its errno name, when the kernel gave one. */
+  readonly code: string | null;
+  /** Attempts that failed in a row. */
+  readonly attempts: number;
+  /** Monotonic ms of the first failure of this series. */
+  readonly since: number;
+  /** Monotonic ms at which it is tried again. */
+  readonly nextRetryAt: number;
+}
+
+interface FailureRec extends ObjectFailure {
+  readonly serviceId: string;
+  readonly opText: string;
+}
+
+/** First retry of a failing object, doubled per failure up to {@link OBJECT_RETRY_MAX_MS}. */
+export const OBJECT_RETRY_MIN_MS = 1000;
+/** The cap of a failing object's retry delay. */
+export const OBJECT_RETRY_MAX_MS = 60_000;
 
 /** Counters for status and metrics. */
 export interface ReconcilerStats {
@@ -64,6 +104,8 @@ export interface ReconcilerStats {
   readonly driftRepaired: number;
   /** Failed ops and failed kernel reads. */
   readonly errors: number;
+  /** Objects (services, dests) failing now, each retried on its own; see {@link Reconciler.failures}. */
+  readonly failing: number;
   readonly lastError: string | null;
   /** Monotonic time (ms) of the last pass that ended without errors. */
   readonly lastSuccessAt: number | null;
@@ -78,6 +120,10 @@ export interface ReconcilerOptions {
   readonly clock: Clock;
   /** Service keys (ids) already owned (e.g. known from before a restart); default none. */
   readonly managed?: Iterable<string>;
+  /** Runs at the start of every pass, before the diff: the place to bring the desired table up to date. */
+  readonly beforePass?: () => void;
+  /** Told when an object starts failing and when it recovers (for events and metrics). */
+  readonly onFailure?: (f: ObjectFailure, state: 'failing' | 'recovered') => void;
 }
 
 const code = (e: unknown): string | undefined => (e as { code?: string })?.code;
@@ -108,15 +154,25 @@ export class Reconciler {
   private readonly ipvs: Ipvs;
   private readonly logger: Logger;
   private readonly clock: Clock;
-  private desired: readonly DesiredServiceLike[] = [];
+  private desired = new Map<string, DesiredServiceLike>();
+  /** Service ids whose desired state changed since the last pass; `all` after setDesired. */
+  private dirty = new Set<string>();
+  private dirtyAll = true;
+  private readonly failing = new Map<string, FailureRec>();
+  private failTimer?: TimerHandle;
+  private failTimerAt = Infinity;
+  private readonly beforePass?: () => void;
+  private readonly onFailure?: (f: ObjectFailure, state: 'failing' | 'recovered') => void;
   private readonly managed = new Set<string>();
+  private managedChanges = 0;
   private running: Promise<PassResult> | null = null;
   private queued: { promise: Promise<PassResult>; reason: PassReason } | null = null;
   private retryTimer?: TimerHandle;
   private retryMs = 0;
   private audit?: AuditSchedule;
   private stopped = false;
-  private observed: ObservedService[] = [];
+  /** The table as the last pass left it (or read it), by service id. */
+  private lastTable: ReadonlyMap<string, ObservedService> = new Map();
   /**
    * The whole table as this reconciler left it at the end of its last pass (its own
    * writes re-read), or null when that cannot be trusted (no pass yet, a failed op or
@@ -125,15 +181,16 @@ export class Reconciler {
    * 1,000 services). Hand-made drift is the audit's to find: audit, retry and start
    * passes always read the kernel.
    */
-  private snapshot: ObservedService[] | null = null;
-  private snapshotIds = new Set<string>();
+  private snapshot: Map<string, ObservedService> | null = null;
   private counters = { passes: 0, audits: 0, opsApplied: 0, driftRepaired: 0, errors: 0, lastError: null as string | null, lastSuccessAt: null as number | null };
 
   constructor(opts: ReconcilerOptions) {
     this.ipvs = opts.ipvs;
     this.logger = opts.logger;
     this.clock = opts.clock;
-    for (const k of opts.managed ?? []) this.managed.add(k);
+    for (const k of opts.managed ?? []) this.own(k);
+    if (opts.beforePass) this.beforePass = opts.beforePass;
+    if (opts.onFailure) this.onFailure = opts.onFailure;
   }
 
   /**
@@ -141,13 +198,36 @@ export class Reconciler {
    * until deleted. Does not run a pass: call {@link pass}.
    */
   setDesired(desired: readonly DesiredServiceLike[]): void {
-    this.desired = desired;
-    for (const d of desired) {
-      const id = serviceKeyId(d.service.key);
-      // A service the snapshot holds as foreign (its dests unread) is adopted: read it.
-      if (!this.managed.has(id) && this.snapshotIds.has(id)) this.setSnapshot(null);
-      this.managed.add(id);
+    this.desired = new Map();
+    for (const d of desired) this.want(d);
+    this.dirtyAll = true;
+  }
+
+  /**
+   * Changes part of the desired table: `put` services added or replaced, the
+   * services whose ids are in `remove` no longer wanted (still managed until
+   * deleted). The next change pass diffs only these. Does not run a pass.
+   */
+  updateDesired(put: readonly DesiredServiceLike[], remove: Iterable<string> = []): void {
+    for (const id of remove) {
+      this.desired.delete(id);
+      this.dirty.add(id);
     }
+    for (const d of put) this.dirty.add(this.want(d));
+  }
+
+  private want(d: DesiredServiceLike): string {
+    const id = serviceKeyId(d.service.key);
+    // A service the snapshot holds as foreign (its dests unread) is adopted: read it.
+    if (!this.managed.has(id) && this.snapshot?.has(id)) this.snapshot = null;
+    this.own(id);
+    this.desired.set(id, d);
+    return id;
+  }
+
+  /** The objects failing now, oldest first; each is retried on its own (see the file's doc). */
+  failures(): ObjectFailure[] {
+    return [...this.failing.values()].map(stripFailure);
   }
 
   /** The ids of the service keys lvsd owns now. */
@@ -157,17 +237,19 @@ export class Reconciler {
 
   /** Stops managing `key` (it will be left alone from now on). */
   forget(key: ServiceKey): void {
-    this.managed.delete(serviceKeyId(key));
+    this.disown(serviceKeyId(key));
   }
 
   /** The managed services as last read from the kernel (with their counters), in dump order. */
   lastObserved(): readonly ObservedService[] {
-    return this.observed;
+    const out: ObservedService[] = [];
+    for (const [id, o] of this.lastTable) if (this.managed.has(id)) out.push(o);
+    return out;
   }
 
   /** Counters. */
   stats(): ReconcilerStats {
-    return { ...this.counters, managed: this.managed.size };
+    return { ...this.counters, failing: this.failing.size, managed: this.managed.size };
   }
 
   /**
@@ -209,6 +291,7 @@ export class Reconciler {
     // One dump at a time: the kernel runs one netlink dump per socket (EBUSY otherwise).
     for (const service of services) {
       const id = serviceKeyId(service.key);
+      ids.set(service, id);
       if (!this.managed.has(id)) {
         out.push({ service, dests: [] });
         continue;
@@ -243,6 +326,8 @@ export class Reconciler {
     this.audit = undefined;
     this.clock.clear(this.retryTimer);
     this.retryTimer = undefined;
+    this.clock.clear(this.failTimer);
+    this.failTimer = undefined;
     if (this.queued) await this.queued.promise;
     else if (this.running) await this.running;
   }
@@ -250,17 +335,63 @@ export class Reconciler {
   private async runPass(reason: PassReason): Promise<PassResult> {
     this.counters.passes++;
     if (reason === 'audit') this.counters.audits++;
-    let observed: ObservedService[];
-    const trusted = reason === 'change' ? this.snapshot : null;
-    this.setSnapshot(null);
+    this.beforePass?.();
+    let observed: Map<string, ObservedService>;
+    // Change and object-retry passes diff against the last pass's table, and only the
+    // services that changed unless the whole desired table was replaced.
+    const trusted = reason === 'change' || reason === 'retry' ? this.snapshot : null;
+    const now = this.clock.now();
+    let scope: Set<string> | null = null;
+    if (trusted !== null && !this.dirtyAll) {
+      scope = this.dirty;
+      for (const f of this.failing.values()) if (f.nextRetryAt <= now) scope.add(f.serviceId);
+    }
+    this.dirty = new Set();
+    this.dirtyAll = false;
+    this.snapshot = null;
     try {
-      observed = trusted ?? (await this.observe());
+      observed = trusted ?? byId(await this.observe());
     } catch (e) {
       const msg = `reading the IPVS table: ${(e as Error).message}`;
+      this.dirtyAll = true;
       this.fail(msg);
       return { reason, ops: [], applied: 0, errors: [msg] };
     }
-    const ops = diffIpvs(this.desired, observed, this.managed);
+    const all = scope === null ? diffIpvs([...this.desired.values()], [...observed.values()], this.managed) : this.diffScope(scope, observed);
+    // Failing objects whose retry is not due sit this pass out (with the dests of a service not added).
+    // The dests of a service whose add is being retried wait for its answer (they would fail with ESRCH).
+    const ops: IpvsOp[] = [];
+    const deferred: IpvsOp[] = [];
+    const blocked = new Set<string>();
+    const retried = new Set<string>();
+    const generated = new Set<string>();
+    let held = 0;
+    for (const op of all) {
+      const obj = objectId(op);
+      generated.add(obj);
+      const svc = serviceIdOf(op);
+      const isDest = op.op === 'addDest' || op.op === 'editDest' || op.op === 'delDest';
+      if (isDest && blocked.has(svc)) {
+        held++;
+        continue;
+      }
+      if (isDest && retried.has(svc)) {
+        deferred.push(op);
+        continue;
+      }
+      const f = this.failing.get(obj);
+      if (f && f.nextRetryAt > now && f.opText === JSON.stringify(op)) {
+        held++;
+        if (op.op === 'addService') blocked.add(svc);
+        continue;
+      }
+      if (f && op.op === 'addService') retried.add(svc);
+      ops.push(op);
+    }
+    // A failing object the diff no longer asks anything of has its goal (or is no longer wanted).
+    for (const [obj, f] of this.failing) {
+      if ((scope === null || scope.has(f.serviceId)) && !generated.has(obj)) this.clearFailure(obj, 'no longer needed');
+    }
     const errors: string[] = [];
     let applied = 0;
     if (ops.length > 0 && reason === 'audit') {
@@ -270,24 +401,45 @@ export class Reconciler {
     // seconds), then keepalived's tolerances on the per-op results.
     const done = (op: IpvsOp): void => {
       applied++;
-      if (op.op === 'delService') this.managed.delete(serviceKeyId(op.key));
+      if (op.op === 'delService') this.disown(serviceKeyId(op.key));
       const fields = { reason };
       if (reason === 'audit') this.logger.warn(`ipvs repaired: ${describeOp(op)}`, fields);
       else this.logger.info(`ipvs: ${describeOp(op)}`, fields);
+      if (this.failing.has(objectId(op))) this.clearFailure(objectId(op), 'applied');
     };
+    const notAdded = new Set<string>();
     const failed = (op: IpvsOp, e: unknown): void => {
       const err = `${describeOp(op)}: ${(e as Error).message}`;
       errors.push(err);
-      this.fail(err);
+      this.counters.errors++;
+      this.counters.lastError = err;
+      const svc = serviceIdOf(op);
+      if (op.op === 'addService') notAdded.add(svc);
+      // A dest of a service that could not be added fails with it; the service's failure says why.
+      else if (notAdded.has(svc) && op.op !== 'editService' && op.op !== 'delService') return;
+      this.recordFailure(op, e, now);
     };
     let results: IpvsOpResult[];
     try {
       results = ops.length ? await this.ipvs.apply(ops) : [];
+      if (deferred.length > 0) {
+        const added = new Set<string>();
+        ops.forEach((op, i) => {
+          if (op.op === 'addService' && (results[i]?.ok || TOLERATED.addService.includes(code(results[i]?.ok === false ? results[i].error : undefined) ?? ''))) added.add(serviceIdOf(op));
+        });
+        const next = deferred.filter((op) => added.has(serviceIdOf(op)));
+        held += deferred.length - next.length;
+        if (next.length > 0) {
+          results = results.concat(await this.ipvs.apply(next));
+          ops.push(...next);
+        }
+      }
     } catch (e) {
       // The socket itself failed: nothing is known of these ops; the retry re-reads the kernel.
       const msg = `applying ${ops.length} IPVS change(s): ${(e as Error).message}`;
+      this.dirtyAll = true;
       this.fail(msg);
-      return { reason, ops, applied: 0, errors: [msg] };
+      return { reason, ops, applied: 0, errors: [msg], held };
     }
     const second: IpvsOp[] = [];
     ops.forEach((op, i) => {
@@ -303,52 +455,132 @@ export class Reconciler {
     if (second.length) {
       for (const op of second) {
         const err = await this.applyOne(op);
-        if (err) {
-          errors.push(err);
-          this.fail(err);
-        } else done(op);
+        if (err) failed(op, new Error(err.slice(describeOp(op).length + 2)));
+        else done(op);
       }
     }
     this.counters.opsApplied += applied;
     if (reason === 'audit') this.counters.driftRepaired += applied;
     // Managed keys whose service is gone and no longer desired: nothing left to own.
-    const present = new Set(observed.map((o) => serviceKeyId(o.service.key)));
-    const desiredIds = new Set(this.desired.map((d) => serviceKeyId(d.service.key)));
-    for (const id of [...this.managed]) if (!present.has(id) && !desiredIds.has(id)) this.managed.delete(id);
-    let after: ObservedService[] | null = observed;
+    for (const id of scope ?? [...this.managed]) if (this.managed.has(id) && !observed.has(id) && !this.desired.has(id)) this.disown(id);
+    let after: Map<string, ObservedService> | null = observed;
     try {
-      if (ops.length > 0) after = errors.length === 0 ? await this.reread(observed, ops) : await this.observe();
+      // The services written are read back, those whose ops failed too: the snapshot stays exact.
+      if (ops.length > 0) after = await this.reread(observed, ops);
     } catch {
       after = null;
+      this.dirtyAll = true;
     }
-    this.observed = (after ?? observed).filter((o) => this.managed.has(serviceKeyId(o.service.key)));
-    if (errors.length === 0 && after) this.setSnapshot(after);
-    if (errors.length === 0) {
-      this.retryMs = 0;
-      this.counters.lastSuccessAt = this.clock.now();
-    } else this.scheduleRetry();
-    return { reason, ops, applied, errors };
+    this.lastTable = after ?? observed;
+    if (after) this.snapshot = after;
+    if (errors.length === 0) this.counters.lastSuccessAt = this.clock.now();
+    if (after) this.retryMs = 0;
+    else this.scheduleRetry();
+    this.armFailureRetry();
+    return { reason, ops, applied, errors, held };
+  }
+
+  /** The ops for the services in `scope` alone, against the last pass's table. */
+  private diffScope(scope: ReadonlySet<string>, have: ReadonlyMap<string, ObservedService>): IpvsOp[] {
+    const ops: IpvsOp[] = [];
+    const deletes: IpvsOp[] = [];
+    for (const id of scope) {
+      const want = this.desired.get(id);
+      const o = have.get(id);
+      if (want) diffService(want, o, ops);
+      else if (o && this.managed.has(id)) deleteService(o, deletes);
+    }
+    return ops.concat(deletes);
+  }
+
+  private recordFailure(op: IpvsOp, e: unknown, now: number): void {
+    const obj = objectId(op);
+    const opText = JSON.stringify(op);
+    const prev = this.failing.get(obj);
+    const attempts = prev && prev.opText === opText ? prev.attempts + 1 : 1;
+    const delay = Math.min(OBJECT_RETRY_MIN_MS * 2 ** (attempts - 1), OBJECT_RETRY_MAX_MS);
+    const isDest = op.op === 'addDest' || op.op === 'editDest' || op.op === 'delDest';
+    const key = op.op === 'addService' || op.op === 'editService' ? op.service.key : op.key;
+    const rec: FailureRec = {
+      kind: isDest ? 'dest' : 'service',
+      key,
+      ...(isDest ? { dest: { address: op.dest.address, port: op.dest.port } } : {}),
+      op: describeOp(op),
+      error: `${describeOp(op)}: ${(e as Error).message}`,
+      code: code(e) ?? null,
+      attempts,
+      since: prev && prev.opText === opText ? prev.since : now,
+      nextRetryAt: now + delay,
+      serviceId: serviceKeyId(key),
+      opText,
+    };
+    this.failing.set(obj, rec);
+    const fields = { attempts, retry_in_ms: delay };
+    if (attempts === 1) this.logger.error(`ipvs: ${rec.error}; retried on its own, other objects continue`, fields);
+    else this.logger.warn(`ipvs: still failing: ${rec.error}`, fields);
+    if (attempts === 1) this.onFailure?.(stripFailure(rec), 'failing');
+  }
+
+  private clearFailure(obj: string, why: 'applied' | 'no longer needed'): void {
+    const f = this.failing.get(obj);
+    if (!f) return;
+    this.failing.delete(obj);
+    this.logger.info(`ipvs: recovered: ${f.op} (${why}, after ${f.attempts} failed attempt(s))`);
+    this.onFailure?.(stripFailure(f), 'recovered');
+  }
+
+  /** One timer, at the earliest due retry of a failing object, runs a retry pass. */
+  private armFailureRetry(): void {
+    let next = Infinity;
+    for (const f of this.failing.values()) next = Math.min(next, f.nextRetryAt);
+    if (next === this.failTimerAt && this.failTimer) return;
+    this.clock.clear(this.failTimer);
+    this.failTimer = undefined;
+    this.failTimerAt = next;
+    if (next === Infinity || this.stopped) return;
+    this.failTimer = this.clock.at(next, () => {
+      this.failTimer = undefined;
+      this.failTimerAt = Infinity;
+      void this.pass('retry');
+    });
   }
 
   /**
-   * The table after `ops` were applied to `before`: one services dump, and a dest dump
-   * only for the services the ops touched; the others keep their dests (and counters)
-   * from `before`.
+   * The table after `ops` were applied to `before`: a dest dump for each service the ops
+   * touched, and a services dump only when a service itself was written; the others keep
+   * their entries (and counters) from `before`.
    */
-  private reread(before: readonly ObservedService[], ops: readonly IpvsOp[]): Promise<ObservedService[]> {
-    const touched = new Set(ops.map((op) => serviceKeyId(op.op === 'addService' || op.op === 'editService' ? op.service.key : op.key)));
-    const untouched = new Map<string, ObservedService>();
-    for (const o of before) {
-      const id = serviceKeyId(o.service.key);
-      if (!touched.has(id)) untouched.set(id, o);
+  private async reread(before: Map<string, ObservedService>, ops: readonly IpvsOp[]): Promise<Map<string, ObservedService>> {
+    const touched = new Set(ops.map(serviceIdOf));
+    if (!ops.some((op) => op.op === 'addService' || op.op === 'editService' || op.op === 'delService')) {
+      // Only dests were written: the services are as they were; read the touched ones' dests
+      // into the table in place (work in proportion to the change).
+      for (const id of touched) {
+        const o = before.get(id);
+        if (o) before.set(id, { service: o.service, dests: await this.ipvs.dests(o.service.key) });
+      }
+      return before;
     }
-    return this.read(untouched);
+    const untouched = new Map<string, ObservedService>();
+    for (const [id, o] of before) if (!touched.has(id)) untouched.set(id, o);
+    return byId(await this.read(untouched));
   }
 
-  private setSnapshot(s: ObservedService[] | null): void {
-    this.snapshot = s;
-    this.snapshotIds = new Set(s?.map((o) => serviceKeyId(o.service.key)));
+  /** Number of changes to the managed set so far (to persist it only when it changed). */
+  get managedVersion(): number {
+    return this.managedChanges;
   }
+
+  private own(id: string): void {
+    if (this.managed.has(id)) return;
+    this.managed.add(id);
+    this.managedChanges++;
+  }
+
+  private disown(id: string): void {
+    if (this.managed.delete(id)) this.managedChanges++;
+  }
+
 
   private fail(msg: string): void {
     this.counters.errors++;
@@ -413,4 +645,40 @@ export class Reconciler {
       if (c === undefined || !ok.includes(c)) throw e;
     }
   }
+}
+
+const ids = new WeakMap<object, string>();
+/** The service id of an observed service, computed once per entry (entries are kept across passes). */
+function idOf(o: ObservedService): string {
+  let id = ids.get(o.service);
+  if (id === undefined) ids.set(o.service, (id = serviceKeyId(o.service.key)));
+  return id;
+}
+
+function byId(list: readonly ObservedService[]): Map<string, ObservedService> {
+  const m = new Map<string, ObservedService>();
+  for (const o of list) m.set(idOf(o), o);
+  return m;
+}
+
+/** The object an op writes: `s SERVICE` or `d SERVICE DEST`. */
+function objectId(op: IpvsOp): string {
+  switch (op.op) {
+    case 'addService':
+    case 'editService':
+      return `s ${serviceKeyId(op.service.key)}`;
+    case 'delService':
+      return `s ${serviceKeyId(op.key)}`;
+    default:
+      return `d ${serviceKeyId(op.key)} ${destKeyId(op.dest)}`;
+  }
+}
+
+function serviceIdOf(op: IpvsOp): string {
+  return serviceKeyId(op.op === 'addService' || op.op === 'editService' ? op.service.key : op.key);
+}
+
+function stripFailure(f: FailureRec): ObjectFailure {
+  const { serviceId: _s, opText: _o, ...rest } = f;
+  return rest;
 }

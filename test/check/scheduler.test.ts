@@ -205,4 +205,44 @@ describe('check/scheduler', () => {
     assert.match(events[0].reason, /probe rejected: bang/);
     s.stop();
   });
+
+  it('issue 11.4: a real server handed a known down state starts down, announces nothing, and comes up only after rise', async () => {
+    const clock = new FakeClock();
+    const f = fakeProbe(clock);
+    const events: RsChange[] = [];
+    const s = new CheckScheduler({ onChange: (e) => events.push(e), probe: f.probe, clock, random: () => 0 });
+    s.set([
+      { rs: 'down', checks: [tcp(80, { rise: 2 })], known: { up: false, reason: 'TCP_CHECK: refused' } },
+      { rs: 'up', checks: [tcp(81, { alpha: true })], known: { up: true, reason: 'TCP_CHECK: connected' } },
+    ]);
+    assert.deepEqual(s.states(), [
+      { rs: 'down', up: false, reason: 'TCP_CHECK: refused (last known)' },
+      { rs: 'up', up: true, reason: 'TCP_CHECK: not checked yet' },
+    ]);
+    f.answer.set(80, { ok: false });
+    await clock.advanceAsync(0);
+    assert.equal(events.length, 0, 'the baseline is what the director knew: no change to announce');
+    f.answer.set(80, { ok: true });
+    await clock.advanceAsync(10_000);
+    assert.equal(events.length, 0, 'one success of the two rise needs');
+    await clock.advanceAsync(10_000);
+    assert.deepEqual(events.map((e: RsChange) => [e.rs, e.up]), [['down', true]]);
+    s.stop();
+  });
+
+  it('a reload that changes the check of a down real server keeps it down (no flap through up)', async () => {
+    const clock = new FakeClock();
+    const f = fakeProbe(clock);
+    const events: RsChange[] = [];
+    const s = new CheckScheduler({ onChange: (e) => events.push(e), probe: f.probe, clock, random: () => 0 });
+    f.answer.set(80, { ok: false, reason: 'refused' });
+    s.set([{ rs: 'rs', checks: [tcp(80, { retry: 0 })] }]);
+    await clock.advanceAsync(0);
+    assert.deepEqual(events.map((e) => [e.rs, e.up]), [['rs', false]]);
+    s.update([{ rs: 'rs', checks: [tcp(80, { retry: 0, delay_loop: 5 })] }]);
+    assert.equal(s.state('rs')?.up, false);
+    await clock.advanceAsync(5_000);
+    assert.equal(events.length, 1, 'still down, nothing announced');
+    s.stop();
+  });
 });

@@ -77,7 +77,7 @@ export function sampleServices(): DirectorStatus {
         ],
       },
     ],
-    reconciler: { passes: 3, audits: 1, opsApplied: 5, driftRepaired: 0, errors: 0, lastError: null, lastSuccessAt: 1000, managed: 1 },
+    reconciler: { passes: 3, audits: 1, opsApplied: 5, driftRepaired: 0, errors: 0, failing: 0, lastError: null, lastSuccessAt: 1000, managed: 1 },
     syncDaemon: null,
     kernelError: null,
   };

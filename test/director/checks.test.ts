@@ -89,7 +89,7 @@ describe('director/checks and state', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lvsd-state-'));
     try {
       const sub = path.join(dir, 'nested');
-      assert.deepEqual(loadState(sub), { overrides: new Map(), managed: [] });
+      assert.deepEqual(loadState(sub), { overrides: new Map(), managed: [], health: new Map() });
       saveState(sub, { overrides: new Map([['web/b', 'disable'], ['web/a', 'drain']]), managed: ['TCP/4/192.0.2.100/80'] });
       const back = loadState(sub);
       assert.deepEqual([...back.overrides], [['web/a', 'drain'], ['web/b', 'disable']]);

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { CheckOptions, CheckResult } from '../../src/check/types';
+import { formatServices } from '../../src/control/format-services';
 import { Director, DirectorError } from '../../src/director/director';
 import { schedulerHealthSource } from '../../src/director/health';
 import { STATE_FILE } from '../../src/director/state';
@@ -169,7 +170,7 @@ describe('director', () => {
     e.ipvs.clearCalls();
     const next = webLines(e.dir).map((l) => (l === 'weight = 2' ? 'weight = 5' : l));
     const changes = await d.reload(conf(next));
-    assert.deepEqual(changes, ['real_server web/rs2 changed']);
+    assert.deepEqual(changes, ['virtual_server web: real_server rs2 weight 2 -> 5']);
     assert.deepEqual(
       e.ipvs.calls.filter((c) => !['services', 'dests'].includes(c.method)).map((c) => [c.method, (c.args[1] as { address: string }).address]),
       [['editDest', '198.51.100.2']],
@@ -243,5 +244,46 @@ describe('director', () => {
     await d2.stop();
     directors.splice(0);
     assert.deepEqual(await tableLines(e.ipvs), ['TCP 203.0.113.7:25 rr']);
+  });
+
+  it('issue 11.5: a virtual server the kernel refuses is reported (status, onIpvsError) while the others keep changing', async () => {
+    const ipvs = e.ipvs;
+    ipvs.removeScheduler('twos');
+    const seen: [string, string | null, string | null][] = [];
+    const probe = async (o: CheckOptions): Promise<CheckResult> => {
+      const ok = e.probes.get((o as { connect_ip: string }).connect_ip) ?? true;
+      return { ok, reason: ok ? 'connected' : 'ECONNREFUSED', durationMs: 1 };
+    };
+    const lines = [...webLines(e.dir), '[virtual_server.api]', 'address = 192.0.2.101:80', 'lb_algo = twos', 'lb_kind = NAT', '[real_server.api.a]', 'address = 198.51.100.5:80'];
+    const d = new Director({
+      config: conf(lines), ipvs, logger: createMemoryLogger(), clock: e.clock, notify: e.notify, audit: intervalAudit(60, e.clock), stateDir: path.join(e.dir, 'state'),
+      health: schedulerHealthSource({ clock: e.checkClock, probe, random: () => 0 }),
+      onIpvsError: (x, state) => seen.push([state, x.virtualServer, x.realServer]),
+    });
+    directors.push(d);
+    await d.start();
+    await settle();
+    assert.deepEqual(seen, [['failing', 'api', null]]);
+    const st = await d.status();
+    assert.deepEqual(st.errors?.map((x) => [x.virtualServer, x.realServer, x.service, x.code, x.operation]), [['api', null, 'TCP 192.0.2.101:80', 'ENOENT', 'add service TCP 192.0.2.101:80 twos']]);
+    assert.match(st.virtualServers[1]!.error ?? '', /ENOENT/);
+    assert.equal(st.virtualServers[0]!.error, null);
+    assert.equal(st.reconciler.failing, 1);
+    const shown = formatServices(st).split('\n');
+    assert.ok(shown.some((l) => /^api +TCP 192\.0\.2\.101:80 \(not in kernel\) \(IPVS error\) +twos/.test(l)), shown.join('\n'));
+    assert.ok(shown.includes('IPVS errors (each retried on its own; everything else is applied as usual):'), shown.join('\n'));
+    assert.ok(shown.some((l) => /^ {2}api: add service TCP 192\.0\.2\.101:80 twos: .*ENOENT \(1 attempt, next in 1 s\)$/.test(l)), shown.join('\n'));
+    // web still follows its health, with one write.
+    ipvs.clearCalls();
+    e.probes.set('198.51.100.2', false);
+    await e.checkClock.advanceAsync(1000);
+    await settle();
+    assert.deepEqual(writes(ipvs), ['delDest']);
+    assert.deepEqual(await tableLines(ipvs), WEB_TABLE.slice(0, 2));
+    ipvs.restoreScheduler('twos');
+    e.clock.advance(1000);
+    await settle();
+    assert.deepEqual(seen.map((x) => x[0]), ['failing', 'recovered']);
+    assert.deepEqual((await d.status()).errors, []);
   });
 });

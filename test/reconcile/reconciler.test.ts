@@ -57,11 +57,11 @@ describe('reconcile/reconciler', () => {
     const { ipvs, rec, want } = setup({}, two);
     await rec.pass('start');
     ipvs.clearCalls();
-    // rs2 of web goes down: one delete, then one services dump and web's dests read back.
+    // rs2 of web goes down: one delete, then web's dests read back (no service written: no services dump).
     want({ 'web/rs2': { up: false } });
     const r = await rec.pass();
     assert.deepEqual(r.ops.map((o) => o.op), ['delDest']);
-    assert.deepEqual(ipvs.calls.map((c) => c.method), ['delDest', 'services', 'dests']);
+    assert.deepEqual(ipvs.calls.map((c) => c.method), ['delDest', 'dests']);
     // Drift by hand is not seen by change passes (they do not read), the audit repairs it.
     await ipvs.editDest(KEY, dest('198.51.100.1', 9));
     ipvs.clearCalls();
@@ -71,17 +71,24 @@ describe('reconcile/reconciler', () => {
     assert.equal((await tableLines(ipvs))[1], '  -> 198.51.100.1:80 NAT w=1');
   });
 
-  it('reads the kernel again after a failed op, and adopts a foreign service by reading it', async () => {
-    const { ipvs, rec, want } = setup();
+  it('reads back the service of a failed op, holds the op until its retry, and adopts a foreign service by reading it', async () => {
+    const { ipvs, rec, want, clock } = setup();
     await rec.pass('start');
-    // A failed op: the next change pass reads the kernel.
+    // A failed op: its service is read back with the others written, and the op waits for its own retry.
     ipvs.failNext('delDest', 'EPERM');
     want({ 'web/rs2': { up: false } });
-    assert.equal((await rec.pass()).errors.length, 1);
     ipvs.clearCalls();
-    await rec.pass();
-    assert.ok(ipvs.calls.some((c) => c.method === 'dests'), 'read the kernel after a failure');
+    assert.equal((await rec.pass()).errors.length, 1);
+    assert.deepEqual(ipvs.calls.map((c) => c.method), ['delDest', 'dests']);
+    ipvs.clearCalls();
+    want({ 'web/rs2': { up: false } });
+    const heldPass = await rec.pass();
+    assert.equal(heldPass.held, 1);
+    assert.deepEqual(ipvs.calls.map((c) => c.method), [], 'nothing read, nothing retried before its time');
+    clock.advance(1000);
+    await settle();
     assert.deepEqual(await tableLines(ipvs), ['TCP 192.0.2.100:80 wlc', '  -> 198.51.100.1:80 NAT w=1']);
+    assert.deepEqual(rec.failures(), []);
     // A foreign service (held in the snapshot without its dests) that the config takes
     // over is read before the diff: its dest is edited to weight 1, not left at 5.
     const api: ServiceKey = { ...KEY, address: '192.0.2.101' };

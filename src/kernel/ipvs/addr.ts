@@ -27,11 +27,20 @@ export function addressFamily(text: string): Family | undefined {
   return undefined;
 }
 
+// Keys are made for every dest of every pass; a table uses few distinct address texts.
+const canonical = new Map<string, string>();
+const CANONICAL_CACHE_MAX = 65_536;
+
 /** The canonical text of an address (RFC 5952 for IPv6); throws IpvsInvalidArgumentError when it is none. */
 export function canonicalAddress(text: string): string {
+  const known = canonical.get(text);
+  if (known !== undefined) return known;
   const fam = addressFamily(text);
   if (!fam) throw new IpvsInvalidArgumentError(`"${text}" is not an IP address`);
-  return formatAddress(addressBytes(fam, text));
+  const c = formatAddress(addressBytes(fam, text));
+  if (canonical.size >= CANONICAL_CACHE_MAX) canonical.clear();
+  canonical.set(text, c);
+  return c;
 }
 
 function hostPort(address: string, port: number): string {

@@ -65,6 +65,17 @@ export class FakeIpvs extends IpvsOpWriter implements Ipvs {
   private readonly daemonTable = new Map<SyncState, SyncDaemon>();
   private timeoutValues: IpvsTimeouts = { tcp: 900, tcpFin: 120, udp: 300 };
   private readonly faults: FakeIpvsFault[] = [];
+  private readonly missingSchedulers = new Set<string>();
+  private readonly record: boolean;
+
+  /**
+   * `record` false keeps {@link calls} empty (no copy of every call's arguments): for
+   * benchmarks and long `--dry-run` runs, where nothing reads the calls. Default true.
+   */
+  constructor(opts: { readonly record?: boolean } = {}) {
+    super();
+    this.record = opts.record ?? true;
+  }
   private closed = false;
 
   /** Makes calls fail while `fault` returns an errno name for them; returns its remover. */
@@ -84,6 +95,31 @@ export class FakeIpvs extends IpvsOpWriter implements Ipvs {
       if (--left === 0) remove();
       return code;
     });
+  }
+
+  /**
+   * Makes every write op that `match` accepts fail with errno name `code`, until the
+   * returned remover is called: one object the kernel keeps refusing (ERANGE for a
+   * dest, EPERM…), the other ops untouched.
+   */
+  failOp(match: (op: IpvsOp) => boolean, code: string): () => void {
+    return this.addFault((c) => {
+      const op = opOfCall(c.method, c.args);
+      return op && match(op) ? code : undefined;
+    });
+  }
+
+  /**
+   * Makes scheduler `name` unavailable, as a kernel without its module: adding or
+   * editing a service to use it fails with ENOENT until {@link restoreScheduler}.
+   */
+  removeScheduler(name: string): void {
+    this.missingSchedulers.add(name);
+  }
+
+  /** Undoes {@link removeScheduler}. */
+  restoreScheduler(name: string): void {
+    this.missingSchedulers.delete(name);
   }
 
   /** Forgets recorded calls (the table stays). */
@@ -237,7 +273,7 @@ export class FakeIpvs extends IpvsOpWriter implements Ipvs {
   }
 
   private checkService(s: IpvsService, method: FakeIpvsMethod, what: string): void {
-    if (!KNOWN_SCHEDULERS.includes(s.scheduler)) throw this.error('ENOENT', method, what);
+    if (!KNOWN_SCHEDULERS.includes(s.scheduler) || this.missingSchedulers.has(s.scheduler)) throw this.error('ENOENT', method, what);
     if (s.key.family === 6 && s.flags.persistent && (s.netmask < 1 || s.netmask > 128)) throw this.error('EINVAL', method, what);
   }
 
@@ -255,8 +291,8 @@ export class FakeIpvs extends IpvsOpWriter implements Ipvs {
 
   /** Records the call, then fails it when closed or when a fault says so. */
   private enter(method: FakeIpvsMethod, args: unknown[], what: string): void {
-    const call: FakeIpvsCall = { method, args: clone(args) };
-    this.calls.push(call);
+    const call: FakeIpvsCall = { method, args: this.record ? clone(args) : [] };
+    if (this.record) this.calls.push(call);
     if (this.closed) throw new IpvsClosedError(what);
     for (const f of [...this.faults]) {
       const code = f({ method, args });
@@ -274,5 +310,23 @@ export class FakeIpvs extends IpvsOpWriter implements Ipvs {
     }
     const errno = ERRNO_BY_NAME[code] ?? 5;
     return new IpvsError(errno, COMMAND[method] ?? method, what);
+  }
+}
+
+/** The op a recorded write call carries out, or undefined for a read. */
+function opOfCall(method: FakeIpvsMethod, args: readonly unknown[]): IpvsOp | undefined {
+  switch (method) {
+    case 'addService':
+    case 'editService':
+      return { op: method, service: args[0] as IpvsService };
+    case 'delService':
+      return { op: method, key: args[0] as ServiceKey };
+    case 'addDest':
+    case 'editDest':
+      return { op: method, key: args[0] as ServiceKey, dest: args[1] as IpvsDest };
+    case 'delDest':
+      return { op: method, key: args[0] as ServiceKey, dest: args[1] as IpvsDest };
+    default:
+      return undefined;
   }
 }
