@@ -38,7 +38,7 @@ export type EngineEvent =
   | VipWatchEvent
   /** The instance lost its socket and is held in FAULT: `reason` says why. */
   | { kind: 'detached'; instance: string; interface: string; reason: string }
-  /** The instance has a socket on its interface again (index `ifindex`). */
+  /** The instance, detached before, has a socket on its interface again (index `ifindex`). */
   | { kind: 'attached'; instance: string; interface: string; ifindex: number };
 
 /** What the engine needs from the system. */
@@ -129,6 +129,8 @@ export class VrrpEngine {
   /** Instances waiting for an attach pass, and the chain that runs the passes one at a time. */
   private readonly attachDirty = new Set<string>();
   private attachChain: Promise<void> = Promise.resolve();
+  /** Whether the next attach pass feeds what changed to tracking (start() and reload() do it themselves, once). */
+  private retrackAfterPass = false;
   private readonly vipWatch: VipWatch;
 
   constructor(private readonly deps: EngineDeps) {
@@ -295,12 +297,17 @@ export class VrrpEngine {
     this.instances.set(inst.name, runtime);
     this.attachments.set(inst.name, a);
     this.vipWatch.add(runtime);
-    await this.requestAttach([inst.name]);
+    // start() and reload() retrack once after adding: one pass per instance must not retrack them all (N²).
+    await this.requestAttach([inst.name], false);
   }
 
-  /** Queues attach passes for `names`; resolves when the pass that covers them is done. */
-  private requestAttach(names: Iterable<string>): Promise<void> {
+  /**
+   * Queues attach passes for `names`; resolves when the pass that covers them
+   * is done. With `retrack`, the pass feeds what changed to tracking.
+   */
+  private requestAttach(names: Iterable<string>, retrack = true): Promise<void> {
     for (const n of names) this.attachDirty.add(n);
+    if (retrack) this.retrackAfterPass = true;
     this.attachChain = this.attachChain.then(() => this.attachPass()).catch((e: Error) => this.deps.log.error('VRRP attach pass failed', { error: e.message }));
     return this.attachChain;
   }
@@ -310,7 +317,9 @@ export class VrrpEngine {
     this.attachDirty.clear();
     let changed = false;
     for (const n of names) if (await this.attach(n)) changed = true;
-    if (changed) this.retrack();
+    const retrack = this.retrackAfterPass;
+    this.retrackAfterPass = false;
+    if (changed && retrack) this.retrack();
   }
 
   /** The source address of `inst` now, or why there is none. */
@@ -382,8 +391,8 @@ export class VrrpEngine {
     a.fault = '';
     if (was && !was.endsWith('not looked at yet')) {
       this.deps.log.info(`${name}: VRRP socket open on ${inst.interface} (index ${link.index}) again`, { was });
+      this.deps.onEvent?.({ kind: 'attached', instance: name, interface: inst.interface, ifindex: link.index });
     }
-    this.deps.onEvent?.({ kind: 'attached', instance: name, interface: inst.interface, ifindex: link.index });
     return true;
   }
 
