@@ -371,9 +371,11 @@ export class VrrpEngine {
         const p: Pool = { key, transport, multicast: peers.length === 0, source, ifname: inst.interface, ifindex: link.index, byVrid: new Map() };
         transport.onArrival((x) => this.arrive(p, x), (e) => this.deps.log.warn(`VRRP socket error on ${inst.interface}`, { error: e.message }));
         await transport.ready?.();
+        if (this.links.get(inst.interface)?.index !== link.index) throw new Error(`interface ${inst.interface} changed while the socket was opened`);
         pool = p;
       } catch (e) {
         transport?.close();
+        if (this.links.get(inst.interface)?.index !== link.index) this.attachDirty.add(name); // try again on the interface as it is now
         const code = (e as { code?: string }).code;
         return this.detach(r, `cannot open the ${inst.transport} VRRP socket on ${inst.interface}: ${(e as Error).message}${code && !(e as Error).message.includes(code) ? ` (${code})` : ''}`);
       }
@@ -459,15 +461,19 @@ export class VrrpEngine {
     }
     const ifname = nameOf(e.address.ifindex);
     if (!ifname) return; // the link event comes too, and re-attaches what needs it
-    this.vipWatch.event(e.kind, ifname, e.address);
+    // A VIP is never what an instance sends from: its events are the VIP watch's alone (a takeover adds many).
+    if (this.vipWatch.event(e.kind, ifname, e.address)) return;
     const retry: string[] = [];
+    const gone = parseIp(e.address.address) ?? new Uint8Array(0);
     for (const r of this.instances.values()) {
       const c = r.config;
-      if (c.interface !== ifname || c.family !== e.address.family || c.unicastSrcIp || c.mcastSrcIp) continue;
+      if (c.interface !== ifname) continue;
       const a = this.attachments.get(r.name);
       if (!a) continue;
-      // Waiting for an address, or the one we send from went away.
-      if (!a.pool || (e.kind === 'del' && sameIp(a.pool.source, parseIp(e.address.address) ?? new Uint8Array(0)))) retry.push(r.name);
+      // Detached: any new address may be the one it waits for (even a configured source, which a bind needs present).
+      if (!a.pool) retry.push(r.name);
+      // Attached: the address it sends from went away (unless configured): find another, or FAULT.
+      else if (e.kind === 'del' && c.family === e.address.family && !c.unicastSrcIp && !c.mcastSrcIp && sameIp(a.pool.source, gone)) retry.push(r.name);
     }
     if (retry.length) void this.requestAttach(retry);
   }

@@ -83,12 +83,14 @@ export class VipWatch {
     this.pending.delete(r);
   }
 
-  /** An address event on interface `ifname`. */
-  event(kind: 'new' | 'del', ifname: string, a: IfAddress): void {
-    for (const { r, cidr } of this.byKey.get(`${ifname}|${canonical(a.address)}`) ?? []) {
+  /** An address event on interface `ifname`; true when the address is a watched VIP there. */
+  event(kind: 'new' | 'del', ifname: string, a: IfAddress): boolean {
+    const watched = this.byKey.get(`${ifname}|${canonical(a.address)}`);
+    for (const { r, cidr } of watched ?? []) {
       if (kind === 'del') this.missing(r, cidr);
       else if (r.state === 'BACKUP' || r.state === 'FAULT') void this.verifyForeign(r, cidr);
     }
+    return watched !== undefined;
   }
 
   /**

@@ -188,6 +188,28 @@ describe('vrrp/engine: self-healing (issue 11)', () => {
     assert.equal(state('VI_1'), 'BACKUP');
   });
 
+  it('retries a socket whose configured source was not there yet (a bind that needs the address) when the address comes', async () => {
+    // Like a UDP bind: the configured unicast_src_ip must be on the interface.
+    const open = fakeOpener(opened);
+    engine = new VrrpEngine({
+      clock, log, links: k.links, addresses: k.addresses, announcer: k.announcer, onTransition: () => {},
+      openTransport: (kind, opts) => {
+        if (!k.addressesOf(opts.ifname).some((a) => a.startsWith('198.51.100.11/'))) throw Object.assign(new Error('bind: cannot assign requested address'), { code: 'EADDRNOTAVAIL' });
+        return open(kind, opts);
+      },
+    });
+    await engine.start(conf([...instance('VI_U', 'eth9', 53, '198.51.100.100/24'), 'transport = udp', 'unicast_src_ip = 198.51.100.11', 'unicast_peer[] = 198.51.100.12']));
+    await settle();
+    assert.equal(state('VI_U'), 'FAULT');
+    k.addLink({ name: 'eth9' });
+    await settle();
+    assert.equal(state('VI_U'), 'FAULT');
+    k.addAddress('eth9', '198.51.100.11/24');
+    await settle();
+    assert.equal(state('VI_U'), 'BACKUP');
+    assert.equal(opened.length, 1);
+  });
+
   it('drops a v3 advert with Max Adver Int 0, counted as interval, instead of collapsing Master_Down to the skew', async () => {
     await startWith(conf(instance('VI_1', 'eth0', 51, '192.0.2.100/24')));
     const t = opened[0]!;
