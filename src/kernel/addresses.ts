@@ -1,15 +1,29 @@
 /**
  * The narrow view of interface addresses that VRRP needs: list, add and
- * remove VIPs, and find the source addresses adverts are sent from.
+ * remove VIPs, find the source addresses adverts are sent from, and be told
+ * when any address comes or goes (whoever changed it).
  * {@link KernelAddresses} is the real one over rtnetlink; the fake lives in fake.ts.
  */
-import { type IfAddress, IFA_F, RT_SCOPE } from './rtnl/addr';
-import { Rtnl, noSuchInterface, type AddrChange } from './rtnl/client';
+import type { NlMessage } from './netlink/message';
+import { type IfAddress, IFA_F, RT_SCOPE, parseAddr } from './rtnl/addr';
+import { Rtnl, noSuchInterface, type AddrChange, type RtnlSubscription } from './rtnl/client';
 import { parseIp, type IpFamily } from './rtnl/inet';
+import { RTM, RTNLGRP } from './rtnl/link';
 
 export type { IfAddress } from './rtnl/addr';
 export type { AddrChange } from './rtnl/client';
 export type { IpFamily } from './rtnl/inet';
+
+/**
+ * An address event. 'new' is an address added (or changed) on an interface,
+ * 'del' one removed — by lvsd or by anyone else: the kernel reports both
+ * alike. 'resync' follows lost notifications (ENOBUFS): it carries every
+ * address now present, and listeners should treat it as truth.
+ */
+export type AddressEvent =
+  | { readonly kind: 'new'; readonly address: IfAddress }
+  | { readonly kind: 'del'; readonly address: IfAddress }
+  | { readonly kind: 'resync'; readonly addresses: readonly IfAddress[] };
 
 /** Interface addresses, as VRRP sees them. */
 export interface Addresses {
@@ -34,6 +48,12 @@ export interface Addresses {
   primaryIPv4(ifname: string): Promise<string | undefined>;
   /** The interface's usable link-local IPv6 address (fe80::/64, not tentative or failed DAD), or undefined. */
   linkLocalIPv6(ifname: string): Promise<string | undefined>;
+  /**
+   * Calls `listener` for every address added or removed from now on, on any
+   * interface (RTNLGRP_IPV4_IFADDR and RTNLGRP_IPV6_IFADDR); returns the
+   * unsubscriber. Errors that cannot be recovered go to `onError` when given.
+   */
+  onChange(listener: (event: AddressEvent) => void, onError?: (err: Error) => void): () => void;
   /** Releases sockets; later calls fail. */
   close(): void;
 }
@@ -55,8 +75,51 @@ export function pickLinkLocalIPv6(addrs: readonly IfAddress[]): string | undefin
 
 /** {@link Addresses} over rtnetlink. */
 export class KernelAddresses implements Addresses {
+  private sub: RtnlSubscription | undefined;
+  private readonly listeners = new Map<(e: AddressEvent) => void, ((e: Error) => void) | undefined>();
+  private resyncing = false;
+
   /** Uses `rtnl` (opens its own when omitted, and then closes it in close()). */
   constructor(private readonly rtnl: Rtnl = Rtnl.open(), private readonly ownsRtnl = true) {}
+
+  onChange(listener: (event: AddressEvent) => void, onError?: (err: Error) => void): () => void {
+    this.listeners.set(listener, onError);
+    this.sub ??= Rtnl.subscribe([RTNLGRP.IPV4_IFADDR, RTNLGRP.IPV6_IFADDR], (m) => this.onMessage(m), () => void this.resync());
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0) {
+        this.sub?.close();
+        this.sub = undefined;
+      }
+    };
+  }
+
+  private onMessage(m: NlMessage): void {
+    if (m.type !== RTM.NEWADDR && m.type !== RTM.DELADDR) return;
+    let address: IfAddress | undefined;
+    try {
+      address = parseAddr(m);
+    } catch (e) {
+      for (const onError of this.listeners.values()) onError?.(e as Error);
+      return;
+    }
+    if (!address) return;
+    const event: AddressEvent = { kind: m.type === RTM.NEWADDR ? 'new' : 'del', address };
+    for (const l of [...this.listeners.keys()]) l(event);
+  }
+
+  private async resync(): Promise<void> {
+    if (this.resyncing) return;
+    this.resyncing = true;
+    try {
+      const addresses = await this.rtnl.listAddresses();
+      for (const l of [...this.listeners.keys()]) l({ kind: 'resync', addresses });
+    } catch (e) {
+      for (const onError of this.listeners.values()) onError?.(e as Error);
+    } finally {
+      this.resyncing = false;
+    }
+  }
 
   async list(iface: string | number, family?: IpFamily): Promise<IfAddress[]> {
     const index = typeof iface === 'number' ? iface : this.rtnl.ifindex(iface);
@@ -81,6 +144,9 @@ export class KernelAddresses implements Addresses {
   }
 
   close(): void {
+    this.listeners.clear();
+    this.sub?.close();
+    this.sub = undefined;
     if (this.ownsRtnl) this.rtnl.close();
   }
 }
@@ -110,6 +176,10 @@ export class DelegatingAddresses implements Addresses {
 
   linkLocalIPv6(ifname: string): Promise<string | undefined> {
     return this.real.linkLocalIPv6(ifname);
+  }
+
+  onChange(listener: (event: AddressEvent) => void, onError?: (err: Error) => void): () => void {
+    return this.real.onChange(listener, onError);
   }
 
   close(): void {

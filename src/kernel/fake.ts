@@ -5,7 +5,7 @@
  */
 import type { Announcer, AnnounceOptions } from './arp/sender';
 import { AnnounceError } from './arp/sender';
-import type { AddrChange, Addresses, IfAddress, IpFamily } from './addresses';
+import type { AddrChange, AddressEvent, Addresses, IfAddress, IpFamily } from './addresses';
 import { pickLinkLocalIPv6, pickPrimaryIPv4 } from './addresses';
 import type { Link, LinkChange, Links } from './links';
 import { ERRNO, NetlinkError } from './netlink/errors';
@@ -44,6 +44,7 @@ export class FakeKernel {
   private readonly failures: { op: FakeCall['op']; error: Error }[] = [];
   private nextIndex = 1;
   /** @internal */ readonly listeners = new Set<(c: LinkChange) => void>();
+  /** @internal */ readonly addrListeners = new Set<(e: AddressEvent) => void>();
 
   constructor() {
     this.links = new FakeLinks(this);
@@ -73,13 +74,63 @@ export class FakeKernel {
     return next;
   }
 
-  /** Removes a link and its addresses; emits 'del'. */
+  /** Removes a link and its addresses; emits an address 'del' for each (as the kernel does), then the link's 'del'. */
   removeLink(name: string): void {
     const l = this.byName.get(name);
     if (!l) return;
     this.byName.delete(name);
+    const gone = this.addrs.get(l.index) ?? [];
     this.addrs.delete(l.index);
+    for (const a of gone) this.emitAddr({ kind: 'del', address: { ...a } });
     this.emit({ kind: 'del', link: l });
+  }
+
+  /**
+   * Adds an address as someone else would (`ip addr add`): not recorded as a
+   * call, emits the address 'new'. Returns what the kernel would say.
+   */
+  addAddress(ifname: string, cidr: string): AddrChange {
+    return this.addressAdd(ifname, cidr);
+  }
+
+  /** Removes an address as someone else would (`ip addr del`): not recorded, emits the address 'del'. */
+  removeAddress(ifname: string, cidr: string): AddrChange {
+    return this.addressRemove(ifname, cidr);
+  }
+
+  /** @internal */ addressAdd(ifname: string, cidr: string): AddrChange {
+    const c = parseCidr(cidr);
+    const l = this.byName.get(ifname);
+    if (!l) throw new NetlinkError(ERRNO.ENODEV, 'RTM_NEWADDR', `${c.text}/${c.prefix} on "${ifname}"`);
+    const list = this.addrList(l.index);
+    if (list.some((a) => a.address === c.text && (c.family === 6 || a.prefix === c.prefix))) return 'existed';
+    // Like the kernel: a second IPv4 address in an existing subnet becomes secondary.
+    const secondary = c.family === 4 && list.some((a) => a.family === 4 && !a.secondary && a.prefix === c.prefix && sameSubnet(a.address, c.text, c.prefix));
+    const flags = IFA_F.PERMANENT | (c.family === 6 ? IFA_F.NODAD : 0) | (secondary ? IFA_F.SECONDARY : 0);
+    const entry: IfAddress = { ifindex: l.index, family: c.family, address: c.text, prefix: c.prefix, scope: RT_SCOPE.UNIVERSE, flags, secondary, label: c.family === 4 ? ifname : '' };
+    // Like inet_insert_ifa: a primary goes after the last primary, a secondary at the end.
+    const firstSecondary = list.findIndex((a) => a.family === 4 && a.secondary);
+    if (!secondary && c.family === 4 && firstSecondary >= 0) list.splice(firstSecondary, 0, entry);
+    else list.push(entry);
+    this.emitAddr({ kind: 'new', address: { ...entry } });
+    return 'added';
+  }
+
+  /** @internal */ addressRemove(ifname: string, cidr: string): AddrChange {
+    const c = parseCidr(cidr);
+    const l = this.byName.get(ifname);
+    if (!l) throw new NetlinkError(ERRNO.ENODEV, 'RTM_DELADDR', `${c.text}/${c.prefix} on "${ifname}"`);
+    const list = this.addrList(l.index);
+    const i = list.findIndex((a) => a.address === c.text && a.prefix === c.prefix);
+    if (i < 0) return 'absent';
+    const [gone] = list.splice(i, 1);
+    this.emitAddr({ kind: 'del', address: { ...gone! } });
+    return 'removed';
+  }
+
+  /** Emits an address 'resync' with every current address, as after lost notifications. */
+  resyncAddresses(): void {
+    this.emitAddr({ kind: 'resync', addresses: this.linkList().flatMap((l) => this.addrList(l.index).map((a) => ({ ...a }))) });
   }
 
   /** Emits a 'resync' with the current links, as after lost notifications. */
@@ -131,6 +182,10 @@ export class FakeKernel {
   private emit(c: LinkChange): void {
     for (const l of [...this.listeners]) l(c);
   }
+
+  private emitAddr(e: AddressEvent): void {
+    for (const l of [...this.addrListeners]) l(e);
+  }
 }
 
 function makeLink(index: number, name: string, mac: string, up: boolean, lowerUp: boolean, mtu: number): Link {
@@ -179,32 +234,17 @@ export class FakeAddresses implements Addresses {
 
   async add(ifname: string, cidr: string): Promise<AddrChange> {
     this.k.record('addr.add', ifname, cidr);
-    const c = parseCidr(cidr);
-    const l = this.k.link(ifname);
-    if (!l) throw new NetlinkError(ERRNO.ENODEV, 'RTM_NEWADDR', `${c.text}/${c.prefix} on "${ifname}"`);
-    const list = this.k.addrList(l.index);
-    if (list.some((a) => a.address === c.text && (c.family === 6 || a.prefix === c.prefix))) return 'existed';
-    // Like the kernel: a second IPv4 address in an existing subnet becomes secondary.
-    const secondary = c.family === 4 && list.some((a) => a.family === 4 && !a.secondary && a.prefix === c.prefix && sameSubnet(a.address, c.text, c.prefix));
-    const flags = IFA_F.PERMANENT | (c.family === 6 ? IFA_F.NODAD : 0) | (secondary ? IFA_F.SECONDARY : 0);
-    const entry: IfAddress = { ifindex: l.index, family: c.family, address: c.text, prefix: c.prefix, scope: RT_SCOPE.UNIVERSE, flags, secondary, label: c.family === 4 ? ifname : '' };
-    // Like inet_insert_ifa: a primary goes after the last primary, a secondary at the end.
-    const firstSecondary = list.findIndex((a) => a.family === 4 && a.secondary);
-    if (!secondary && c.family === 4 && firstSecondary >= 0) list.splice(firstSecondary, 0, entry);
-    else list.push(entry);
-    return 'added';
+    return this.k.addressAdd(ifname, cidr);
   }
 
   async remove(ifname: string, cidr: string): Promise<AddrChange> {
     this.k.record('addr.remove', ifname, cidr);
-    const c = parseCidr(cidr);
-    const l = this.k.link(ifname);
-    if (!l) throw new NetlinkError(ERRNO.ENODEV, 'RTM_DELADDR', `${c.text}/${c.prefix} on "${ifname}"`);
-    const list = this.k.addrList(l.index);
-    const i = list.findIndex((a) => a.address === c.text && a.prefix === c.prefix);
-    if (i < 0) return 'absent';
-    list.splice(i, 1);
-    return 'removed';
+    return this.k.addressRemove(ifname, cidr);
+  }
+
+  onChange(listener: (event: AddressEvent) => void): () => void {
+    this.k.addrListeners.add(listener);
+    return () => this.k.addrListeners.delete(listener);
   }
 
   async primaryIPv4(ifname: string): Promise<string | undefined> {

@@ -20,8 +20,8 @@ import { FakeIpvs } from '../kernel/ipvs/fake';
 import { IpvsClient } from '../kernel/ipvs/client';
 import type { Ipvs } from '../kernel/ipvs/types';
 import { parseAuditInterval } from '../reconcile/audit';
-import { VrrpEngine, type VrrpReloadPlan } from '../vrrp/engine';
-import { emitEvent } from '../events';
+import { type EngineEvent, VrrpEngine, type VrrpReloadPlan } from '../vrrp/engine';
+import { type NewEvent, emitEvent } from '../events';
 import { createMetrics } from '../metrics/registry';
 import { EventHistory, type LoadedConfig, loadAtStart, loadForReload, vrrpHandlers } from './control';
 import type { ChildRoleName, ResumeHint, TransitionMessage } from './ipc';
@@ -158,6 +158,7 @@ export class Daemon {
       addresses: this.addresses,
       announcer: this.announcer,
       onTransition: (t) => this.transitioned(t),
+      onEvent: (e) => emitEvent(engineEvent(e)),
     });
     if (this.role === 'all') {
       this.control = new ControlServer({ path: this.config.global.controlSocket, handlers: this.handlers(), logger: this.log });
@@ -438,6 +439,20 @@ export class Daemon {
     if (!state || previous === state) return;
     this.groupStates.set(name, state);
     void this.notify.notify({ type: 'GROUP', name, state, ...(previous ? { previousState: previous } : {}), reason }, notifyScripts(g, this.config.global.notify));
+  }
+}
+
+/** What the VRRP engine repaired or found on its own, as an event. */
+export function engineEvent(e: EngineEvent): NewEvent {
+  switch (e.kind) {
+    case 'vip-restored':
+      return { subsystem: 'vrrp', severity: 'warn', subject: e.instance, message: `VIP ${e.vip} was removed from ${e.interface} by someone else while MASTER: added back and announced`, fields: { vip: e.vip, interface: e.interface } };
+    case 'vip-foreign':
+      return { subsystem: 'vrrp', severity: 'warn', subject: e.instance, message: `VIP ${e.vip} is on ${e.interface} while the instance is ${e.state}: added by someone else`, fields: { vip: e.vip, interface: e.interface } };
+    case 'detached':
+      return { subsystem: 'vrrp', severity: 'error', subject: e.instance, message: `no VRRP socket on ${e.interface}: ${e.reason} (FAULT until it can attach)`, fields: { interface: e.interface } };
+    case 'attached':
+      return { subsystem: 'vrrp', severity: 'info', subject: e.instance, message: `VRRP socket open on ${e.interface} (index ${e.ifindex}) again`, fields: { interface: e.interface, ifindex: e.ifindex } };
   }
 }
 

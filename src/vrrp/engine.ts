@@ -8,10 +8,19 @@
  * machine then checks meaning (auth, interval, peers, VIP list). Every drop
  * is counted under its reason, on the instance when the VRID names one, else
  * on the engine; nothing a peer sends can throw out of here.
+ *
+ * Interfaces come and go (KEEPALIVED-FACTS has keepalived's rules): an
+ * instance is *attached* to a socket opened on its interface's current
+ * index and source address, or detached with a reason that holds it in
+ * FAULT (`interface eth9 does not exist`, no address to send from, a socket
+ * that cannot be opened or bound). Link and address events re-attach it:
+ * an interface that appears late starts its instances, one deleted and
+ * re-created gets fresh sockets (new index, multicast membership joined
+ * again). Address events also feed the VIP watch (watch.ts).
  */
 import { type ConfigDiff, canonical } from '../config/diff';
 import type { LvsdConfig, VrrpInstance } from '../config/types';
-import type { Addresses } from '../kernel/addresses';
+import type { AddressEvent, Addresses } from '../kernel/addresses';
 import type { Announcer } from '../kernel/arp/sender';
 import type { Link, Links } from '../kernel/links';
 import type { Clock } from '../lib/clock';
@@ -23,6 +32,15 @@ import { VRRP_TTL } from './ipv4';
 import { decodeVrrp } from './packet';
 import { identityChanges, reloadOutlook, settingChanges } from './reload';
 import { ScriptTracker, type TrackedItem, judgeTracking, scriptSettingsOf, trackedInterface, trackedScript } from './track';
+import { VipWatch, type VipWatchEvent } from './watch';
+
+/** Something the engine did on its own or found, for the events log (the daemon decides what to do with it). */
+export type EngineEvent =
+  | VipWatchEvent
+  /** The instance lost its socket and is held in FAULT: `reason` says why. */
+  | { kind: 'detached'; instance: string; interface: string; reason: string }
+  /** The instance, detached before, has a socket on its interface again (index `ifindex`). */
+  | { kind: 'attached'; instance: string; interface: string; ifindex: number };
 
 /** What the engine needs from the system. */
 export interface EngineDeps {
@@ -35,6 +53,8 @@ export interface EngineDeps {
   openTransport?: typeof openTransport;
   /** Called after every transition (events log, notify hooks, sync to IPVS). */
   onTransition(t: Transition): void;
+  /** Called for what the engine repaired or found on its own (a VIP put back, a socket lost or re-opened). */
+  onEvent?(e: EngineEvent): void;
 }
 
 /** A transport shared by the instances of one interface, family and peer set. */
@@ -45,6 +65,9 @@ interface Pool {
   /** The group a multicast pool joined (vrrp_mcast_group4/6). */
   group: Uint8Array;
   source: Uint8Array;
+  /** The interface and the index its socket was opened on. */
+  ifname: string;
+  ifindex: number;
   byVrid: Map<number, VrrpInstanceRuntime>;
 }
 
@@ -62,8 +85,6 @@ interface InPlace {
   runtime: VrrpInstanceRuntime;
   inst: VrrpInstance;
   source: Uint8Array;
-  /** The pool it sends through after the reload. */
-  key: string;
   reason: string;
 }
 
@@ -76,8 +97,6 @@ interface Plan extends VrrpReloadPlan {
   recreate: string[];
   add: string[];
   remove: string[];
-  /** Sockets opened by prepare, by pool key, not yet in use. */
-  pools: Map<string, Pool>;
   /** vrrp_scripts whose tracker must restart (their command or timing changed, not just the weight). */
   replaceScripts: Set<string>;
   done?: boolean;
@@ -92,6 +111,31 @@ function mcastGroupOf(inst: VrrpInstance): Uint8Array {
 function poolKey(inst: VrrpInstance, source: Uint8Array): string {
   const peers = inst.unicastPeers.map((p) => formatIp(p.bytes)).sort().join(',');
   return [inst.transport, inst.family, inst.interface, inst.udpPort, peers || `multicast ${formatIp(mcastGroupOf(inst))}`, formatIp(source)].join('|');
+}
+
+/** Where an instance stands with its interface: on a pool's socket, or detached and why. */
+interface Attachment {
+  pool: Pool | undefined;
+  /** Why it is detached ('' when attached): the FAULT reason. */
+  fault: string;
+}
+
+/** The transport of a detached instance: it sends nothing and says why. */
+function detachedTransport(inst: VrrpInstance, reason: () => string): VrrpTransport {
+  return {
+    kind: inst.transport,
+    options: { family: inst.family, ifname: inst.interface, source: new Uint8Array(inst.family === 4 ? 4 : 16), peers: [] },
+    sendTo() {
+      throw new Error(reason());
+    },
+    onArrival() {},
+    close() {},
+  };
+}
+
+/** True for a netlink error saying the interface is gone. */
+function noDevice(e: unknown): boolean {
+  return (e as { code?: string }).code === 'ENODEV';
 }
 
 /** An error that stops the engine from starting, with a stable code. */
@@ -124,24 +168,44 @@ export class VrrpEngine {
   /** The fault state last fed to each instance, so only changes are fed. */
   private readonly faultFed = new Map<string, string>();
   private unsubscribeLinks: (() => void) | undefined;
+  private unsubscribeAddresses: (() => void) | undefined;
   private config: LvsdConfig | undefined;
   /** Counts committed reloads: a plan prepared before another commit is stale. */
   private generation = 0;
+  private readonly attachments = new Map<string, Attachment>();
+  /** Instances waiting for an attach pass, and the chain that runs the passes one at a time. */
+  private readonly attachDirty = new Set<string>();
+  private attachChain: Promise<void> = Promise.resolve();
+  /** Whether the next attach pass feeds what changed to tracking (start() and reload() do it themselves, once). */
+  private retrackAfterPass = false;
+  private readonly vipWatch: VipWatch;
 
-  constructor(private readonly deps: EngineDeps) {}
+  constructor(private readonly deps: EngineDeps) {
+    this.vipWatch = new VipWatch(deps.addresses, deps.log, (e) => deps.onEvent?.(e));
+  }
 
   /** Opens transports and starts every instance; throws {@link EngineStartError}. */
   async start(config: LvsdConfig): Promise<void> {
     this.config = config;
     for (const l of await this.deps.links.list()) this.links.set(l.name, l);
     this.unsubscribeLinks = this.deps.links.onChange((c) => {
+      let names: string[];
       if (c.kind === 'resync') {
+        names = [...new Set([...this.links.keys(), ...c.links.map((l) => l.name)])];
         this.links.clear();
         for (const l of c.links) this.links.set(l.name, l);
-      } else if (c.kind === 'del') this.links.delete(c.link.name);
-      else this.links.set(c.link.name, c.link);
-      this.retrack();
+      } else if (c.kind === 'del') {
+        // A rename arrives as 'new' with the old index: the 'del' of a name only counts for that index.
+        if (this.links.get(c.link.name)?.index === c.link.index) this.links.delete(c.link.name);
+        names = [c.link.name];
+      } else {
+        for (const [name, l] of this.links) if (l.index === c.link.index && name !== c.link.name) this.links.delete(name);
+        this.links.set(c.link.name, c.link);
+        names = [c.link.name];
+      }
+      this.linksChanged(names);
     }, (e) => this.deps.log.error('link monitoring failed', { error: e.message }));
+    this.unsubscribeAddresses = this.deps.addresses.onChange((e) => this.addressChanged(e), (e) => this.deps.log.error('address monitoring failed', { error: e.message }));
     for (const inst of config.vrrpInstances.values()) await this.addInstance(inst);
     this.syncScripts(config, new Set());
     // Tracking first, so an instance whose interface is down starts in FAULT.
@@ -177,7 +241,7 @@ export class VrrpEngine {
   async prepareReload(next: LvsdConfig, diff: ConfigDiff): Promise<VrrpReloadPlan> {
     const plan: Plan = {
       changes: [], next, generation: this.generation, inPlace: [], recreate: [], add: [...diff.vrrpInstances.added],
-      remove: [...diff.vrrpInstances.removed], pools: new Map(), replaceScripts: new Set(),
+      remove: [...diff.vrrpInstances.removed], replaceScripts: new Set(),
     };
     try {
       for (const name of diff.vrrpInstances.removed) {
@@ -200,23 +264,24 @@ export class VrrpEngine {
         // The running source unless the configuration names another: no netlink round trip per instance.
         const explicit = inst.unicastSrcIp ?? inst.mcastSrcIp;
         const wasExplicit = r.config.unicastSrcIp ?? r.config.mcastSrcIp;
-        const source = explicit ? explicit.bytes : wasExplicit ? await this.sourceOf(inst) : r.sourceAddress;
+        let source = r.sourceAddress;
+        if (explicit) source = explicit.bytes;
+        else if (wasExplicit) {
+          const found = await this.findSource(inst);
+          if (typeof found !== 'string') source = found; // else the attach pass after the commit holds it in FAULT with the reason
+        }
         try {
           r.checkReconfigure(inst, source);
         } catch (e) {
           throw new EngineStartError('ECONFIG', (e as Error).message);
         }
-        const pool = this.reloadPool(plan, inst, source);
         const what = settingChanges(r.config, inst);
         const reason = `reload: ${what.join(', ') || 'settings changed'}`;
-        plan.inPlace.push({ runtime: r, inst, source, key: pool.key, reason });
+        plan.inPlace.push({ runtime: r, inst, source, reason });
         const note = reloadOutlook(r, inst);
         if (what.length === 0) plan.changes.push(`vrrp_instance ${name}: changed${note}`);
         what.forEach((w, i) => plan.changes.push(`vrrp_instance ${name}: ${w}${i === what.length - 1 ? note : ''}`));
       }
-      const fresh = [...plan.recreate, ...plan.add].map((name) => next.vrrpInstances.get(name)!);
-      const sources = await Promise.all(fresh.map((inst) => this.sourceOf(inst)));
-      fresh.forEach((inst, i) => this.reloadPool(plan, inst, sources[i]!));
       for (const name of diff.vrrpInstances.added) plan.changes.push(`vrrp_instance ${name}: added`);
       for (const name of diff.vrrpScripts.changed) {
         const before = this.config?.vrrpScripts.get(name);
@@ -256,17 +321,15 @@ export class VrrpEngine {
     this.generation++;
     const next = p.next;
     this.config = next;
-    for (const [key, pool] of p.pools) {
-      if (this.pools.has(key)) pool.transport.close();
-      else this.pools.set(key, pool);
-    }
-    p.pools.clear();
+    // In place, at once: each instance keeps its socket; one whose peers, source or group
+    // changed moves to the right socket in the attach pass that follows (no state change).
+    const moved: string[] = [];
     for (const c of p.inPlace) {
-      const pool = this.pools.get(c.key)!;
-      const from = this.poolOf(c.runtime);
-      if (from && from !== pool) from.byVrid.delete(c.runtime.config.virtualRouterId);
-      pool.byVrid.set(c.inst.virtualRouterId, c.runtime);
-      c.runtime.reconfigure(c.inst, c.source, pool.transport, c.reason);
+      const a = this.attachments.get(c.runtime.name);
+      const transport = a?.pool?.transport ?? detachedTransport(c.inst, () => a?.fault ?? '');
+      c.runtime.reconfigure(c.inst, a?.pool ? c.source : c.runtime.sourceAddress, transport, c.reason);
+      this.vipWatch.update(c.runtime);
+      if (!a?.pool || a.pool.key !== poolKey(c.inst, c.source)) moved.push(c.runtime.name);
     }
     const leaving = [...p.remove, ...p.recreate].map((n) => this.detachInstance(n)).filter((r) => r !== undefined);
     await Promise.all(leaving.map((r) => r.shutdown()));
@@ -286,6 +349,7 @@ export class VrrpEngine {
       pool.transport.close();
       this.pools.delete(key);
     }
+    if (moved.length) await this.requestAttach(moved, false);
     this.syncScripts(next, p.replaceScripts);
     const fresh = start.map((n) => this.instances.get(n)).filter((r) => r !== undefined);
     this.retrack(true);
@@ -294,52 +358,25 @@ export class VrrpEngine {
     if (failed.length > 0) throw new EngineStartError('ECOMMIT', `reload applied but for: ${failed.join('; ')}`);
   }
 
-  /** Releases what {@link prepareReload} took (the sockets it opened); the running instances are untouched. */
+  /** Drops a plan from {@link prepareReload} (which took nothing); the running instances are untouched. */
   abortReload(plan: VrrpReloadPlan): void {
-    const p = plan as Plan;
-    p.done = true;
-    for (const pool of p.pools.values()) pool.transport.close();
-    p.pools.clear();
+    (plan as Plan).done = true;
   }
 
-  /** The pool `inst` will use after the reload: a running one, one the plan opened, or a new one opened now. */
-  private reloadPool(plan: Plan, inst: VrrpInstance, source: Uint8Array): Pool {
-    const key = poolKey(inst, source);
-    const have = this.pools.get(key) ?? plan.pools.get(key);
-    if (have) return have;
-    const pool = this.openPool(inst, source, key);
-    plan.pools.set(key, pool);
-    return pool;
-  }
-
-  /** Opens the transport of a new pool for `inst`; throws {@link EngineStartError}. */
-  private openPool(inst: VrrpInstance, source: Uint8Array, key: string): Pool {
-    const peers = inst.unicastPeers.map((p) => p.bytes);
-    const group = mcastGroupOf(inst);
-    const open = this.deps.openTransport ?? openTransport;
-    let transport: VrrpTransport;
-    try {
-      transport = open(inst.transport, { family: inst.family, ifname: inst.interface, source, peers, group, udpPort: inst.udpPort });
-    } catch (e) {
-      throw new EngineStartError((e as { code?: string }).code ?? 'ETRANSPORT', `${inst.name}: cannot open the ${inst.transport} VRRP socket on ${inst.interface}: ${(e as Error).message}`);
-    }
-    const pool: Pool = { key, transport, multicast: peers.length === 0, group, source, byVrid: new Map() };
-    transport.onArrival((a) => this.arrive(pool, a), (e) => this.deps.log.warn(`VRRP socket error on ${inst.interface}`, { error: e.message }));
-    return pool;
-  }
-
-  private poolOf(r: VrrpInstanceRuntime): Pool | undefined {
-    for (const pool of this.pools.values()) if (pool.byVrid.get(r.config.virtualRouterId) === r) return pool;
-    return undefined;
-  }
-
-  /** Takes an instance out of the maps (its pool stays open until the commit's sweep); the caller shuts it down. */
+  /**
+   * Takes an instance out of the maps; its socket stays open (for its
+   * priority-0 advert) until the commit's sweep closes pools left empty. The
+   * caller shuts it down.
+   */
   private detachInstance(name: string): VrrpInstanceRuntime | undefined {
     const r = this.instances.get(name);
     if (!r) return undefined;
     this.instances.delete(name);
     this.faultFed.delete(name);
-    this.poolOf(r)?.byVrid.delete(r.config.virtualRouterId);
+    this.vipWatch.remove(r);
+    const pool = this.attachments.get(name)?.pool;
+    if (pool?.byVrid.get(r.config.virtualRouterId) === r) pool.byVrid.delete(r.config.virtualRouterId);
+    this.attachments.delete(name);
     return r;
   }
 
@@ -361,6 +398,15 @@ export class VrrpEngine {
     }
   }
 
+  /** Takes `r` out of `pool`; the last one out closes the socket. */
+  private leavePool(r: VrrpInstanceRuntime, pool: Pool): void {
+    if (pool.byVrid.get(r.config.virtualRouterId) === r) pool.byVrid.delete(r.config.virtualRouterId);
+    if (pool.byVrid.size === 0) {
+      pool.transport.close();
+      if (this.pools.get(pool.key) === pool) this.pools.delete(pool.key);
+    }
+  }
+
   /** Shuts every instance down (priority 0, VIPs removed) and closes sockets. */
   async stop(): Promise<void> {
     for (const t of this.scripts.values()) t.stop();
@@ -369,7 +415,9 @@ export class VrrpEngine {
     this.instances.clear();
     for (const p of this.pools.values()) p.transport.close();
     this.pools.clear();
+    this.attachments.clear();
     this.unsubscribeLinks?.();
+    this.unsubscribeAddresses?.();
   }
 
   /** Status of every instance, and the drops no instance could own. */
@@ -382,38 +430,214 @@ export class VrrpEngine {
     return this.instances.get(name);
   }
 
-  private async sourceOf(inst: VrrpInstance): Promise<Uint8Array> {
-    const explicit = inst.unicastSrcIp ?? inst.mcastSrcIp;
-    if (explicit) return explicit.bytes;
-    const text = inst.family === 4
-      ? await this.deps.addresses.primaryIPv4(inst.interface)
-      : await this.deps.addresses.linkLocalIPv6(inst.interface);
-    const bytes = text ? parseIp(text) : undefined;
-    if (!bytes) {
-      throw new EngineStartError('ENOSOURCE', `${inst.name}: interface ${inst.interface} has no ${inst.family === 4 ? 'IPv4' : 'link-local IPv6'} address to send VRRP from (set unicast_src_ip, or address the interface)`);
-    }
-    return bytes;
-  }
-
+  /**
+   * Creates the runtime of `inst` and attaches it to a socket on its
+   * interface. Never fails for a missing interface, a missing source address
+   * or a socket that cannot be had: the instance is then detached, and
+   * retrack() holds it in FAULT with the reason until a link or address event
+   * lets it attach.
+   */
   private async addInstance(inst: VrrpInstance): Promise<void> {
-    const source = await this.sourceOf(inst);
-    const key = poolKey(inst, source);
-    let pool = this.pools.get(key);
-    if (!pool) {
-      pool = this.openPool(inst, source, key);
-      this.pools.set(key, pool);
-    }
+    const explicit = inst.unicastSrcIp ?? inst.mcastSrcIp;
+    const a: Attachment = { pool: undefined, fault: `interface ${inst.interface} not looked at yet` };
     const effects: InstanceEffects = {
       addVip: (ifname, cidr) => this.deps.addresses.add(ifname, cidr),
-      removeVip: (ifname, cidr) => this.deps.addresses.remove(ifname, cidr),
+      // A deleted interface took its addresses with it: nothing is left to remove.
+      removeVip: (ifname, cidr) => this.deps.addresses.remove(ifname, cidr).catch((e) => {
+        if (noDevice(e) && !this.links.has(ifname)) return 'absent' as const;
+        throw e;
+      }),
       announce: async (ifname, addrs, count) => {
         // The link as the subscription keeps it: no netlink round trip before the frames.
         for (let i = 0; i < count; i++) await this.deps.announcer.announce(ifname, addrs, { link: this.links.get(ifname) });
       },
     };
-    const runtime = new VrrpInstanceRuntime(inst, source, pool.transport, effects, this.deps.clock, this.deps.log, (t) => this.transitioned(t));
-    pool.byVrid.set(inst.virtualRouterId, runtime);
+    // Until attached, the source is the configured one or a placeholder (a detached instance sends nothing).
+    const source = explicit ? explicit.bytes : new Uint8Array(inst.family === 4 ? 4 : 16);
+    const runtime = new VrrpInstanceRuntime(inst, source, detachedTransport(inst, () => a.fault), effects, this.deps.clock, this.deps.log, (t) => this.transitioned(t));
     this.instances.set(inst.name, runtime);
+    this.attachments.set(inst.name, a);
+    this.vipWatch.add(runtime);
+    // start() and reload() retrack once after adding: one pass per instance must not retrack them all (N²).
+    await this.requestAttach([inst.name], false);
+  }
+
+  /**
+   * Queues attach passes for `names`; resolves when the pass that covers them
+   * is done. With `retrack`, the pass feeds what changed to tracking.
+   */
+  private requestAttach(names: Iterable<string>, retrack = true): Promise<void> {
+    for (const n of names) this.attachDirty.add(n);
+    if (retrack) this.retrackAfterPass = true;
+    this.attachChain = this.attachChain.then(() => this.attachPass()).catch((e: Error) => this.deps.log.error('VRRP attach pass failed', { error: e.message }));
+    return this.attachChain;
+  }
+
+  private async attachPass(): Promise<void> {
+    const names = [...this.attachDirty];
+    this.attachDirty.clear();
+    let changed = false;
+    for (const n of names) if (await this.attach(n)) changed = true;
+    const retrack = this.retrackAfterPass;
+    this.retrackAfterPass = false;
+    if (changed && retrack) this.retrack();
+  }
+
+  /** The source address of `inst` now, or why there is none. */
+  private async findSource(inst: VrrpInstance): Promise<Uint8Array | string> {
+    const explicit = inst.unicastSrcIp ?? inst.mcastSrcIp;
+    if (explicit) return explicit.bytes;
+    let text: string | undefined;
+    try {
+      text = inst.family === 4 ? await this.deps.addresses.primaryIPv4(inst.interface) : await this.deps.addresses.linkLocalIPv6(inst.interface);
+    } catch (e) {
+      if (noDevice(e)) return `interface ${inst.interface} does not exist`;
+      return `cannot read the addresses of ${inst.interface}: ${(e as Error).message}`;
+    }
+    const bytes = text ? parseIp(text) : undefined;
+    return bytes ?? `interface ${inst.interface} has no ${inst.family === 4 ? 'IPv4' : 'link-local IPv6'} address to send VRRP from (set unicast_src_ip, or address the interface)`;
+  }
+
+  /**
+   * Attaches instance `name` to a socket on its interface's current index
+   * and source, opening one when no pool has it; detaches it with the reason
+   * when that cannot be. True when its attachment changed.
+   */
+  private async attach(name: string): Promise<boolean> {
+    const r = this.instances.get(name);
+    const a = this.attachments.get(name);
+    if (!r || !a) return false;
+    const inst = r.config;
+    if (!this.links.has(inst.interface)) return this.detach(r, `interface ${inst.interface} does not exist`);
+    const found = await this.findSource(inst);
+    const link = this.links.get(inst.interface);
+    if (this.instances.get(name) !== r) return false; // removed meanwhile
+    if (!link) return this.detach(r, `interface ${inst.interface} does not exist`);
+    if (typeof found === 'string') return this.detach(r, found);
+    const source = found;
+    const peers = inst.unicastPeers.map((p) => p.bytes);
+    const group = mcastGroupOf(inst);
+    const key = poolKey(inst, source);
+    if (a.pool && a.pool.key === key && a.pool.ifindex === link.index) return false;
+    let pool = this.pools.get(key);
+    if (pool && pool.ifindex !== link.index) {
+      // Opened on an index that is gone: every member needs the new socket.
+      this.detachPool(pool, `interface ${inst.interface} was re-created`);
+      pool = undefined;
+    }
+    if (!pool) {
+      const open = this.deps.openTransport ?? openTransport;
+      let transport: VrrpTransport | undefined;
+      try {
+        transport = open(inst.transport, { family: inst.family, ifname: inst.interface, source, peers, group, udpPort: inst.udpPort });
+        const p: Pool = { key, transport, multicast: peers.length === 0, group, source, ifname: inst.interface, ifindex: link.index, byVrid: new Map() };
+        transport.onArrival((x) => this.arrive(p, x), (e) => this.deps.log.warn(`VRRP socket error on ${inst.interface}`, { error: e.message }));
+        await transport.ready?.();
+        if (this.links.get(inst.interface)?.index !== link.index) throw new Error(`interface ${inst.interface} changed while the socket was opened`);
+        pool = p;
+      } catch (e) {
+        transport?.close();
+        if (this.links.get(inst.interface)?.index !== link.index) this.attachDirty.add(name); // try again on the interface as it is now
+        const code = (e as { code?: string }).code;
+        return this.detach(r, `cannot open the ${inst.transport} VRRP socket on ${inst.interface}: ${(e as Error).message}${code && !(e as Error).message.includes(code) ? ` (${code})` : ''}`);
+      }
+      if (this.instances.get(name) !== r) {
+        pool.transport.close();
+        return false;
+      }
+      this.pools.set(key, pool);
+    }
+    if (a.pool) this.leavePool(r, a.pool);
+    const was = a.fault;
+    pool.byVrid.set(inst.virtualRouterId, r);
+    r.rebind(pool.transport, source);
+    a.pool = pool;
+    a.fault = '';
+    if (was && !was.endsWith('not looked at yet')) {
+      this.deps.log.info(`${name}: VRRP socket open on ${inst.interface} (index ${link.index}) again`, { was });
+      this.deps.onEvent?.({ kind: 'attached', instance: name, interface: inst.interface, ifindex: link.index });
+    }
+    return true;
+  }
+
+  /** Detaches `r` (its pool's socket closes when it was the last), holding it in FAULT for `reason`. True when that changed anything. */
+  private detach(r: VrrpInstanceRuntime, reason: string): boolean {
+    const a = this.attachments.get(r.name);
+    if (!a) return false;
+    const had = a.pool;
+    if (had) {
+      this.leavePool(r, had);
+      a.pool = undefined;
+      r.rebind(detachedTransport(r.config, () => a.fault));
+    }
+    if (a.fault === reason && !had) return false;
+    a.fault = reason;
+    this.deps.log.warn(`${r.name}: ${reason}`, { instance: r.name, interface: r.config.interface });
+    this.deps.onEvent?.({ kind: 'detached', instance: r.name, interface: r.config.interface, reason });
+    return true;
+  }
+
+  /** Detaches every member of `pool` (its socket closes) for `reason`, and queues them to attach again. */
+  private detachPool(pool: Pool, reason: string): void {
+    const members = [...pool.byVrid.values()];
+    for (const m of members) this.detach(m, reason);
+    for (const m of members) this.attachDirty.add(m.name);
+  }
+
+  /**
+   * Links changed (`names`): instances whose socket was opened on an index
+   * that is gone are detached at once (FAULT, VIPs removed); every detached
+   * instance on these interfaces tries to attach again.
+   */
+  private linksChanged(names: readonly string[]): void {
+    const touched = new Set(names);
+    const retry: string[] = [];
+    for (const r of this.instances.values()) {
+      if (!touched.has(r.config.interface)) continue;
+      const a = this.attachments.get(r.name);
+      if (!a) continue;
+      const link = this.links.get(r.config.interface);
+      if (a.pool && (!link || link.index !== a.pool.ifindex)) {
+        this.detachPool(a.pool, link ? `interface ${r.config.interface} was re-created` : `interface ${r.config.interface} does not exist`);
+      }
+      if (!a.pool) retry.push(r.name);
+    }
+    this.retrack();
+    if (retry.length) void this.requestAttach(retry);
+  }
+
+  /** An address event: the VIP watch, and instances waiting for (or losing) their source address. */
+  private addressChanged(e: AddressEvent): void {
+    const nameOf = (index: number): string | undefined => {
+      for (const l of this.links.values()) if (l.index === index) return l.name;
+      return undefined;
+    };
+    if (e.kind === 'resync') {
+      const present = e.addresses.flatMap((x) => {
+        const ifname = nameOf(x.ifindex);
+        return ifname ? [{ ifname, address: x.address }] : [];
+      });
+      this.vipWatch.resync(present);
+      void this.requestAttach(this.instances.keys());
+      return;
+    }
+    const ifname = nameOf(e.address.ifindex);
+    if (!ifname) return; // the link event comes too, and re-attaches what needs it
+    // A VIP is never what an instance sends from: its events are the VIP watch's alone (a takeover adds many).
+    if (this.vipWatch.event(e.kind, ifname, e.address)) return;
+    const retry: string[] = [];
+    const gone = parseIp(e.address.address) ?? new Uint8Array(0);
+    for (const r of this.instances.values()) {
+      const c = r.config;
+      if (c.interface !== ifname) continue;
+      const a = this.attachments.get(r.name);
+      if (!a) continue;
+      // Detached: any new address may be the one it waits for (even a configured source, which a bind needs present).
+      if (!a.pool) retry.push(r.name);
+      // Attached: the address it sends from went away (unless configured): find another, or FAULT.
+      else if (e.kind === 'del' && c.family === e.address.family && !c.unicastSrcIp && !c.mcastSrcIp && sameIp(a.pool.source, gone)) retry.push(r.name);
+    }
+    if (retry.length) void this.requestAttach(retry);
   }
 
   private count(reason: string): void {
@@ -466,12 +690,15 @@ export class VrrpEngine {
       const v = judgeTracking(c.priority, group && !group.syncGroupTrackingWeight ? items.map((i) => ({ ...i, weight: 0 })) : items);
       const status = r.status();
       if (v.effectivePriority !== status.effectivePriority) r.setPriority(v.effectivePriority);
-      const fault = v.faults.join(', ');
+      // Without a socket the instance can neither hear nor speak: that fault comes first, and names the interface once.
+      const detached = this.attachments.get(c.name)?.fault ?? '';
+      const faults = detached ? [detached, ...v.faults.filter((f) => f !== `interface ${c.interface} down`)] : v.faults;
+      const fault = faults.join(', ');
       const before = this.faultFed.get(c.name) ?? '';
       if (fault !== before || (initial && fault)) {
         this.faultFed.set(c.name, fault);
         if (fault) r.setFault(true, fault);
-        else if (before) r.setFault(false, `${before.replace(/ down/g, '')} up again`);
+        else if (before) r.setFault(false, clearedReason(before, c.interface));
       }
     }
   }
@@ -493,4 +720,12 @@ export class VrrpEngine {
       if (other && other.state !== to) other.sync(to, `sync group ${group}: ${t.instance} went ${to}`);
     }
   }
+}
+
+/** The reason a cleared fault gives: "interface eth1 down" → "interface eth1 up again"; a detached instance's → "VRRP socket open on eth0 (was: …)". */
+function clearedReason(before: string, ifname: string): string {
+  return before
+    .split(', ')
+    .map((f) => (f.endsWith(' down') ? `${f.slice(0, -' down'.length)} up again` : `VRRP socket open on ${ifname} (was: ${f})`))
+    .join(', ');
 }

@@ -30,7 +30,7 @@ export const DROP_REASONS = [
   'ttl',
   /** v2 authentication type or password differs from ours. */
   'auth',
-  /** v2 advert interval differs from ours (RFC 3768 §7.1). */
+  /** v2 advert interval differs from ours (RFC 3768 §7.1), or a v3 Max Adver Int of 0. */
   'interval',
   /** VRID differs from this instance's. */
   'vrid',

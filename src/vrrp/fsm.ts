@@ -278,6 +278,8 @@ function acceptable(t: Step, p: VrrpPacket, src: Uint8Array, from: string): bool
   if (p.version !== c.version) return drop('version', `VRRPv${p.version} advert from ${from}, we run v${c.version}`);
   if (p.vrid !== c.vrid) return drop('vrid', `VRID ${p.vrid} from ${from}, ours is ${c.vrid}`);
   if (c.unicastPeers.length > 0 && !c.unicastPeers.some((u) => sameIp(u, src))) return drop('peer', `${from} is not a unicast_peer`);
+  // RFC 5798 §5.2.7 gives no meaning to 0; adopted, it would shrink Master_Down_Interval to Skew_Time.
+  if (p.version === 3 && p.maxAdvertInterval === 0) return drop('interval', `VRRPv3 advert with Max Adver Int 0 from ${from}`);
   if (p.version === 2) {
     const pass = c.auth?.type === 'PASS';
     const wantType = pass ? VRRP_AUTH_TYPE.pass : VRRP_AUTH_TYPE.none;

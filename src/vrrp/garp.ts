@@ -11,7 +11,9 @@
  * 2i … (N−1)i, each address of a round in turn. A burst that starts while
  * the previous one is still going waits its turn behind it. Interval 0 sends
  * a burst back to back. The spacing runs on timers, never by blocking, and
- * {@link GarpSchedule.stop} drops what is still queued.
+ * {@link GarpSchedule.stop} drops what is still queued. A burst asked for
+ * while one is still queued only tops it up (at most one burst per address
+ * waits), so a lasting split brain cannot grow the queue.
  */
 import type { Clock, TimerHandle } from '../lib/clock';
 
@@ -53,9 +55,18 @@ class Pacer {
     private readonly send: AnnounceFn,
   ) {}
 
-  /** Queues `count` rounds over `addresses` and sends what is due now. */
+  /**
+   * Queues `count` rounds over `addresses` and sends what is due now. An
+   * address already waiting is only topped up to `count` messages: repeated
+   * bursts (a split brain that lasts, one burst per advert heard) coalesce,
+   * so the queue never holds more than one burst per address.
+   */
   push(addresses: readonly string[], count: number, why: string): void {
-    for (let r = 0; r < count; r++) for (const address of addresses) this.queue.push({ address, why });
+    const waiting = new Map<string, number>();
+    for (const m of this.queue) waiting.set(m.address, (waiting.get(m.address) ?? 0) + 1);
+    for (let r = 0; r < count; r++) {
+      for (const address of addresses) if ((waiting.get(address) ?? 0) <= r) this.queue.push({ address, why });
+    }
     this.pump();
   }
 

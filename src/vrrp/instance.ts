@@ -423,4 +423,41 @@ export class VrrpInstanceRuntime {
   get holdsVips(): boolean {
     return this.vipsHeld;
   }
+
+  /**
+   * The engine moved this instance to another socket (its interface was
+   * re-created, or is gone: then a transport that refuses to send) and,
+   * when given, another source address (the interface was re-addressed).
+   */
+  rebind(transport: VrrpTransport, source: Uint8Array = this.source): void {
+    this.transport = transport;
+    if (source === this.source) return;
+    this.source = source;
+    this.fsm = { ...this.fsm, config: { ...this.fsm.config, primaryAddress: source } };
+  }
+
+  /**
+   * Someone else removed VIPs (`cidrs`) from this MASTER: adds them back on
+   * the VIP queue (so a step-down's removal still comes after), then
+   * announces. False, doing nothing, when not a master holding its VIPs.
+   */
+  restoreVips(cidrs: readonly string[], why: string): boolean {
+    if (this.fsm.state !== 'MASTER' || !this.vipsHeld) return false;
+    const ifname = this.config.interface;
+    this.vipChain = this.vipChain.then(async () => {
+      for (const cidr of cidrs) {
+        await this.effects.addVip(ifname, cidr).catch((e: Error) => {
+          this.vipErrors++;
+          this.log.error(`${this.name}: cannot add VIP ${cidr} back on ${ifname}`, { error: e.message });
+        });
+      }
+      if (this.fsm.state === 'MASTER' && this.vipsHeld) this.garp.burst(why);
+    });
+    return true;
+  }
+
+  /** Resolves once every VIP change asked for so far is done. */
+  vipsSettled(): Promise<void> {
+    return this.vipChain;
+  }
 }

@@ -72,6 +72,13 @@ export interface VrrpTransport {
   sendTo(payload: Uint8Array, dst: Uint8Array, ttl: number): void;
   /** Delivers every arrival until close(). */
   onArrival(listener: (a: Arrival) => void, onError: (e: Error) => void): void;
+  /**
+   * Resolves once the transport can send and receive; rejects with the error
+   * that stops it from ever doing so (a UDP bind refused: EADDRINUSE,
+   * EADDRNOTAVAIL). Absent: ready when constructed (raw sockets, which
+   * throw from the constructor instead).
+   */
+  ready?(): Promise<void>;
   close(): void;
 }
 
@@ -223,6 +230,7 @@ class UdpTransport implements VrrpTransport {
   private inFlight = 0;
   private ttl = -1;
   private onError: ((e: Error) => void) | undefined;
+  private readonly bind: Promise<void>;
 
   constructor(readonly options: TransportOptions) {
     if (options.peers.length === 0) {
@@ -232,11 +240,21 @@ class UdpTransport implements VrrpTransport {
     this.sock = dgram.createSocket({ type: options.family === 4 ? 'udp4' : 'udp6', reuseAddr: false });
     // bind() is asynchronous in dgram: sends wait in the queue until it completes.
     const scope = options.family === 6 && options.source[0] === 0xfe ? `%${options.ifname}` : '';
-    this.sock.once('listening', () => {
-      this.bound = true;
-      this.pump();
+    this.bind = new Promise<void>((resolve, reject) => {
+      this.sock.once('listening', () => {
+        this.bound = true;
+        resolve();
+        this.pump();
+      });
+      // A bind error is the transport's end (ready() rejects with it); later errors go to onError.
+      this.sock.on('error', (e) => (this.bound ? this.onError?.(e) : reject(e)));
     });
+    this.bind.catch(() => undefined); // observed through ready()
     this.sock.bind(this.port, formatIp(options.source) + scope);
+  }
+
+  ready(): Promise<void> {
+    return this.bind;
   }
 
   sendTo(payload: Uint8Array, peer: Uint8Array, ttl: number): void {
@@ -295,7 +313,6 @@ class UdpTransport implements VrrpTransport {
         ttl: undefined,
       });
     });
-    this.sock.on('error', onError);
   }
 
   close(): void {

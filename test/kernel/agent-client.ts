@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import type { Topology } from '../lib/netns';
+import type { AddressEvent } from '../../src/kernel/addresses';
 import type { LinkChange } from '../../src/kernel/links';
 
 /** An error as the agent reported it. */
@@ -22,13 +23,15 @@ export class Agent {
   private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   /** Link changes seen since "watch". */
   readonly changes: LinkChange[] = [];
+  /** Address events seen since "addr.watch". */
+  readonly addrEvents: AddressEvent[] = [];
   private readonly ready: Promise<void>;
 
   private constructor(private readonly stdin: NodeJS.WritableStream, stdout: NodeJS.ReadableStream, private readonly diag: () => string) {
     let markReady!: () => void;
     this.ready = new Promise((r) => (markReady = r));
     readline.createInterface({ input: stdout }).on('line', (line) => {
-      let m: { id?: number; ok?: boolean; value?: unknown; error?: AgentError; event?: string; change?: LinkChange };
+      let m: { id?: number; ok?: boolean; value?: unknown; error?: AgentError; event?: string; change?: LinkChange; addr?: AddressEvent };
       try {
         m = JSON.parse(line);
       } catch {
@@ -36,6 +39,7 @@ export class Agent {
       }
       if (m.event === 'ready') markReady();
       else if (m.event === 'link' && m.change) this.changes.push(m.change);
+      else if (m.event === 'addr' && m.addr) this.addrEvents.push(m.addr);
       else if (m.id !== undefined) {
         const w = this.waiting.get(m.id);
         this.waiting.delete(m.id);

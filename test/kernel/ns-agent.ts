@@ -2,7 +2,8 @@
  * Runs inside a test namespace (started with `ip netns exec NS node ns-agent.js`)
  * and drives the real kernel interfaces there: one JSON request per stdin
  * line `{id, op, args}`, one JSON answer per stdout line
- * `{id, ok, value | error}`, plus `{event: "link", change}` lines after "watch".
+ * `{id, ok, value | error}`, plus `{event: "link", change}` lines after "watch" and `{event: "addr", addr}`
+ * lines after "addr.watch".
  * Namespace tests need it because a Node process cannot enter a namespace itself.
  */
 import * as readline from 'node:readline';
@@ -15,6 +16,7 @@ const links = new KernelLinks();
 const addrs = new KernelAddresses();
 const announcer = new PacketAnnouncer(links);
 let unwatch: (() => void) | undefined;
+let unwatchAddr: (() => void) | undefined;
 
 function out(v: unknown): void {
   process.stdout.write(`${JSON.stringify(v)}\n`);
@@ -54,6 +56,12 @@ async function call(op: string, args: unknown[]): Promise<unknown> {
         (e) => out({ event: 'error', error: e.message }),
       );
       return true;
+    case 'addr.watch':
+      unwatchAddr ??= addrs.onChange(
+        (addr) => out({ event: 'addr', addr }),
+        (e) => out({ event: 'error', error: e.message }),
+      );
+      return true;
     default:
       throw new Error(`unknown op ${op}`);
   }
@@ -70,6 +78,7 @@ rl.on('line', (line) => {
 });
 rl.on('close', () => {
   unwatch?.();
+  unwatchAddr?.();
   links.close();
   addrs.close();
   announcer.close();

@@ -114,7 +114,8 @@ describe('supervisor with stand-in children', function () {
     writeFileSync(file(), configText(dir, 'lvs-b', true));
     await assert.rejects(s.reload(), (e: Error & { code?: string }) => e.code === 'RELOAD_REFUSED' && /director process refused/.test(e.message) && /refuses by plan/.test(e.message));
     const phases = lines().filter((l) => l.phase).map((l) => `${l.role}:${l.phase}`);
-    assert.deepEqual(phases, ['vrrp:prepare', 'director:prepare', 'vrrp:abort', 'director:abort']);
+    assert.deepEqual(phases.slice(0, 2), ['vrrp:prepare', 'director:prepare']);
+    assert.deepEqual(phases.slice(2).sort(), ['director:abort', 'vrrp:abort'], 'both parts aborted (in parallel), nothing committed');
     // A restart now still gets the old configuration: nothing was decided.
     process.kill(startsOf('vrrp')[0]!.pid!, 'SIGKILL');
     await until('restarted', () => startsOf('vrrp').length === 2);

@@ -144,6 +144,33 @@ describe('rtnetlink in a namespace (root)', function () {
     await waitFor('eth0 carrier back', seen((l) => l.lowerUp && l.running), { timeoutMs: 5000 });
   });
 
+  it('delivers address events for changes made by others (ip addr add/del), IPv4 and IPv6, and for a deleted interface', async () => {
+    await agent.call('addr.watch');
+    const seen = (kind: 'new' | 'del', address: string): (() => IfAddress | undefined) => () => {
+      for (const e of agent.addrEvents) if (e.kind === kind && e.address.address === address) return e.address;
+      return undefined;
+    };
+    const [eth0] = await ipj<Array<{ ifindex: number }>>('link', 'show', 'eth0');
+    await topo.run('h', ['ip', 'addr', 'add', '192.0.2.77/24', 'dev', 'eth0']);
+    const added = await waitFor('192.0.2.77 new event', seen('new', '192.0.2.77'), { timeoutMs: 5000 });
+    assert.deepEqual([added.ifindex, added.family, added.prefix, added.secondary], [eth0!.ifindex, 4, 24, true]);
+    await topo.run('h', ['ip', 'addr', 'del', '192.0.2.77/24', 'dev', 'eth0']);
+    await waitFor('192.0.2.77 del event', seen('del', '192.0.2.77'), { timeoutMs: 5000 });
+    await topo.run('h', ['ip', 'addr', 'add', '2001:db8::77/64', 'dev', 'eth0', 'nodad']);
+    await waitFor('2001:db8::77 new event', seen('new', '2001:db8::77'), { timeoutMs: 5000 });
+    await topo.run('h', ['ip', 'addr', 'del', '2001:db8::77/64', 'dev', 'eth0']);
+    await waitFor('2001:db8::77 del event', seen('del', '2001:db8::77'), { timeoutMs: 5000 });
+    // Our own change is reported too: the kernel does not tell whose it was.
+    await agent.call('addr.add', 'eth0', '192.0.2.78/32');
+    await waitFor('192.0.2.78 new event', seen('new', '192.0.2.78'), { timeoutMs: 5000 });
+    // An interface deleted with its address: the address goes with a 'del'.
+    await topo.run('h', ['ip', 'link', 'add', 'dum9', 'type', 'veth', 'peer', 'name', 'dum9p']);
+    await topo.run('h', ['ip', 'addr', 'add', '203.0.113.9/24', 'dev', 'dum9']);
+    await waitFor('203.0.113.9 new event', seen('new', '203.0.113.9'), { timeoutMs: 5000 });
+    await topo.run('h', ['ip', 'link', 'del', 'dum9']);
+    await waitFor('203.0.113.9 del event on link deletion', seen('del', '203.0.113.9'), { timeoutMs: 5000 });
+  });
+
   it('resolves generic netlink families, and says ENOENT for one that is absent', async () => {
     const f = await agent.call<{ id: number; name: string; mcastGroups: Record<string, number> }>('genl.family', 'nlctrl');
     assert.equal(f.id, 0x10);

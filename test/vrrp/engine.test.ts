@@ -11,26 +11,10 @@ import { parseIp } from '../../src/lib/ip';
 import { nullLogger } from '../../src/log';
 import { VrrpEngine, ttlAcceptable } from '../../src/vrrp/engine';
 import { advertTtl } from '../../src/vrrp/instance';
-import { type Arrival, type TransportOptions, VRRP_GROUP_V4, type VrrpTransport } from '../../src/vrrp/io';
+import { VRRP_GROUP_V4 } from '../../src/vrrp/io';
 import { encodeVrrp } from '../../src/vrrp/packet';
 import { conf } from '../reconcile/helpers';
-
-/** A transport that records what is sent and lets the test deliver arrivals. */
-class FakeTransport implements VrrpTransport {
-  readonly sent: { dst: string; ttl: number }[] = [];
-  private listener: ((a: Arrival) => void) | undefined;
-  constructor(readonly kind: 'raw' | 'udp', readonly options: TransportOptions) {}
-  sendTo(_payload: Uint8Array, dst: Uint8Array, ttl: number): void {
-    this.sent.push({ dst: [...dst].join('.'), ttl });
-  }
-  onArrival(listener: (a: Arrival) => void): void {
-    this.listener = listener;
-  }
-  deliver(a: Arrival): void {
-    this.listener!(a);
-  }
-  close(): void {}
-}
+import { FakeTransport, fakeOpener } from './fake-transport';
 
 const ip = (t: string): Uint8Array => parseIp(t)!;
 
@@ -79,11 +63,7 @@ describe('vrrp/engine: advert TTL (unicast_ttl) and the receive TTL check', () =
       links: k.links,
       addresses: k.addresses,
       announcer: k.announcer,
-      openTransport: (kind, opts) => {
-        const t = new FakeTransport(kind, opts);
-        transports.push(t);
-        return t;
-      },
+      openTransport: fakeOpener(transports),
       onTransition: () => {},
     });
     await engine.start(config);

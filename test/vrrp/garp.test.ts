@@ -121,6 +121,27 @@ describe('vrrp/garp: garp_interval and gna_interval', () => {
     ]);
   });
 
+  it('coalesces repeated bursts while a paced one is queued: a lasting split brain cannot grow the queue (issue 11)', () => {
+    const clock = new FakeClock();
+    const { g, sent } = recorder(clock, { delayMs: 0, repeat: 5, refreshMs: 0, garpIntervalMs: 100 }, [V4, V4B]);
+    // The other master's adverts every 100 ms each ask for a burst, for 10 s.
+    for (let t = 0; t < 10_000; t += 100) {
+      g.burst('lower priority advert');
+      clock.advance(100);
+    }
+    const during = sent.length;
+    clock.advance(60_000);
+    // At most one burst's worth (5 rounds × 2 addresses) is ever waiting: it drains within a second.
+    assert.ok(sent.length - during <= 10, `${sent.length - during} messages after the split brain ended`);
+    assert.ok(sent.every((s, i) => i === 0 || s[0] - sent[i - 1]![0] >= 100), 'spacing kept');
+    assert.equal(clock.pending, 0);
+    // And it still sends a full burst when the queue is empty.
+    const before = sent.length;
+    g.burst('again');
+    clock.advance(2000);
+    assert.equal(sent.length - before, 10);
+  });
+
   it('stop() drops the rest of a burst in progress', () => {
     const clock = new FakeClock();
     const { g, sent } = recorder(clock, { delayMs: 5000, repeat: 5, refreshMs: 1000, garpIntervalMs: 100 });
