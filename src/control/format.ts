@@ -137,6 +137,15 @@ export function formatStatus(st: StatusResult, now: Date): string {
   return out + dropsSection(st);
 }
 
+/** Why the priority is what it is: `script chk_web up weight 10 (+10), interface eth1 down weight 0 (FAULT)`. */
+function trackingCell(i: StatusResult['instances'][number]): string {
+  const t = i.tracking ?? [];
+  if (!t.length) return 'nothing tracked';
+  return t
+    .map((x) => `${x.kind} ${x.name} ${x.state}${x.reverse ? ' (reverse)' : ''} weight ${x.weight} (${x.fault ? 'FAULT' : x.contribution ? `${x.contribution > 0 ? '+' : ''}${x.contribution}` : 'no effect'})`)
+    .join(', ');
+}
+
 /** `lvsctl show vrrp`: every field of every instance, one block each. */
 export function formatShowVrrp(st: StatusResult, now: Date): string {
   let out = header(st, now);
@@ -148,6 +157,7 @@ export function formatShowVrrp(st: StatusResult, now: Date): string {
       ['virtual_router_id', `${i.vrid} on ${i.interface}`],
       ['version', `VRRPv${i.version}, IPv${i.family}, transport ${i.transport}`],
       ['priority', `${i.effectivePriority} effective, ${i.basePriority} configured`],
+      ['tracking', trackingCell(i)],
       ['advert_int', formatInterval(i.advertIntervalMs)],
       ['master', i.master ? `${i.master.address} priority ${i.master.priority}` : 'unknown'],
       ['virtual_ipaddress', i.vips.length ? i.vips.join(', ') : 'none'],

@@ -33,6 +33,8 @@ export interface TransitionStatus {
 
 /** One VRRP instance in a `status` answer. */
 export interface InstanceStatus {
+  /** Each tracked interface and script: its state, weight and what it does to the priority now (FAULT for a failed weight-0 item). */
+  readonly tracking?: ReadonlyArray<{ readonly kind: string; readonly name: string; readonly state: string; readonly weight: number; readonly reverse?: boolean; readonly contribution: number; readonly fault?: boolean }>;
   readonly name: string;
   readonly state: VrrpStateName;
   readonly vrid: number;

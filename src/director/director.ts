@@ -17,6 +17,7 @@
  * it sends the checker only the changed checks and recomputes only the
  * virtual servers it touches; untouched real servers keep their health.
  */
+import { emitEvent } from '../events';
 import { type CronScheduler, MaintenanceWindows } from './maintenance';
 import type { LvsdConfig, RealServer, VirtualServer } from '../config/types';
 import { destKeyId, formatDestKey, formatServiceKey, serviceKeyId } from '../kernel/ipvs/addr';
@@ -585,6 +586,7 @@ export class Director {
     const realServer = formatEndpoint(rs.address.address, vs.protocol, port);
     const virtualServer = vs.address ? formatEndpoint(vs.address.address, vs.protocol, vs.address.port) : `fwmark:${vs.fwmark}`;
     (h.up ? this.logger.info : this.logger.warn).call(this.logger, `real server ${state}`, { vs: vs.name, rs: rs.name, address: realServer, reason: h.reason });
+    emitEvent({ subsystem: 'check', severity: h.up ? 'info' : 'warn', subject: `${vs.name}/${rs.name}`, message: `${realServer} ${state}${h.reason ? `: ${h.reason}` : ''}`, fields: { address: realServer, up: h.up } });
     const scripts: NotifyScripts = {
       ...(this.config.global.notify ? { notify: this.config.global.notify.argv } : {}),
       ...(rs.notifyUp ? { up: rs.notifyUp.argv } : {}),
@@ -656,6 +658,7 @@ export class Director {
       hysteresis: vs.hysteresis,
       sorry_server: vs.sorryServer ? vs.sorryServer.address : undefined,
     });
+    emitEvent({ subsystem: 'quorum', severity: svc.quorumUp ? 'info' : 'error', subject: vs.name, message: `${svc.quorumUp ? 'quorum gained' : 'quorum lost'}: weight ${svc.weightSum} against quorum ${vs.quorum} (hysteresis ${vs.hysteresis})${!svc.quorumUp && vs.sorryServer ? `; sorry server ${vs.sorryServer.address}` : ''}`, fields: { weightSum: svc.weightSum, quorum: vs.quorum } });
     if (script) void this.notifier.run(`VS:${vs.name}`, script.argv, { LVSD_TYPE: 'VS', LVSD_VIRTUAL_SERVER: vs.name, LVSD_STATE: svc.quorumUp ? 'UP' : 'DOWN' });
   }
 

@@ -6,6 +6,7 @@
  * overrides or the state file. The window's end comes from the injected
  * clock, so tests drive it without sleeping; the cron side is injectable too.
  */
+import { emitEvent } from '../events';
 import * as cron from 'node-cron';
 import type { LvsdConfig } from '../config/types';
 import type { Clock, TimerHandle } from '../lib/clock';
@@ -82,11 +83,13 @@ export class MaintenanceWindows {
       w.closes = undefined;
       this.open.delete(id);
       this.logger.info('maintenance window closed', { rs: id });
+      emitEvent({ subsystem: 'maintenance', subject: id, message: 'window closed: back in service' });
       this.onChange([id]);
     });
     if (this.open.has(id)) return; // a window that fires again while open is extended
     this.open.add(id);
     this.logger.info('maintenance window opened: draining', { rs: id, minutes: Math.round(w.durationMs / 60000) });
+    emitEvent({ subsystem: 'maintenance', subject: id, message: `window opened: drained for ${Math.round(w.durationMs / 60000)} min`, fields: { minutes: Math.round(w.durationMs / 60000) } });
     this.onChange([id]);
   }
 

@@ -159,6 +159,7 @@ export class Daemon {
       announcer: this.announcer,
       onTransition: (t) => this.transitioned(t),
       onEvent: (e) => emitEvent(engineEvent(e)),
+      onTrack: (e) => emitEvent({ subsystem: 'track', severity: e.severity, subject: e.instance, message: e.message }),
     });
     if (this.role === 'all') {
       this.control = new ControlServer({ path: this.config.global.controlSocket, handlers: this.handlers(), logger: this.log });

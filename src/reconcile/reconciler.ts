@@ -31,6 +31,7 @@
  * flushed: at start the kernel table is adopted and only the difference is
  * applied, so a restart keeps the connections of healthy real servers.
  */
+import { emitEvent } from '../events';
 import { destKeyId, formatDestKey, formatServiceKey, serviceKeyId } from '../kernel/ipvs/addr';
 import type { DestKey, Ipvs, IpvsDest, IpvsOp, IpvsOpResult, IpvsService, ServiceKey } from '../kernel/ipvs/types';
 import type { Clock, TimerHandle } from '../lib/clock';
@@ -396,6 +397,7 @@ export class Reconciler {
     let applied = 0;
     if (ops.length > 0 && reason === 'audit') {
       this.logger.warn('ipvs audit found drift; repairing', { ops: ops.length });
+      emitEvent({ subsystem: 'reconcile', severity: 'warn', subject: 'ipvs', message: `audit found drift, repairing ${ops.length} object(s): ${ops.slice(0, 3).map(describeOp).join('; ')}${ops.length > 3 ? '; …' : ''}`, fields: { ops: ops.length } });
     }
     // One batch through the client's windowed apply (thousands of objects in
     // seconds), then keepalived's tolerances on the per-op results.

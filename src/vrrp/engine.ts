@@ -31,7 +31,7 @@ import { type InstanceEffects, type InstanceStatus, type Transition, VrrpInstanc
 import { VRRP_TTL } from './ipv4';
 import { decodeVrrp } from './packet';
 import { identityChanges, reloadOutlook, settingChanges } from './reload';
-import { ScriptTracker, type TrackedItem, judgeTracking, scriptSettingsOf, trackedInterface, trackedScript } from './track';
+import { ScriptTracker, type TrackedItem, explainTracking, judgeTracking, scriptSettingsOf, trackedInterface, trackedScript } from './track';
 import { VipWatch, type VipWatchEvent } from './watch';
 
 /** Something the engine did on its own or found, for the events log (the daemon decides what to do with it). */
@@ -55,6 +55,8 @@ export interface EngineDeps {
   onTransition(t: Transition): void;
   /** Called for what the engine repaired or found on its own (a VIP put back, a socket lost or re-opened). */
   onEvent?(e: EngineEvent): void;
+  /** Called when a tracked item's state or an instance's effective priority changes, with the cause. */
+  onTrack?(e: { instance: string; message: string; severity: 'info' | 'warn' }): void;
 }
 
 /** A transport shared by the instances of one interface, family and peer set. */
@@ -687,9 +689,27 @@ export class VrrpEngine {
       // In a sync group, weights would pull the members apart: keepalived treats them as 0 (FAULT).
       const groupName = this.config.vrrpInstances.get(c.name)?.syncGroup;
       const group = groupName ? this.config.vrrpSyncGroups.get(groupName) : undefined;
-      const v = judgeTracking(c.priority, group && !group.syncGroupTrackingWeight ? items.map((i) => ({ ...i, weight: 0 })) : items);
+      const judged = group && !group.syncGroupTrackingWeight ? items.map((i) => ({ ...i, weight: 0 })) : items;
+      const v = judgeTracking(c.priority, judged);
+      const lines = explainTracking(judged);
+      const was = new Map(r.tracking.map((t) => [`${t.kind} ${t.name}`, t.state]));
+      for (const t of lines) {
+        const before = was.get(`${t.kind} ${t.name}`);
+        if (before === undefined || before === t.state) continue;
+        const effect = t.fault ? 'FAULT' : t.contribution ? `priority ${t.contribution > 0 ? '+' : ''}${t.contribution}` : 'no effect on the priority';
+        this.deps.log.info(`${c.name}: ${t.kind} ${t.name} ${t.state}${t.reverse ? ' (reverse)' : ''}: ${effect}`, { instance: c.name, weight: t.weight });
+        this.deps.onTrack?.({ instance: c.name, message: `${t.kind} ${t.name} ${before} -> ${t.state}${t.reverse ? ' (reverse)' : ''}: ${effect}`, severity: t.fault || t.contribution < 0 ? 'warn' : 'info' });
+      }
+      r.tracking = lines;
       const status = r.status();
-      if (v.effectivePriority !== status.effectivePriority) r.setPriority(v.effectivePriority);
+      if (v.effectivePriority !== status.effectivePriority) {
+        const why = lines.filter((t) => t.contribution !== 0).map((t) => `${t.kind} ${t.name} ${t.state} ${t.contribution > 0 ? '+' : ''}${t.contribution}`).join(', ') || 'no tracked item adds or takes any';
+        if (!initial) {
+          this.deps.log.info(`${c.name}: effective priority ${status.effectivePriority} -> ${v.effectivePriority} (base ${c.priority}: ${why})`, { instance: c.name });
+          this.deps.onTrack?.({ instance: c.name, message: `effective priority ${status.effectivePriority} -> ${v.effectivePriority} (base ${c.priority}: ${why})`, severity: 'info' });
+        }
+        r.setPriority(v.effectivePriority);
+      }
       // Without a socket the instance can neither hear nor speak: that fault comes first, and names the interface once.
       const detached = this.attachments.get(c.name)?.fault ?? '';
       const faults = detached ? [detached, ...v.faults.filter((f) => f !== `interface ${c.interface} down`)] : v.faults;

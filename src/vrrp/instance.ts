@@ -5,6 +5,7 @@
  * gratuitous ARP / unsolicited NA bursts, notify hooks — without ever letting
  * an I/O failure stop VRRP: a failed action is logged and counted.
  */
+import type { TrackingLine } from './track';
 import type { Logger } from '../log';
 import type { Clock, TimerHandle } from '../lib/clock';
 import { formatIp } from '../lib/ip';
@@ -43,6 +44,8 @@ export interface Transition {
 
 /** Everything the daemon shows about an instance. */
 export interface InstanceStatus {
+  /** Each tracked interface and script, its state and its effect on the priority (why the priority is what it is). */
+  tracking: TrackingLine[];
   name: string;
   state: string;
   vrid: number;
@@ -123,6 +126,8 @@ export class VrrpInstanceRuntime {
   private readonly peersHeard = new Map<string, number>();
 
   private cfg: VrrpInstance;
+  /** What tracking says now, set by the engine on every retrack. */
+  tracking: TrackingLine[] = [];
   private source: Uint8Array;
   private transport: VrrpTransport;
 
@@ -279,6 +284,7 @@ export class VrrpInstanceRuntime {
   status(): InstanceStatus {
     const c = this.config;
     return {
+      tracking: this.tracking,
       name: c.name,
       state: this.fsm.state,
       vrid: c.virtualRouterId,

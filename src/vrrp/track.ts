@@ -52,6 +52,28 @@ export function judgeTracking(basePriority: number, items: readonly TrackedItem[
   return { effectivePriority: Math.min(254, Math.max(1, p)), faults };
 }
 
+/** One tracked item as `status` shows it: its state and what it does to the priority now. */
+export interface TrackingLine {
+  kind: 'script' | 'interface';
+  name: string;
+  state: 'up' | 'down';
+  weight: number;
+  reverse: boolean;
+  /** The priority change it makes now (0 when none); with weight 0, a failed item means FAULT instead. */
+  contribution: number;
+  /** True when this item puts the instance in FAULT. */
+  fault: boolean;
+}
+
+/** Each item's contribution to {@link judgeTracking}'s verdict, for `status` and the status page. */
+export function explainTracking(items: readonly TrackedItem[]): TrackingLine[] {
+  return items.map((i) => {
+    const sign = i.reverse ? -1 : 1;
+    const contribution = (i.weight > 0 && i.up) || (i.weight < 0 && !i.up) ? sign * i.weight : 0;
+    return { kind: i.kind, name: i.name, state: i.up ? 'up' : 'down', weight: i.weight, reverse: !!i.reverse, contribution, fault: i.weight === 0 && i.up === !!i.reverse };
+  });
+}
+
 /**
  * The item for one `track_script[]` line: its own weight and reverse when
  * given, else its vrrp_script's (keepalived: `chk weight 10` keeps the

@@ -54,6 +54,21 @@ describe('control/format', () => {
     );
   });
 
+  it('says why the priority is what it is: each tracked item, its state, weight and effect', () => {
+    const base = sampleStatus(NOW);
+    const inst = {
+      ...base.instances[0]!,
+      tracking: [
+        { kind: 'script', name: 'chk_web', state: 'down', weight: -60, contribution: -60 },
+        { kind: 'interface', name: 'eth1', state: 'up', weight: 0, contribution: 0 },
+        { kind: 'script', name: 'chk_maint', state: 'up', weight: 0, reverse: true, contribution: 0, fault: true },
+      ],
+    };
+    const text = formatShowVrrp({ ...base, instances: [inst] }, NOW);
+    assert.ok(text.includes('script chk_web down weight -60 (-60), interface eth1 up weight 0 (no effect), script chk_maint up (reverse) weight 0 (FAULT)'), text);
+    assert.ok(formatShowVrrp({ ...base, instances: [{ ...inst, tracking: [] }] }, NOW).includes('nothing tracked'));
+  });
+
   it('renders show vrrp with every field', () => {
     const text = formatShowVrrp(sampleStatus(NOW), NOW);
     for (const want of [

@@ -243,4 +243,29 @@ describe('vrrp/engine: self-healing (issue 11)', () => {
     assert.equal(state(failed), 'FAULT', 'never MASTER');
     assert.equal(state(ok), 'MASTER');
   });
+
+  it('says why the priority is what it is: tracking in status, and each change logged and reported with its cause', async () => {
+    k.addLink({ name: 'eth1' });
+    k.addAddress('eth1', '198.51.100.11/24');
+    const tracked: Array<{ instance: string; message: string }> = [];
+    engine = new VrrpEngine({
+      clock, log, links: k.links, addresses: k.addresses, announcer: k.announcer,
+      openTransport: fakeOpener(opened),
+      onTransition: () => {},
+      onTrack: (e) => tracked.push(e),
+    });
+    await engine.start(conf(instance('VI_1', 'eth0', 51, '192.0.2.100/24', ['track_interface[] = eth1 weight -30'])));
+    await settle();
+    const st = (): { effectivePriority: number; tracking: Array<{ name: string; state: string; contribution: number }> } => engine.instance('VI_1')!.status();
+    assert.deepEqual(st().tracking.map((t) => [t.name, t.state, t.contribution]), [['eth0', 'up', 0], ['eth1', 'up', 0]]);
+    k.setLink('eth1', { up: false });
+    await settle();
+    assert.equal(st().effectivePriority, 120);
+    assert.deepEqual(st().tracking.find((t) => t.name === 'eth1'), { kind: 'interface', name: 'eth1', state: 'down', weight: -30, reverse: false, contribution: -30, fault: false });
+    assert.deepEqual(tracked.map((t) => t.message), [
+      'interface eth1 up -> down: priority -30',
+      'effective priority 150 -> 120 (base 150: interface eth1 down -30)',
+    ]);
+    assert.ok(log.records.some((r) => r.level === 'info' && r.message === 'VI_1: effective priority 150 -> 120 (base 150: interface eth1 down -30)'));
+  });
 });

@@ -95,3 +95,31 @@ describe('vrrp/track: keepalived weight rule with reverse (issue 12)', () => {
     assert.equal(judgeTracking(100, d).effectivePriority, 130);
   });
 });
+
+describe('vrrp/track: explainTracking (why the priority is what it is)', () => {
+  it('gives each item its state and its contribution, and marks the FAULT ones', async () => {
+    const { explainTracking, judgeTracking } = await import('../../src/vrrp/track');
+    const items = [
+      { kind: 'script' as const, name: 'up10', up: true, weight: 10 },
+      { kind: 'script' as const, name: 'down10', up: false, weight: 10 },
+      { kind: 'script' as const, name: 'downMinus20', up: false, weight: -20 },
+      { kind: 'script' as const, name: 'upMinus20', up: true, weight: -20 },
+      { kind: 'script' as const, name: 'rev', up: true, weight: 5, reverse: true },
+      { kind: 'interface' as const, name: 'eth1', up: false, weight: 0 },
+      { kind: 'script' as const, name: 'maint', up: true, weight: 0, reverse: true },
+    ];
+    const lines = explainTracking(items);
+    assert.deepEqual(lines.map((l) => [l.name, l.state, l.contribution, l.fault]), [
+      ['up10', 'up', 10, false],
+      ['down10', 'down', 0, false],
+      ['downMinus20', 'down', -20, false],
+      ['upMinus20', 'up', 0, false],
+      ['rev', 'up', -5, false],
+      ['eth1', 'down', 0, true],
+      ['maint', 'up', 0, true],
+    ]);
+    const v = judgeTracking(100, items);
+    assert.equal(v.effectivePriority, 100 + lines.reduce((a, l) => a + l.contribution, 0), 'the contributions add up to the verdict');
+    assert.equal(v.faults.length, lines.filter((l) => l.fault).length);
+  });
+});
