@@ -73,6 +73,8 @@ export class EventHistory {
   readonly store: EventStore;
   /** Transitions since start, instance → state entered → count. */
   readonly counts: Record<string, Record<string, number>> = {};
+  /** Notify failures since start, by kind (`hook`, `webhook`), counted from the `notify` events that pass through. */
+  readonly notifyFailures: Record<string, number> = { hook: 0, webhook: 0 };
 
   /** With `dir` (state_dir) persisted there; without it, in memory only (a child's copy). */
   constructor(opts: { readonly dir?: string; readonly logger?: Logger; readonly capacity?: number } = {}) {
@@ -81,7 +83,7 @@ export class EventHistory {
 
   /** Makes this history the process's event sink ({@link emitEvent} lands here). */
   sink(): this {
-    setEventSink((e) => this.store.add(e));
+    setEventSink((e) => this.add(e));
     return this;
   }
 
@@ -102,6 +104,12 @@ export class EventHistory {
 
   /** Records any event (e.g. one a child sent). */
   add(e: unknown): void {
+    const n = e as { subsystem?: unknown; fields?: { url?: unknown; hook?: unknown } };
+    if (n.subsystem === 'notify' && n.fields) {
+      // src/notify: a webhook's failure names its url, a hook's its command line.
+      const kind = n.fields.url !== undefined ? 'webhook' : n.fields.hook !== undefined ? 'hook' : undefined;
+      if (kind) this.notifyFailures[kind] = (this.notifyFailures[kind] ?? 0) + 1;
+    }
     this.store.add(e);
   }
 

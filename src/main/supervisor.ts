@@ -576,6 +576,7 @@ export class Supervisor {
         childRestarts: () => Object.fromEntries([...this.slots].map(([r, s]) => [r, s.restarts])),
         childStates: () => Object.fromEntries([...this.slots].map(([r, s]) => [r, s.state])),
         reloads: () => ({ ...this.reloadCounts }),
+        notifyFailures: () => this.history.notifyFailures,
       }),
       this.log,
     );

@@ -90,4 +90,13 @@ describe('daemon and supervisor: the events history', () => {
     assert.deepEqual([ev.events.map((e) => e.instance), ev.seq], [['VI_1'], 1]);
     assert.deepEqual(await h.reload!({}, ctx), { changes: ['x'], warnings: [] });
   });
+
+  it('counts the notify failures that pass through, by kind, for the metrics', () => {
+    const h = new EventHistory();
+    h.add({ subsystem: 'notify', severity: 'error', subject: 'ops', message: 'webhook http://***@x/ failed', fields: { url: 'http://***@x/' } });
+    h.add({ subsystem: 'notify', severity: 'warn', subject: 'INSTANCE:VI_1', message: 'hook /bin/false exited 1', fields: { hook: '/bin/false' } });
+    h.add({ subsystem: 'notify', severity: 'warn', subject: 'INSTANCE:VI_1', message: 'hook /bin/false exited 1', fields: { hook: '/bin/false' } });
+    h.add({ subsystem: 'vrrp', severity: 'info', subject: 'VI_1', message: 'BACKUP -> MASTER', fields: { url: 'not a notify event' } });
+    assert.deepEqual(h.notifyFailures, { hook: 2, webhook: 1 });
+  });
 });
