@@ -4,6 +4,7 @@
  * answers. Pure functions over the JSON the daemon sends.
  */
 import type { DirectorStatus, KernelDestStatus, RealServerStatus, VirtualServerStatus } from '../director/status';
+import type { IpvsStats } from '../kernel/ipvs/types';
 import { table } from './format';
 import { isPlainObject } from './protocol';
 import type { ChecksResult, OverrideResult } from './types';
@@ -54,9 +55,15 @@ function rsRow(rs: RealServerStatus): string[] {
   ];
 }
 
+/** A service's counters and rates, as `ipvsadm -Ln --stats --rate` gives them. */
+function statsLine(x: IpvsStats): string {
+  return `connections ${x.conns} (${x.cps}/s), in ${x.inpkts} packets ${x.inbytes} bytes (${x.inpps} pps, ${x.inbps} B/s), out ${x.outpkts} packets ${x.outbytes} bytes (${x.outpps} pps, ${x.outbps} B/s)`;
+}
+
 /**
  * `lvsctl show services`: one table of virtual servers (VS SERVICE SCHED
- * KIND QUORUM), then per virtual server one row per real server (NAME
+ * KIND PERSIST QUORUM), then per virtual server its counters and rates and
+ * one row per real server (NAME
  * ADDRESS WEIGHT(configured/effective) HEALTH OVERRIDE KWEIGHT ACTIVE INACT
  * CPS); `-` where the kernel has no entry. A service or real server the
  * kernel keeps refusing is marked `(IPVS error)` and listed at the end with
@@ -65,11 +72,12 @@ function rsRow(rs: RealServerStatus): string[] {
 export function formatServices(st: DirectorStatus): string {
   if (st.virtualServers.length === 0) return 'no virtual servers configured\n';
   let out = table([
-    ['VS', 'SERVICE', 'SCHED', 'KIND', 'QUORUM'],
-    ...st.virtualServers.map((vs) => [vs.name, vs.service + (vs.inKernel ? '' : ' (not in kernel)') + (vs.error ? ' (IPVS error)' : ''), vs.scheduler, vs.lbKind, quorumCell(vs)]),
+    ['VS', 'SERVICE', 'SCHED', 'KIND', 'PERSIST', 'QUORUM'],
+    ...st.virtualServers.map((vs) => [vs.name, vs.service + (vs.inKernel ? '' : ' (not in kernel)') + (vs.error ? ' (IPVS error)' : ''), vs.scheduler, vs.lbKind, vs.persistenceTimeoutS ? `${vs.persistenceTimeoutS}s` : '-', quorumCell(vs)]),
   ]);
   for (const vs of st.virtualServers) {
     out += `\n${vs.name} (${vs.service}):\n`;
+    if (vs.stats) out += `  ${statsLine(vs.stats)}\n`;
     if (vs.realServers.length === 0) {
       out += '  no real servers\n';
       continue;

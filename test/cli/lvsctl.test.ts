@@ -195,17 +195,23 @@ describe('cli/lvsctl end to end against a ControlServer', function () {
     const r = await lvsctl('--socket', sock, 'show', 'services');
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.split('\n');
-    assert.match(lines[0]!, /^VS +SERVICE +SCHED +KIND +QUORUM$/);
-    assert.match(lines[1]!, /^web +TCP 192\.0\.2\.100:80 +wlc +NAT +up \(weight 3, quorum 1\)$/);
+    assert.match(lines[0]!, /^VS +SERVICE +SCHED +KIND +PERSIST +QUORUM$/);
+    assert.match(lines[1]!, /^web +TCP 192\.0\.2\.100:80 +wlc +NAT +- +up \(weight 3, quorum 1\)$/);
     assert.equal(lines[3], 'web (TCP 192.0.2.100:80):');
-    assert.match(lines[4]!, /^ {2}REAL-SERVER +ADDRESS +WEIGHT +HEALTH +OVERRIDE +KWEIGHT +ACTIVE +INACT +CPS$/);
-    assert.match(lines[5]!, /^ {2}rs1 +198\.51\.100\.1:80 +1\/1 +up \(status 200\) +- +1 +7 +3 +2$/);
-    assert.match(lines[6]!, /^ {2}rs2 +198\.51\.100\.2:80 +2\/0 +up \(status 200\) +drain +0 +1 +0 +0$/);
-    assert.match(lines[7]!, /^ {2}rs3 +198\.51\.100\.3:80 +1\/- +down \(ECONNREFUSED\) +- +- +- +- +-$/);
-    const col = lines[4]!.indexOf('HEALTH');
-    assert.equal(lines[7]!.indexOf('down'), col, 'columns line up');
+    assert.equal(lines[4], '  connections 40 (2/s), in 400 packets 40000 bytes (5 pps, 500 B/s), out 300 packets 300000 bytes (4 pps, 4000 B/s)');
+    assert.match(lines[5]!, /^ {2}REAL-SERVER +ADDRESS +WEIGHT +HEALTH +OVERRIDE +KWEIGHT +ACTIVE +INACT +CPS$/);
+    assert.match(lines[6]!, /^ {2}rs1 +198\.51\.100\.1:80 +1\/1 +up \(status 200\) +- +1 +7 +3 +2$/);
+    assert.match(lines[7]!, /^ {2}rs2 +198\.51\.100\.2:80 +2\/0 +up \(status 200\) +drain +0 +1 +0 +0$/);
+    assert.match(lines[8]!, /^ {2}rs3 +198\.51\.100\.3:80 +1\/- +down \(ECONNREFUSED\) +- +- +- +- +-$/);
+    const col = lines[5]!.indexOf('HEALTH');
+    assert.equal(lines[8]!.indexOf('down'), col, 'columns line up');
     const j = await lvsctl('--socket', sock, '--json', 'show', 'services');
     assert.deepEqual(JSON.parse(j.stdout), sampleServices());
+    const persistent = sampleServices();
+    await server!.close();
+    await serve({ 'show services': () => ({ ...persistent, virtualServers: persistent.virtualServers.map((v) => ({ ...v, persistenceTimeoutS: 300 })) }) });
+    const p = await lvsctl('--socket', sock, 'show', 'services');
+    assert.match(p.stdout.split('\n')[1]!, /^web +TCP 192\.0\.2\.100:80 +wlc +NAT +300s +up/);
   });
 
   it('show checks prints each real server with its checks and last reason', async () => {
