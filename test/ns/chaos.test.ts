@@ -16,7 +16,7 @@ import type { NsProcess } from '../lib/netns';
 import { requireTestbed, waitFor } from '../lib/netns';
 import { LVSCTL, holders } from '../lib/director';
 import type { ClientResult } from '../demo/client';
-import { ADDR, DIRECTORS, DemoCluster, PORT } from '../demo/cluster';
+import { ADDR, DIRECTORS, DemoCluster, PORT, VRID } from '../demo/cluster';
 
 const ADVERT_INT = 0.5;
 /** Master_Down_Interval of d2 (priority 100): 3 x advert_int + (256 - 100) / 256 x advert_int. */
@@ -36,6 +36,8 @@ describe('chaos: faults on the master under client traffic (namespaces, proxy cl
   const seen: Seen[] = [];
   const healTimes: Array<{ fault: string; healMs: number; longestOutageMs: number; failed: number }> = [];
 
+  const events = async (d: 'd1' | 'd2'): Promise<Array<{ subsystem: string; message: string }>> =>
+    (JSON.parse(await cluster.topo.run(d, [process.execPath, LVSCTL, '--socket', cluster.socket(d), '--json', 'events', '1000'])) as { events: Array<{ subsystem: string; message: string }> }).events;
   const status = async (d: 'd1' | 'd2'): Promise<Status | undefined> => {
     const r = await cluster.topo.exec(d, [process.execPath, LVSCTL, '--socket', cluster.socket(d), '--json', 'status']);
     return r.code === 0 ? (JSON.parse(r.stdout) as Status) : undefined;
@@ -175,6 +177,52 @@ describe('chaos: faults on the master under client traffic (namespaces, proxy cl
       process.kill(lvsdParent, 'SIGSTOP');
       await new Promise((r) => setTimeout(r, 10_000));
       process.kill(lvsdParent, 'SIGCONT');
+    });
+  });
+
+  it('ip addr del of the VIP on the master: put back and announced at once', async () => {
+    await fault('ip addr del VIP on the master', 1500, async () => {
+      await cluster.topo.run('d1', ['ip', 'addr', 'del', `${ADDR.vip}/24`, 'dev', 'eth0']);
+    });
+    assert.ok((await events('d1')).some((e) => /removed from eth0 by someone else while MASTER/.test(e.message)), 'the event names the fault');
+  });
+
+  it('ip addr add of the VIP on the backup: reported, nothing moves', async () => {
+    await fault('ip addr add VIP on the backup', 0, async () => {
+      await cluster.topo.run('d2', ['ip', 'addr', 'add', `${ADDR.vip}/24`, 'dev', 'eth0']);
+      await waitFor('d2 reports the foreign VIP', async () => (await events('d2')).some((e) => /added by someone else/.test(e.message)), { timeoutMs: 5000, intervalMs: 100 });
+      // The operator's part: take the stray address away again.
+      await cluster.topo.run('d2', ['ip', 'addr', 'del', `${ADDR.vip}/24`, 'dev', 'eth0']);
+    });
+  });
+
+  it('the master\'s link down for 2 s, then up: d2 covers, d1 takes back', async () => {
+    await fault('link down 2 s on the master, then up', MASTER_DOWN_MS + 1500, async () => {
+      await cluster.topo.run('d1', ['ip', 'link', 'set', 'eth0', 'down']);
+      await new Promise((r) => setTimeout(r, 2000));
+      await cluster.topo.run('d1', ['ip', 'link', 'set', 'eth0', 'up']);
+    });
+  });
+
+  it('the master\'s veth deleted and re-created (same MAC and address): fresh sockets, one master again', async () => {
+    await fault('veth deleted and re-created on the master', MASTER_DOWN_MS + 1500, async () => {
+      await cluster.topo.run('d1', ['ip', 'link', 'del', 'eth0']);
+      await new Promise((r) => setTimeout(r, 1000));
+      const outer = `vc${cluster.topo.id}`.slice(0, 15);
+      await cluster.topo.run('sw', ['ip', 'link', 'add', outer, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', cluster.topo.ns('d1')]);
+      await cluster.topo.run('sw', ['ip', 'link', 'set', outer, 'master', 'br0', 'up']);
+      await cluster.topo.run('d1', ['ip', 'link', 'set', 'eth0', 'address', cluster.macs.d1!]);
+      await cluster.topo.run('d1', ['ip', 'addr', 'add', `${ADDR.d1}/24`, 'dev', 'eth0']);
+      await cluster.topo.run('d1', ['ip', 'link', 'set', 'eth0', 'up']);
+    });
+    assert.ok((await events('d1')).some((e) => /VRRP socket open on eth0 .* again/.test(e.message)), 'the event names the re-attach');
+  });
+
+  it('hostile adverts from the client\'s segment: interval 0, then a flood with a higher priority and a bad password: nothing moves', async () => {
+    const tool = path.join(__dirname, 'tools', 'send-vrrp.js');
+    await fault('hostile adverts (interval 0; bad-auth flood)', 0, async () => {
+      await cluster.topo.run('client', [process.execPath, tool, 'interval0', '192.0.2.66', String(VRID), ADDR.vip, '50', '20']);
+      await cluster.topo.run('client', [process.execPath, tool, 'badauth', '192.0.2.66', String(VRID), ADDR.vip, '1000', '2']);
     });
   });
 });
