@@ -226,3 +226,105 @@ describe('chaos: faults on the master under client traffic (namespaces, proxy cl
     });
   });
 });
+
+/**
+ * The director's faults on the host (no IPVS here: a second lvsd in d1 with
+ * --dry-run, whose in-memory IPVS table `lvsctl show services` reads, and
+ * real HTTP checks against the demo's real servers): a real server down,
+ * then the checker killed, then the director process killed and stopped.
+ * After each, the table equals the desired one: the down server stays out
+ * and no notify_up-style "UP" event fires because a process restarted.
+ */
+describe('chaos: the director process and its checker (namespaces, in-memory IPVS)', function () {
+  this.timeout(300_000);
+  const cluster = new DemoCluster(ADVERT_INT);
+  let sock = '';
+  interface Rs { name: string; health: string; kernel: { weight: number } | null }
+  const realServers = async (): Promise<Rs[]> => {
+    const r = await cluster.topo.exec('d1', [process.execPath, LVSCTL, '--socket', sock, '--json', 'show', 'services']);
+    if (r.code !== 0) return [];
+    return (JSON.parse(r.stdout) as { virtualServers: Array<{ realServers: Rs[] }> }).virtualServers[0]!.realServers;
+  };
+  const pidsWith = async (needle: string): Promise<number[]> =>
+    (await cluster.topo.pidsOf('d1')).filter((pid) => {
+      try {
+        return require('node:fs').readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(needle);
+      } catch {
+        return false;
+      }
+    });
+  const directorPid = async (): Promise<number> => {
+    const r = await cluster.topo.run('d1', [process.execPath, LVSCTL, '--socket', sock, '--json', 'status']);
+    return (JSON.parse(r) as { processes: { director: { pid: number } } }).processes.director.pid;
+  };
+  /** rs1 out of the table (down), rs2 in it with weight 1. */
+  const rs1Out = async (): Promise<boolean> => {
+    const rs = await realServers();
+    const [a, b] = [rs.find((x) => x.name === 'rs1'), rs.find((x) => x.name === 'rs2')];
+    return a?.health === 'down' && a.kernel === null && b?.health === 'up' && b.kernel?.weight === 1;
+  };
+  const upEventsOfRs1 = async (): Promise<number> => {
+    const out = await cluster.topo.run('d1', [process.execPath, LVSCTL, '--socket', sock, '--json', 'events', '1000']);
+    return (JSON.parse(out) as { events: Array<{ subsystem: string; subject: string; message: string }> }).events.filter((e) => e.subsystem === 'check' && e.subject === 'web/rs1' && / UP/.test(e.message)).length;
+  };
+
+  before(async () => {
+    requireTestbed(['ip']);
+    await cluster.build();
+    await cluster.startRealServers();
+    sock = cluster.scratch.path('dir.sock');
+    const conf = cluster.scratch.file('dir.conf', [
+      '[global]', 'router_id = dir', `control_socket = ${sock}`, `pid_file = ${cluster.scratch.path('dir.pid')}`, `state_dir = ${cluster.scratch.path('dir-state')}`,
+      '[check.http]', 'type = HTTP_GET', 'url_path = /', 'delay_loop = 0.5', 'connect_timeout = 1', 'retry = 1',
+      '[virtual_server.web]', `address = ${ADDR.vip}:${PORT}`, 'lb_algo = rr', 'lb_kind = NAT', 'check = http',
+      '[real_server.web.rs1]', `address = ${ADDR.rs1}:${PORT}`,
+      '[real_server.web.rs2]', `address = ${ADDR.rs2}:${PORT}`, '',
+    ].join('\n'));
+    const p = cluster.topo.spawn('d1', [process.execPath, path.join(__dirname, '..', '..', '..', 'bin', 'lvsd'), '--config', conf, '--dry-run']);
+    await waitFor('the director answers', async () => {
+      if (p.child.exitCode !== null) throw new Error(`lvsd exited: ${p.output().slice(-2000)}`);
+      return (await realServers()).filter((x) => x.health === 'up').length === 2;
+    }, { timeoutMs: 30_000, intervalMs: 200 });
+  });
+  after(async () => {
+    await cluster.destroy();
+  });
+
+  it('a real server down, then the checker killed: it stays out of the table, no UP event', async () => {
+    for (const pid of await cluster.topo.pidsOf('rs1')) process.kill(pid, 'SIGKILL');
+    await waitFor('rs1 out of the table', rs1Out, { timeoutMs: 15_000, intervalMs: 100 });
+    const ups = await upEventsOfRs1();
+    const [checker] = await pidsWith('worker.js');
+    assert.ok(checker, 'a checker process runs');
+    process.kill(checker, 'SIGKILL');
+    await waitFor('a new checker', async () => (await pidsWith('worker.js')).some((p) => p !== checker), { timeoutMs: 15_000, intervalMs: 100 });
+    for (let i = 0; i < 20; i++) {
+      assert.ok(await rs1Out(), 'rs1 stayed out of the table through the checker restart');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(await upEventsOfRs1(), ups, 'no UP for rs1 because a process restarted');
+  });
+
+  it('the director process killed, then stopped for 10 s: restarted, the down server stays out, no UP event', async () => {
+    const ups = await upEventsOfRs1();
+    const first = await directorPid();
+    process.kill(first, 'SIGKILL');
+    await waitFor('a new director answering', async () => (await directorPid().catch(() => first)) !== first && (await realServers()).length === 2, { timeoutMs: 20_000, intervalMs: 200 });
+    assert.ok(await rs1Out(), 'after the kill: rs1 out, rs2 in');
+    const second = await directorPid();
+    process.kill(second, 'SIGSTOP');
+    await new Promise((r) => setTimeout(r, 10_000));
+    let killed = false;
+    try {
+      process.kill(second, 'SIGCONT');
+    } catch {
+      killed = true;
+    }
+    assert.ok(killed, 'the stopped director process was killed as stuck');
+    await waitFor('a third director answering', async () => (await directorPid().catch(() => second)) !== second && (await realServers()).length === 2, { timeoutMs: 20_000, intervalMs: 200 });
+    await waitFor('rs1 out, rs2 in', rs1Out, { timeoutMs: 10_000, intervalMs: 200 });
+    assert.equal(await upEventsOfRs1(), ups, 'no UP for rs1 because a process restarted');
+    const st = await cluster.topo.run('d1', [process.execPath, LVSCTL, '--socket', sock, 'events', '--subsystem', 'process']);
+    assert.match(st, /stuck: no heartbeat/, 'the event names the fault');
+  });
+});
