@@ -235,6 +235,21 @@ e2e_macs() {
 
 # e2e_conf_head [EXTRA_GLOBAL_LINES]: the [global] section and the VRRP instance holding the
 # client-side VIP 192.0.2.100/24 on eth0 (alone, it becomes master after its down timer).
+# The [check.tcp] section the health scenarios share: a TCP check every
+# second, down at the first failure, up after two successes.
+e2e_tcp_check_conf() {
+	cat <<'CONF'
+
+[check.tcp]
+type = TCP_CHECK
+delay_loop = 1
+retry = 0
+connect_timeout = 1
+rise = 2
+fall = 1
+CONF
+}
+
 e2e_conf_head() {
 	cat <<CONF
 [global]

@@ -19,16 +19,7 @@ e2e_nat_topology
 conf=$E2E_DIR/lvsd.conf
 {
 	e2e_conf_head
-	cat <<'CONF'
-
-[check.tcp]
-type = TCP_CHECK
-delay_loop = 1
-retry = 0
-connect_timeout = 1
-rise = 2
-fall = 1
-CONF
+	e2e_tcp_check_conf
 	e2e_web_conf rr NAT 192.0.2.100 198.51.100.11 1 198.51.100.12 1 tcp
 	cat <<'CONF'
 
