@@ -19,6 +19,7 @@
  * Time comes from an injected {@link Clock}; probes from an injected {@link ProbeFn}, so
  * tests drive it with a fake clock and fake probes.
  */
+import { DurationHistogram, type HistogramSnapshot } from '../lib/histogram';
 import { type Clock, type TimerHandle, systemClock } from '../lib/clock';
 import { hysteresisInit, HysteresisOptions, HysteresisState, hysteresisStep } from './hysteresis';
 import { ProbeFn, runProbe } from './probe';
@@ -54,6 +55,10 @@ interface CheckRun {
   abort?: AbortController;
   queued: boolean;
   removed: boolean;
+  /** Attempts since the check started, and how long each took. */
+  ok: number;
+  failed: number;
+  durations: DurationHistogram;
 }
 
 interface RsEntry {
@@ -62,6 +67,17 @@ interface RsEntry {
   up: boolean;
   reason: string;
   weight?: number;
+}
+
+/** One check's figures, as {@link CheckScheduler.stats} reports them. */
+export interface CheckRunStats {
+  /** The real server's key (`VS/RS`). */
+  readonly rs: string;
+  /** The check's place in the real server's list of checks. */
+  readonly index: number;
+  readonly ok: number;
+  readonly failed: number;
+  readonly durations: HistogramSnapshot;
 }
 
 /** Schedules and runs health checks; see the module doc for its contract. */
@@ -154,6 +170,9 @@ export class CheckScheduler {
           ...(seed?.up && seed.weight !== undefined && next.length === 0 ? { weight: seed.weight } : {}),
           queued: false,
           removed: false,
+          ok: 0,
+          failed: 0,
+          durations: new DurationHistogram(),
         };
         next.push(run);
         this.arm(run, this.random() * sched.warmupMs);
@@ -175,6 +194,11 @@ export class CheckScheduler {
   /** Current health of every real server (baseline included). */
   states(): RsChange[] {
     return [...this.servers.values()].map((e) => snapshot(e));
+  }
+
+  /** Each check's attempts (succeeded, failed) and durations, by real server and the check's place in its list. */
+  stats(): CheckRunStats[] {
+    return [...this.servers.values()].flatMap((e) => e.checks.map((c, index) => ({ rs: e.rs, index, ok: c.ok, failed: c.failed, durations: c.durations.snapshot() })));
   }
 
   /** Current health of one real server, or undefined if unknown. */
@@ -223,6 +247,7 @@ export class CheckScheduler {
   }
 
   private start(run: CheckRun): void {
+    const t0 = performance.now();
     const ac = new AbortController();
     run.abort = ac;
     this.running++;
@@ -237,7 +262,12 @@ export class CheckScheduler {
       .then((res) => {
         this.running--;
         run.abort = undefined;
-        if (!run.removed && !this.stopped) this.record(run, res);
+        if (!run.removed && !this.stopped) {
+          if (res.ok) run.ok++;
+          else run.failed++;
+          run.durations.observe((performance.now() - t0) / 1000);
+          this.record(run, res);
+        }
         this.pump();
       });
   }

@@ -30,17 +30,23 @@ import { ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import * as path from 'node:path';
 import { childExecArgv } from '../lib/child-flags';
-import { CheckScheduler, DEFAULT_MAX_IN_FLIGHT } from './scheduler';
+import { CheckScheduler, type CheckRunStats, DEFAULT_MAX_IN_FLIGHT } from './scheduler';
 import { RealServerChecks, RsChange } from './types';
 
 /** Messages the parent sends. */
-export type ToWorker = { type: 'set'; servers: RealServerChecks[] } | { type: 'update'; servers: RealServerChecks[]; removed: string[] } | { type: 'stop' };
+export type ToWorker =
+  | { type: 'set'; servers: RealServerChecks[] }
+  | { type: 'update'; servers: RealServerChecks[]; removed: string[] }
+  /** Asks for every check's figures; answered by `stats` with the same id. */
+  | { type: 'stats'; id: number }
+  | { type: 'stop' };
 
 /** Messages the worker sends. */
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'states'; states: RsChange[] }
   | ({ type: 'change' } & RsChange)
+  | { type: 'stats'; id: number; stats: CheckRunStats[] }
   | { type: 'error'; message: string };
 
 /** The two ends of the channel the worker needs, so it can run over a fake in tests. */
@@ -75,6 +81,8 @@ export function runWorker(
         if (st) states.push(st);
       }
       ch.send({ type: 'states', states });
+    } else if (m && m.type === 'stats' && typeof (m as { id?: unknown }).id === 'number') {
+      ch.send({ type: 'stats', id: (m as { id: number }).id, stats: sched.stats() });
     } else if (m && m.type === 'stop') {
       sched.stop();
       ch.exit(0);
@@ -123,12 +131,40 @@ export class CheckWorker extends EventEmitter {
           this.emit('change', ev as RsChange);
           break;
         }
+        case 'stats': {
+          const w = this.statsWaiting.get(m.id);
+          if (w) {
+            this.statsWaiting.delete(m.id);
+            w(m.stats);
+          }
+          break;
+        }
         case 'error':
           this.emit('protocolError', m.message);
           break;
       }
     });
     child.on('exit', (code, signal) => this.emit('exit', code, signal));
+  }
+
+  private statsSeq = 0;
+  private readonly statsWaiting = new Map<number, (s: CheckRunStats[]) => void>();
+
+  /** Every check's figures from the child; empty when it is gone or does not answer within `timeoutMs`. */
+  stats(timeoutMs = 2000): Promise<CheckRunStats[]> {
+    if (!this.child.connected) return Promise.resolve([]);
+    const id = ++this.statsSeq;
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.statsWaiting.delete(id);
+        resolve([]);
+      }, timeoutMs);
+      this.statsWaiting.set(id, (s) => {
+        clearTimeout(t);
+        resolve(s);
+      });
+      this.child.send({ type: 'stats', id } satisfies ToWorker);
+    });
   }
 
   /** Sends the whole check set; see the protocol. Returns false if the child is gone. */

@@ -17,6 +17,7 @@
  * it sends the checker only the changed checks and recomputes only the
  * virtual servers it touches; untouched real servers keep their health.
  */
+import type { CheckStatsView } from '../metrics/registry';
 import { emitEvent } from '../events';
 import { type CronScheduler, MaintenanceWindows } from './maintenance';
 import type { LvsdConfig, RealServer, VirtualServer } from '../config/types';
@@ -31,7 +32,7 @@ import { parseAuditInterval, type AuditSchedule } from '../reconcile/audit';
 import { desiredServiceOf, destPort, healthOf, Override, serviceKeyOf, type DesiredService, type OverrideName, type RsHealth } from '../reconcile/desired';
 import { Reconciler, type ObjectFailure, type PassResult } from '../reconcile/reconciler';
 import { SyncDaemonController } from '../reconcile/sync';
-import { checkSetOf, rsId } from './checks';
+import { checkSetOf, rsId, splitRsId } from './checks';
 import { workerHealthSource, type HealthSource } from './health';
 import { planReload, realServerChecksOf } from './reload';
 import { KnownHealthStore } from './known-health';
@@ -383,6 +384,26 @@ export class Director {
   }
 
   /** Per virtual and real server: weights, health, overrides, and the kernel's connections and rates. */
+  /**
+   * Every health check's attempts (succeeded, failed) and durations since
+   * its checker started, named by virtual server, real server, address and
+   * `[check.NAME]` (the metrics' lvsd_check_* series).
+   */
+  async checkStats(): Promise<CheckStatsView[]> {
+    const out: CheckStatsView[] = [];
+    for (const s of (await this.health.stats?.()) ?? []) {
+      const { vs: vsName, rs: rsName } = splitRsId(s.rs);
+      const vs = this.config.virtualServers.get(vsName);
+      const rs = vs?.realServers.get(rsName);
+      // The checker's list is the real server's checks in order (checkSetOf).
+      const check = rs?.checks.filter((n) => this.config.checks.has(n))[s.index];
+      if (!vs || !rs || !check) continue;
+      const address = formatDestKey({ address: rs.address.address, port: destPort(vs, rs.address.port) });
+      out.push({ virtualServer: vsName, realServer: rsName, address, check, ok: s.ok, failed: s.failed, durations: s.durations });
+    }
+    return out;
+  }
+
   async status(): Promise<DirectorStatus> {
     let kernelError: string | null = null;
     let observed = this.reconciler.lastObserved();

@@ -2,7 +2,7 @@
  * Where the director's real-server health comes from: the checker process in
  * production ({@link workerHealthSource}), a scripted source in tests.
  */
-import { CheckScheduler, type SchedulerOptions } from '../check/scheduler';
+import { type CheckRunStats, CheckScheduler, type SchedulerOptions } from '../check/scheduler';
 import { forkCheckWorker, type CheckWorker } from '../check/worker';
 import type { KnownHealth, RealServerChecks, RsChange } from '../check/types';
 import type { Clock, TimerHandle } from '../lib/clock';
@@ -25,6 +25,8 @@ export interface HealthSource {
   knownFrom?(fn: (rs: string) => KnownHealth | undefined): void;
   onStates(fn: (states: RsChange[]) => void): void;
   onChange(fn: (ev: RsChange) => void): void;
+  /** Every check's attempts and durations (the metrics); empty when the checker cannot say. */
+  stats?(): Promise<CheckRunStats[]>;
   /** Stops checking; resolves when done. */
   stop(): Promise<void>;
 }
@@ -107,6 +109,7 @@ export function workerHealthSource(opts: WorkerHealthOptions): HealthSource {
     },
     onStates: (fn) => void statesFns.push(fn),
     onChange: (fn) => void changeFns.push(fn),
+    stats: () => worker?.stats() ?? Promise.resolve([]),
     async stop() {
       stopped = true;
       opts.clock.clear(respawn);
@@ -144,6 +147,7 @@ export function schedulerHealthSource(opts: Omit<SchedulerOptions, 'onChange'> =
     },
     onStates: (fn) => void statesFns.push(fn),
     onChange: (fn) => void changeFns.push(fn),
+    stats: async () => scheduler.stats(),
     async stop() {
       scheduler.stop();
     },

@@ -230,6 +230,7 @@ export class Daemon {
       info: () => ({ version: VERSION, routerId: this.config.global.routerId ?? hostname() }),
       vrrp: () => this.status(),
       director: () => this.director?.status(),
+      checks: () => this.director?.checkStats(),
       transitions: () => this.history.counts,
       events: async () => (await this.history.events({ limit: 200 })).events, // the status page's timeline (STATUS_EVENTS)
     });
@@ -385,6 +386,7 @@ export class Daemon {
       'reload-commit': (args) => this.commitReload(Number(args.id)),
       'reload-abort': (args) => (this.abortReload(Number(args.id)), {}),
       'show services': () => this.directorOrThrow().status(),
+      'check stats': () => this.directorOrThrow().checkStats(),
       'show checks': async () => checksOf(await this.directorOrThrow().status(), this.config),
       drain: (args) => this.override('drain', args),
       disable: (args) => this.override('disable', args),

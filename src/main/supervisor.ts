@@ -41,7 +41,7 @@ import type { StatusResult } from '../control/types';
 import type { DirectorStatus } from '../director/status';
 import { type Addresses, KernelAddresses } from '../kernel/addresses';
 import { type Logger, createLogger } from '../log';
-import { createMetrics, type VrrpView } from '../metrics/registry';
+import { type CheckStatsView, createMetrics, type VrrpView } from '../metrics/registry';
 import { MetricsServer } from '../metrics/server';
 import { emitEvent } from '../events';
 import { EventHistory, loadAtStart, loadForReload, reloadEvent, vrrpHandlers, withOperatorEvents } from './control';
@@ -571,6 +571,7 @@ export class Supervisor {
         info: () => ({ version: VERSION, routerId: this.config.global.routerId ?? hostname() }),
         vrrp: () => quiet<VrrpView>(this.request(ChildRole.VRRP, 'status')),
         director: () => (this.slots.has(ChildRole.DIRECTOR) ? quiet<DirectorStatus>(this.request(ChildRole.DIRECTOR, 'show services')) : undefined),
+        checks: () => (this.slots.has(ChildRole.DIRECTOR) ? quiet<CheckStatsView[]>(this.request(ChildRole.DIRECTOR, 'check stats')) : undefined),
         transitions: () => this.history.counts,
         events: async () => (await this.history.events({ limit: 200 })).events, // the status page's timeline (STATUS_EVENTS)
         childRestarts: () => Object.fromEntries([...this.slots].map(([r, s]) => [r, s.restarts])),

@@ -245,4 +245,25 @@ describe('check/scheduler', () => {
     assert.equal(events.length, 1, 'still down, nothing announced');
     s.stop();
   });
+
+  it('counts each check\'s runs by result and times them, by real server and the check\'s place in its list', async () => {
+    const clock = new FakeClock();
+    const f = fakeProbe(clock);
+    const s = new CheckScheduler({ onChange: () => undefined, probe: f.probe, clock, random: () => 0 });
+    f.answer.set(81, { ok: false });
+    s.set([{ rs: 'web/rs1', checks: [tcp(80), tcp(81)] }]);
+    await clock.advanceAsync(60_000);
+    const stats = s.stats();
+    s.stop();
+    assert.deepEqual(stats.map((x) => [x.rs, x.index]), [['web/rs1', 0], ['web/rs1', 1]]);
+    assert.equal(stats[0]!.failed, 0);
+    assert.equal(stats[1]!.ok, 0);
+    assert.equal(stats[0]!.ok, f.calls.filter((c) => c[1] === 80).length, 'every run of the first check counted as ok');
+    assert.equal(stats[1]!.failed, f.calls.filter((c) => c[1] === 81).length, 'every run of the second counted as failed');
+    for (const x of stats) {
+      assert.ok(x.ok + x.failed >= 4, `runs counted: ${JSON.stringify(x)}`);
+      assert.equal(x.durations.count, x.ok + x.failed, 'each run timed once');
+      assert.equal(x.durations.buckets.at(-1)![1], x.durations.count, 'every duration under the largest bucket');
+    }
+  });
 });

@@ -69,6 +69,21 @@ describe('check/worker: checker process over IPC', () => {
     }
   });
 
+  it('answers stats from a real child, and an empty list when the child is gone', async function () {
+    this.timeout(10000);
+    const w = forkCheckWorker();
+    try {
+      await next(w, 'ready');
+      w.set([{ rs: 'r', checks: [] }]);
+      assert.deepEqual(await w.stats(), [], 'no check, no figures');
+      w.child.kill('SIGKILL');
+      await new Promise((r) => w.child.once('exit', r));
+      assert.deepEqual(await w.stats(100), []);
+    } finally {
+      if (w.child.exitCode === null) w.child.kill('SIGKILL');
+    }
+  });
+
   it('speaks the documented protocol (fake channel)', async () => {
     const sent: FromWorker[] = [];
     let handler: (m: unknown) => void = () => undefined;
@@ -88,6 +103,11 @@ describe('check/worker: checker process over IPC', () => {
     assert.deepEqual(sent[2], { type: 'states', states: [{ rs: 'r', up: true, reason: 'TCP_CHECK: not checked yet' }] });
     await clock.advanceAsync(0);
     assert.deepEqual(sent[3], { type: 'change', rs: 'r', up: false, reason: 'TCP_CHECK: refused' });
+    handler({ type: 'stats', id: 7 });
+    const st = sent[4] as Extract<FromWorker, { type: 'stats' }>;
+    assert.equal(st.type, 'stats');
+    assert.equal(st.id, 7, 'the answer carries the question\'s id');
+    assert.deepEqual(st.stats.map((x) => [x.rs, x.index, x.ok, x.failed, x.durations.count]), [['r', 0, 0, 1, 1]]);
     handler({ type: 'stop' });
     assert.equal(exitCode, 0);
     assert.equal(clock.pending, 0);

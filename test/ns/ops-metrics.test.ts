@@ -92,6 +92,13 @@ describe('ops: lvsd serves Prometheus metrics on metrics_listen', function () {
     assert.equal(series(r.body, /^lvsd_ipvs_real_server_weight\{virtual_server="web",real_server="rs1",/), 3, 'the table holds rs1 at weight 3');
     assert.equal(series(r.body, /^lvsd_ipvs_real_server_active_connections\{virtual_server="web",real_server="rs1",/), 0);
     assert.equal(series(r.body, /^lvsd_virtual_server_quorum_up\{virtual_server="web",/), 1);
+    // The checker's own figures, per real server and check: runs by result and how long they took.
+    const ok1 = series(r.body, /^lvsd_check_results_total\{virtual_server="web",real_server="rs1",address="198\.51\.100\.1:8080",check="tcp",result="ok"\} /);
+    const failed2 = series(r.body, /^lvsd_check_results_total\{virtual_server="web",real_server="rs2",address="198\.51\.100\.1:8081",check="tcp",result="failed"\} /);
+    assert.ok(ok1 !== undefined && ok1 >= 1, `rs1's successful runs counted: ${ok1}`);
+    assert.ok(failed2 !== undefined && failed2 >= 1, `rs2's failed runs counted: ${failed2}`);
+    const count1 = series(r.body, /^lvsd_check_duration_seconds_count\{virtual_server="web",real_server="rs1",address="198\.51\.100\.1:8080",check="tcp"\} /);
+    assert.ok(count1 !== undefined && count1 >= ok1, `every run of rs1 timed: ${count1}`);
   });
 
   it('answers 404 off /metrics, /status.json and the status page', async () => {
