@@ -115,6 +115,11 @@ describe('chaos: faults on the master under client traffic (namespaces, proxy cl
   });
   after(async () => {
     client?.child.kill('SIGTERM');
+    // What an operator sees afterwards, in the test's output: d1's status and its last events.
+    for (const argv of [['status'], ['events', '30']]) {
+      const r = await cluster.topo.exec('d1', [process.execPath, LVSCTL, '--socket', cluster.socket('d1'), ...argv]).catch(() => undefined);
+      if (r?.code === 0) console.log(`\n      $ lvsctl ${argv.join(' ')}\n${r.stdout.replace(/^/gm, '      ')}`);
+    }
     await cluster.destroy();
     if (healTimes.length) {
       console.log('\n      fault                                          heal     longest outage  failed requests');
