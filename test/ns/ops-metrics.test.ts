@@ -65,7 +65,10 @@ describe('ops: lvsd serves Prometheus metrics on metrics_listen', function () {
   it('exports the live VRRP instance: MASTER, effective priority, adverts sent, a transition', async () => {
     const text = await waitFor('VI_1 master in the metrics', async () => {
       const r = await scrape('/metrics');
-      return series(r.body, /^lvsd_vrrp_state\{instance="VI_1",state="MASTER"\} /) === 1 ? r : undefined;
+      // The state is read from the VRRP process and the transition counts in the parent, each at its
+      // own moment of the scrape: a scrape taken as the transition happens can hold one and not the other.
+      const master = series(r.body, /^lvsd_vrrp_state\{instance="VI_1",state="MASTER"\} /) === 1;
+      return master && series(r.body, /^lvsd_vrrp_transitions_total\{instance="VI_1",state="MASTER"\} /) !== undefined ? r : undefined;
     }, { timeoutMs: 5000, intervalMs: 100 });
     assert.equal(text.status, 200);
     assert.match(text.type, /^text\/plain/);
