@@ -47,7 +47,8 @@ Commands:
                          FILE:LINE: not imported: ... on stderr and as comments
                          at the top of the output), 1 when it cannot be read
 
-Signals: SIGHUP reloads the configuration (only the difference is applied),
+Signals: SIGHUP reloads the configuration (only the difference is applied, by
+every part or by none; VRRP instances keep their state),
 SIGTERM and SIGINT stop (priority 0 advertised, VIPs removed), SIGUSR1
 prints the status and the children's pids as one JSON line on stdout,
 SIGUSR2 prints statistics (one JSON line per instance: adverts, errors,
