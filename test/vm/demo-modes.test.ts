@@ -155,8 +155,9 @@ describe('npm run demo --mode nat|dr|tun (lvsd driving IPVS, in the VM test bed)
         const take = idx(/ takeover: d2 MASTER (\d+) ms after the kill, first answer through d2 (\d+) ms after it/);
         assert.ok(take > kill, `the takeover is announced after the kill${text}`);
         const [, master, first] = / takeover: d2 MASTER (\d+) ms after the kill, first answer through d2 (\d+) ms/.exec(lines[take]!)!.map(Number);
-        // advert_int 1: Master_Down_Interval 3.61 s for d2; the rest is emulation overhead.
-        assert.ok(master! >= 3000 && master! < 20_000, `d2 MASTER ${master} ms after the kill (no priority-0 advert: the box died)${text}`);
+        // advert_int 1: Master_Down_Interval 3.61 s for d2, from d1's last advert, which left up to one
+        // advert_int before the kill: 2.61 s after it at the earliest; the rest is emulation overhead.
+        assert.ok(master! >= 2600 && master! < 20_000, `d2 MASTER ${master} ms after the kill (no priority-0 advert: the box died)${text}`);
         assert.ok(first! >= master! - 1000 && first! < 30_000, `first answer ${first} ms after the kill${text}`);
         assert.ok(count(/── VRRP: d1 not answering · d2 MASTER$/, kill) >= 1, `d2 MASTER after the kill${text}`);
         assert.ok(count(/#\d+ {2}served by rs[12] /, take) >= 6, `requests continue after the takeover${text}`);

@@ -70,7 +70,9 @@ describe('VM: lvsd director pairs (NAT and DR failover with connection sync) and
       const firstNew = num(s, 'FIRST_NEW_MS');
       process.stdout.write(`      (${name}: takeover ${takeover} ms after the crash, first new request answered at ${firstNew} ms)\n`);
       // advert_int 1: master down interval 3 s + skew; the rest is emulation overhead.
-      assert.ok(takeover >= 3000 && takeover < 15_000, `takeover ${takeover} ms\n${s.output}`);
+      // Master_Down_Interval (3.61 s at advert_int 1, priority 100) runs from d1's last advert, which left up to one
+      // advert_int (1 s) before the crash: a takeover 2.61 s after the crash is the protocol's earliest.
+      assert.ok(takeover >= 2600 && takeover < 15_000, `takeover ${takeover} ms\n${s.output}`);
       assert.ok(firstNew >= takeover && firstNew < 30_000, `first new ${firstNew} ms\n${s.output}`);
       const answers = values(s, 'ANSWER').map((v) => v.replace(/^\d+ /, ''));
       assert.equal(answers.length, 4, s.output);
