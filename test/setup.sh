@@ -3,11 +3,11 @@
 # namespace test bed, the independent oracles (keepalived, ipvsadm, tcpdump),
 # the VM test bed (qemu, busybox, kmod, cpio), the status page's browser
 # (chromium, driven by puppeteer-core) and promtool for the alerting rules
-# (prometheus). Run by `npm test`.
+# (prometheus) and BIRD 2 for the BGP scale-out tests. Run by `npm test`.
 set -euo pipefail
 need=(iproute2 keepalived tcpdump ipvsadm iputils-ping arping curl strace openssl procps psmisc
       qemu-system-x86 busybox-static cpio kmod dnsutils netcat-openbsd dpkg-dev fakeroot nftables
-      chromium prometheus)
+      chromium prometheus bird2)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
