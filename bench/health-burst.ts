@@ -9,6 +9,13 @@
  * messages read in one go are emitted), and one verdict per turn (the worst
  * case: every verdict finds the previous pass done). Issue 14's goal: ≤ 20 ms
  * for 1,000 virtual servers.
+ *
+ * Then the flapping case: 10,000 virtual servers × 4 real servers (each with a
+ * check; `--servers N,M` sets both counts), 1 % of the real servers changing
+ * state each second (seeded, each verdict in an event-loop turn of its own,
+ * spread over the second), for `--seconds S` (default 10): the director's CPU
+ * time (`process.cpuUsage`, this process: director, fake IPVS and the driver)
+ * as a share of one CPU. Issue 14's goal: ≤ 5 %.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,15 +32,82 @@ import { intervalAudit } from '../src/reconcile/audit';
 import { printTable, summarize } from './lib/stats';
 import type { BenchOptions } from './options';
 
-/** N virtual servers × 10 real servers; rs0 of each is the shared backend 198.51.100.1, with a TCP check. */
-function configText(n: number): string {
+/**
+ * N virtual servers × `per` real servers; rs0 of each is the shared backend 198.51.100.1,
+ * with a TCP check (every real server has one when `allChecked`).
+ */
+function configText(n: number, per = 10, allChecked = false): string {
   const out = ['[global]', 'log_level = error', '[check.tcp]', 'type = TCP_CHECK', 'delay_loop = 5'];
   for (let v = 0; v < n; v++) {
-    const port = 1024 + v;
-    out.push(`[virtual_server.vs${v}]`, `address = 192.0.2.100:${port}`, 'lb_algo = wlc', 'lb_kind = NAT');
-    for (let r = 0; r < 10; r++) out.push(`[real_server.vs${v}.rs${r}]`, `address = 198.51.100.${r + 1}:80`, ...(r === 0 ? ['check = tcp'] : []));
+    const addr = `192.0.2.${100 + Math.floor(v / 50000)}:${1024 + (v % 50000)}`;
+    out.push(`[virtual_server.vs${v}]`, `address = ${addr}`, 'lb_algo = wlc', 'lb_kind = NAT');
+    for (let r = 0; r < per; r++) out.push(`[real_server.vs${v}.rs${r}]`, `address = 198.51.100.${r + 1}:80`, ...(r === 0 || allChecked ? ['check = tcp'] : []));
   }
   return out.join('\n');
+}
+
+/** A small seeded generator (mulberry32), so every run flaps the same servers. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * N × per real servers, every one checked; each second 1 % of them change state, one
+ * verdict per event-loop turn, spread evenly over the second. Returns the CPU share.
+ */
+async function flapping(n: number, per: number, seconds: number, dir: string): Promise<{ cpuPct: number; changes: number; passes: number; writes: number; startMs: number }> {
+  const parsed = parseConfig(configText(n, per, true), 'bench.conf', { host: null });
+  if (!parsed.config) throw new Error('bench config invalid');
+  const ipvs = new TimedIpvs({ record: false });
+  const health = scriptedHealth();
+  const d = new Director({ config: parsed.config, ipvs, logger: createMemoryLogger('error'), clock: systemClock, health, audit: intervalAudit(3600, systemClock), stateDir: path.join(dir, 'flap') });
+  const t0 = performance.now();
+  await d.start();
+  const startMs = performance.now() - t0;
+  await settle(ipvs);
+  const rand = seeded(14);
+  const total = n * per;
+  const perSecond = Math.max(1, Math.round(total / 100));
+  const down = new Set<string>();
+  const w0 = ipvs.writes;
+  const p0 = d.reconcilerPasses();
+  const cpu0 = process.cpuUsage();
+  const wall0 = performance.now();
+  let changes = 0;
+  for (let s = 0; s < seconds; s++) {
+    const secondStart = performance.now();
+    // Ten slices a second, each delivering a tenth of the second's verdicts one per turn.
+    for (let slice = 0; slice < 10; slice++) {
+      const count = Math.round((perSecond * (slice + 1)) / 10) - Math.round((perSecond * slice) / 10);
+      for (let i = 0; i < count; i++) {
+        const k = Math.floor(rand() * total);
+        const rs = `vs${Math.floor(k / per)}/rs${k % per}`;
+        const up = down.has(rs);
+        if (up) down.delete(rs);
+        else down.add(rs);
+        await health.emit([{ rs, up, reason: up ? 'connected' : 'ECONNREFUSED' }], true);
+        changes++;
+      }
+      const due = secondStart + ((slice + 1) * 1000) / 10;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+    }
+  }
+  await settle(ipvs);
+  const cpu = process.cpuUsage(cpu0);
+  const wall = performance.now() - wall0;
+  const result = { cpuPct: ((cpu.user + cpu.system) / 1000 / wall) * 100, changes, passes: d.reconcilerPasses() - p0, writes: ipvs.writes - w0, startMs };
+  await d.stop();
+  return result;
 }
 
 /** An in-memory table that notes when each batch of writes ended. */
@@ -116,7 +190,13 @@ export async function healthBurst(o: BenchOptions): Promise<void> {
       return [k, s.p50.toFixed(1), s.max.toFixed(1), writes.get(k)!, summarize(passes.get(k)!).p50];
     });
     printTable(['step', 'p50 ms', 'max ms', 'writes', 'passes'], rows);
-    console.log(JSON.stringify({ bench: 'health-burst', virtualServers: n, lvsd: Object.fromEntries(rows.map(([k, p50, max, w, p]) => [k, { p50: +p50, max: +max, writes: w, passes: p }])) }));
+    const fn = o.servers?.[1] ?? 10000;
+    const per = 4;
+    const seconds = o.seconds ?? 10;
+    const f = await flapping(fn, per, seconds, dir);
+    console.log(`\nflapping: ${fn} virtual servers × ${per} real servers, each checked; 1 % of the real servers change state each second, for ${seconds} s (start took ${f.startMs.toFixed(0)} ms)`);
+    printTable(['changes', 'passes', 'writes', 'CPU % of one core'], [[f.changes, f.passes, f.writes, f.cpuPct.toFixed(1)]]);
+    console.log(JSON.stringify({ bench: 'health-burst', virtualServers: n, lvsd: Object.fromEntries(rows.map(([k, p50, max, w, p]) => [k, { p50: +p50, max: +max, writes: w, passes: p }])), flapping: { virtualServers: fn, realServersEach: per, seconds, changes: f.changes, passes: f.passes, writes: f.writes, cpuPct: +f.cpuPct.toFixed(2) } }));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
