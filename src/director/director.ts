@@ -40,6 +40,9 @@ import { loadState, saveState, type StoredHealth } from './state';
 import { kernelDestStatus, type DirectorStatus, type IpvsObjectError, type VirtualServerStatus } from './status';
 import type { KnownHealth, RealServerChecks } from '../check/types';
 
+/** The longest a health change's pass waits for more changes arriving turn after turn (a burst); see `kickSoon`. */
+export const COALESCE_MAX_MS = 5;
+
 /** Constructor options of {@link Director}. */
 export interface DirectorOptions {
   readonly config: LvsdConfig;
@@ -144,6 +147,9 @@ export class Director {
   private checkTexts = new Map<string, string>();
   private planGeneration = 0;
   private kickQueued = false;
+  /** When the queued pass was first asked for (performance.now), and whether a change came since the last turn. */
+  private kickFirstAt = 0;
+  private changedSinceTurn = false;
   private readonly plans = new WeakMap<DirectorReloadPlan, PlanState>();
   private readonly onIpvsError?: (e: IpvsObjectError, state: 'failing' | 'recovered') => void;
   /** The reconciler's managedVersion the state file holds. */
@@ -216,17 +222,34 @@ export class Director {
   }
 
   /**
-   * A pass after the current event-loop turn: the checker's messages that arrive
-   * together (a backend shared by many virtual servers going down) make one pass.
+   * A pass once the verdicts stop coming: after the next event-loop turn, and while
+   * each turn brings more (the checker's messages of a backend shared by many virtual
+   * servers, read a few at a time), one turn more, for at most {@link COALESCE_MAX_MS}
+   * after the first. A burst makes one pass, or one per COALESCE_MAX_MS; a lone change
+   * waits two turns. Changes during a pass are merged into the next one (the reconciler's).
    */
   private kickSoon(): void {
+    this.changedSinceTurn = true;
     if (this.kickQueued) return;
     this.kickQueued = true;
-    setImmediate(() => {
-      this.kickQueued = false;
-      if (!this.stopped) void this.kick();
-    });
+    this.kickFirstAt = performance.now();
+    this.changedSinceTurn = true;
+    setImmediate(this.kickTurn);
   }
+
+  private readonly kickTurn = (): void => {
+    if (this.stopped) {
+      this.kickQueued = false;
+      return;
+    }
+    if (this.changedSinceTurn && performance.now() - this.kickFirstAt < COALESCE_MAX_MS) {
+      this.changedSinceTurn = false;
+      setImmediate(this.kickTurn);
+      return;
+    }
+    this.kickQueued = false;
+    void this.kick();
+  };
 
   /** Runs a pass; the desired services of the marked virtual servers are recomputed at its start. */
   private kick(reason: 'change' | 'start' = 'change'): Promise<PassResult> {

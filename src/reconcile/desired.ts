@@ -103,6 +103,25 @@ export function serviceKeyOf(vs: VirtualServer): ServiceKey {
   return { family: vs.family, protocol: vs.protocol, address: a.address, port: a.port };
 }
 
+// Per configuration object, computed once: a health change recomputes thousands of
+// virtual servers, and their keys, services and ids do not change with health.
+const services = new WeakMap<VirtualServer, IpvsService>();
+const rsIds = new WeakMap<RealServer, string>();
+
+/** The IPVS service of a virtual server, computed once per configuration object (treat as read-only). */
+function cachedServiceOf(vs: VirtualServer): IpvsService {
+  let s = services.get(vs);
+  if (s === undefined) services.set(vs, (s = serviceOf(vs)));
+  return s;
+}
+
+/** `VS/RS` of a real server, computed once per configuration object. */
+function rsIdOf(vs: VirtualServer, rs: RealServer): string {
+  let id = rsIds.get(rs);
+  if (id === undefined) rsIds.set(rs, (id = `${vs.name}/${rs.name}`));
+  return id;
+}
+
 /** The IPVS service (scheduler, flags, persistence) of a virtual server. */
 export function serviceOf(vs: VirtualServer): IpvsService {
   const persistent = vs.persistenceTimeoutMs > 0;
@@ -132,22 +151,27 @@ export function destPort(vs: VirtualServer, port: number): number {
 
 /** The dest of a real server at `weight`. */
 export function destOf(vs: VirtualServer, rs: RealServer, weight: number): IpvsDest {
-  return {
+  const d: IpvsDest = {
     address: rs.address.address,
     port: destPort(vs, rs.address.port),
     fwdMethod: vs.lbKind,
     weight,
     upperThreshold: rs.uthreshold,
     lowerThreshold: rs.lthreshold,
-    ...(rs.address.family !== vs.family ? { family: rs.address.family } : {}),
   };
+  if (rs.address.family !== vs.family) d.family = rs.address.family;
+  return d;
 }
 
 /** The health a real server is taken to have: no checks → up; no report yet → up, or down with `alpha`. */
 export function healthOf(vs: VirtualServer, rs: RealServer, health: ReadonlyMap<string, RsHealth>): RsHealth {
-  if (rs.checks.length === 0) return { up: true, reason: 'no checks' };
-  return health.get(`${vs.name}/${rs.name}`) ?? (vs.alpha ? { up: false, reason: 'alpha: no check result yet' } : { up: true, reason: 'no check result yet' });
+  if (rs.checks.length === 0) return NO_CHECKS;
+  return health.get(rsIdOf(vs, rs)) ?? (vs.alpha ? ALPHA : NOT_YET);
 }
+
+const NO_CHECKS: RsHealth = Object.freeze({ up: true, reason: 'no checks' });
+const ALPHA: RsHealth = Object.freeze({ up: false, reason: 'alpha: no check result yet' });
+const NOT_YET: RsHealth = Object.freeze({ up: true, reason: 'no check result yet' });
 
 /**
  * Next quorum state (keepalived update_quorum_state): lost at sum 0 or below
@@ -170,18 +194,18 @@ export function desiredServiceOf(vs: VirtualServer, input: Omit<DesiredInput, 'c
 }
 
 function desiredService(vs: VirtualServer, input: Omit<DesiredInput, 'config'>): { svc: DesiredService; quorumUp: boolean } {
-  type Pre = { rs: RealServer; alive: boolean; weight: number; override?: OverrideName; h: RsHealth };
+  type Pre = { rs: RealServer; alive: boolean; weight: number; override: OverrideName | undefined; h: RsHealth };
   const pre: Pre[] = [];
   let sum = 0;
+  const anyOverride = input.overrides.size > 0;
   for (const rs of vs.realServers.values()) {
-    const id = `${vs.name}/${rs.name}`;
-    const override = input.overrides.get(id);
+    const override = anyOverride ? input.overrides.get(rsIdOf(vs, rs)) : undefined;
     const h = healthOf(vs, rs, input.health);
     const alive = h.up && override !== 'disable';
     const base = h.weight ?? rs.weight;
     const weight = override === 'drain' ? 0 : base;
     if (alive) sum += weight;
-    pre.push({ rs, alive, weight, ...(override ? { override } : {}), h });
+    pre.push({ rs, alive, weight, override, h });
   }
   const quorumUp = nextQuorum(input.quorum?.get(vs.name), sum, vs.quorum, vs.hysteresis);
   const sorryActive = !quorumUp && vs.sorryServer !== undefined;
@@ -202,7 +226,9 @@ function desiredService(vs: VirtualServer, input: Omit<DesiredInput, 'config'>):
       dest = destOf(vs, p.rs, p.weight);
     }
     if (dest) dests.set(`${dest.address}/${dest.port}`, dest);
-    realServers.push({ name: p.rs.name, alive: p.alive, liveWeight: p.alive ? p.weight : 0, disposition, ...(dest ? { dest } : {}) });
+    const r: { -readonly [K in keyof DesiredRs]: DesiredRs[K] } = { name: p.rs.name, alive: p.alive, liveWeight: p.alive ? p.weight : 0, disposition };
+    if (dest) r.dest = dest;
+    realServers.push(r);
   }
   let sorry: IpvsDest | undefined;
   if (vs.sorryServer && (sorryActive || vs.sorryServerInhibit)) {
@@ -222,7 +248,7 @@ function desiredService(vs: VirtualServer, input: Omit<DesiredInput, 'config'>):
   }
   const svc: DesiredService = {
     vs: vs.name,
-    service: serviceOf(vs),
+    service: cachedServiceOf(vs),
     dests: [...dests.values()],
     realServers,
     ...(sorry && sorryActive ? { sorry } : {}),

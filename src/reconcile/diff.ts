@@ -114,18 +114,28 @@ export function diffService(d: DesiredServiceLike, have: ObservedService | undef
     return ops;
   }
   if (serviceDiffers(d.service, have.service)) ops.push({ op: 'editService', service: bareService(d.service) });
-  const haveDests = new Map<string, IpvsDestEntry>();
-  for (const hd of have.dests) haveDests.set(destKeyId(hd), hd);
-  const keep = new Set<string>();
+  // Matched by the address text first (the table holds what lvsd wrote, in the same
+  // text), by the canonical key only for the rest: a health change diffs thousands.
+  const byText = new Map<string, IpvsDestEntry>();
+  for (const hd of have.dests) byText.set(`${hd.address}/${hd.port}`, hd);
+  let byKey: Map<string, IpvsDestEntry> | null = null;
+  const matched = new Set<IpvsDestEntry>();
   for (const dest of d.dests) {
-    const did = destKeyId(dest);
-    keep.add(did);
-    const hd = haveDests.get(did);
+    let hd = byText.get(`${dest.address}/${dest.port}`);
+    if (hd === undefined || matched.has(hd)) {
+      if (byKey === null) {
+        byKey = new Map();
+        for (const x of have.dests) byKey.set(destKeyId(x), x);
+      }
+      hd = byKey.get(destKeyId(dest));
+      if (hd !== undefined && matched.has(hd)) hd = undefined;
+    }
+    if (hd) matched.add(hd);
     if (!hd) ops.push({ op: 'addDest', key, dest: bareDest(dest) });
     else if (destDiffers(dest, hd)) ops.push({ op: 'editDest', key, dest: bareDest(dest) });
   }
-  for (const [did, hd] of haveDests) {
-    if (!keep.has(did)) ops.push({ op: 'delDest', key, dest: { address: hd.address, port: hd.port } });
+  if (matched.size < have.dests.length) {
+    for (const hd of have.dests) if (!matched.has(hd)) ops.push({ op: 'delDest', key, dest: { address: hd.address, port: hd.port } });
   }
   return ops;
 }

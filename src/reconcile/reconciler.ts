@@ -15,15 +15,26 @@
  * incrementally. A changed desired state for a failing object is tried at once.
  * A failed read or a failed socket (nothing known of the ops) makes the next
  * pass read the whole table, retried as a whole (1 s doubling to 30 s).
- * Passes never overlap: a request during a pass runs one more pass after it.
+ * Passes never overlap: requests during a pass are merged into one pass after
+ * it (a burst of changes costs one pass, not one each).
  *
- * Reads: start, audit and whole-table retry passes read the whole table (one
- * dest dump per managed service). A change pass (health, reload, drain…) diffs
+ * Reads: start and whole-table retry passes read the whole table (one dest
+ * dump per managed service). A change pass (health, reload, drain…) diffs
  * only the services marked changed ({@link Reconciler.updateDesired}), against
- * the table as the previous pass left it, re-reading only the services it
- * wrote (those whose ops failed included), so a change costs work in
- * proportion to the change, not the table; hand-made drift is found by the
- * audit (every minute by default).
+ * the table as the previous pass left it, and reads nothing: the kernel's
+ * acknowledgement of each write is applied to that table in memory; only a
+ * service whose op failed or was tolerated (EEXIST…: the object is there, as
+ * someone else left it) is read back. So a change costs work in proportion to
+ * the change, not the table. Hand-made drift is found by the audit (every
+ * minute by default), which reads the table a slice of services at a time
+ * ({@link AUDIT_SLICE}) and lets change passes run between two slices: a real
+ * server going down never waits behind a whole-table read.
+ *
+ * Logs: one info line per pass that wrote anything (`reconcile: 3 adds,
+ * 1000 edits in 1 pass (change), 12 ms`); the ops themselves at info when a
+ * pass writes at most {@link OPS_LOGGED_AT_INFO} of them, at debug otherwise
+ * (thousands of lines through a synchronous pipe cost more than the writes).
+ * Repairs found by the audit are warnings, each.
  *
  * Ownership: only services whose key is in the managed set are read closely
  * and changed. The set holds the desired keys plus the keys of services that
@@ -33,7 +44,7 @@
  */
 import { emitEvent } from '../events';
 import { destKeyId, formatDestKey, formatServiceKey, serviceKeyId } from '../kernel/ipvs/addr';
-import type { DestKey, Ipvs, IpvsDest, IpvsOp, IpvsOpResult, IpvsService, ServiceKey } from '../kernel/ipvs/types';
+import type { DestKey, Ipvs, IpvsDest, IpvsDestEntry, IpvsOp, IpvsOpResult, IpvsService, IpvsServiceEntry, ServiceKey } from '../kernel/ipvs/types';
 import type { Clock, TimerHandle } from '../lib/clock';
 import type { Logger } from '../log';
 import type { AuditSchedule } from './audit';
@@ -89,6 +100,12 @@ interface FailureRec extends ObjectFailure {
   readonly serviceId: string;
   readonly opText: string;
 }
+
+/** Services an audit reads (one dest dump each) and diffs before it lets a waiting change pass run. */
+export const AUDIT_SLICE = 64;
+
+/** A pass writing at most this many ops logs each at info; a bigger one logs them at debug (the summary line is always info). */
+export const OPS_LOGGED_AT_INFO = 8;
 
 /** First retry of a failing object, doubled per failure up to {@link OBJECT_RETRY_MAX_MS}. */
 export const OBJECT_RETRY_MIN_MS = 1000;
@@ -166,8 +183,14 @@ export class Reconciler {
   private readonly onFailure?: (f: ObjectFailure, state: 'failing' | 'recovered') => void;
   private readonly managed = new Set<string>();
   private managedChanges = 0;
-  private running: Promise<PassResult> | null = null;
-  private queued: { promise: Promise<PassResult>; reason: PassReason } | null = null;
+  /** The pass loop runs (a pass or an audit slice in progress); it resolves `idle` when it ends. */
+  private running = false;
+  private idle: Promise<void> = Promise.resolve();
+  private idleDone: () => void = () => undefined;
+  /** The next pass, requested while one runs: every request until it starts shares it. */
+  private pending: Pending | null = null;
+  /** The audit under way, one slice of services per step. */
+  private auditRun: AuditRun | null = null;
   private retryTimer?: TimerHandle;
   private retryMs = 0;
   private audit?: AuditSchedule;
@@ -258,23 +281,162 @@ export class Reconciler {
    * one more pass is queued after it (requests during it share that one).
    */
   pass(reason: PassReason = 'change'): Promise<PassResult> {
-    if (this.stopped) return Promise.resolve({ reason, ops: [], applied: 0, errors: ['reconciler stopped'] });
-    if (!this.running) {
-      this.running = this.runPass(reason).finally(() => {
-        this.running = null;
-      });
-      return this.running;
+    if (this.stopped) return Promise.resolve(stoppedResult(reason));
+    let promise: Promise<PassResult>;
+    if (reason === 'audit') {
+      // An audit under way (sliced) serves the request; its result covers every slice.
+      this.auditRun ??= newAuditRun();
+      promise = this.auditRun.promise;
+    } else {
+      if (!this.pending) this.pending = newPending(reason);
+      else if (RANK[reason] > RANK[this.pending.reason]) this.pending.reason = reason;
+      promise = this.pending.promise;
     }
-    if (!this.queued) {
-      const after = this.running;
-      const promise = after.then(() => {
-        const q = this.queued!;
-        this.queued = null;
-        return this.pass(q.reason);
-      });
-      this.queued = { promise, reason };
-    } else if (reason !== 'audit') this.queued.reason = reason;
-    return this.queued.promise;
+    this.drive();
+    return promise;
+  }
+
+  /**
+   * Runs the loop unless it runs: the pending pass first, then one audit slice, again,
+   * until nothing is left. Starts synchronously (a pass's `beforePass` runs in the
+   * caller's turn, as it did when a pass was a plain call).
+   */
+  private drive(): void {
+    if (this.running) return;
+    this.running = true;
+    this.idle = new Promise((r) => (this.idleDone = r));
+    void this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    for (;;) {
+      if (this.stopped) {
+        const p = this.pending;
+        const a = this.auditRun;
+        this.pending = null;
+        this.auditRun = null;
+        p?.resolve(stoppedResult(p.reason));
+        a?.resolve(a.started ? a.result() : stoppedResult('audit'));
+        break;
+      }
+      const p = this.pending;
+      if (p) {
+        this.pending = null;
+        p.resolve(await this.runPassSafe(p.reason));
+        continue;
+      }
+      const a = this.auditRun;
+      if (a) {
+        let finished = true;
+        try {
+          finished = await this.auditStep(a);
+        } catch (e) {
+          a.errors.push(`audit: ${(e as Error).message}`);
+        }
+        if (finished) {
+          this.auditRun = null;
+          a.resolve(a.result());
+        }
+        continue;
+      }
+      break;
+    }
+    this.running = false;
+    this.idleDone();
+  }
+
+  /** A pass; never rejects (an unexpected throw becomes the pass's error, and the next pass reads the whole table). */
+  private async runPassSafe(reason: PassReason): Promise<PassResult> {
+    try {
+      return await this.runPass(reason);
+    } catch (e) {
+      const msg = `pass failed: ${(e as Error).message}`;
+      this.dirtyAll = true;
+      this.snapshot = null;
+      this.fail(msg);
+      return { reason, ops: [], applied: 0, errors: [msg] };
+    }
+  }
+
+  /**
+   * One step of an audit: first the services dump, then per step a slice of
+   * {@link AUDIT_SLICE} services: their dests read, diffed and repaired. Returns true
+   * when the audit is over. Without a trusted table (no pass yet, a failed read) the
+   * audit is one whole-table pass.
+   */
+  private async auditStep(run: AuditRun): Promise<boolean> {
+    if (!run.started) {
+      run.started = true;
+      this.counters.audits++;
+      if (this.snapshot === null || this.dirtyAll) {
+        run.add(await this.runPass('audit'));
+        return true;
+      }
+      let services: IpvsServiceEntry[];
+      try {
+        services = await this.ipvs.services();
+      } catch (e) {
+        const msg = `reading the IPVS table: ${(e as Error).message}`;
+        this.dirtyAll = true;
+        this.fail(msg);
+        run.errors.push(msg);
+        return true;
+      }
+      run.dump = new Map();
+      const queue = new Set<string>();
+      for (const svc of services) {
+        const id = serviceKeyId(svc.key);
+        run.dump.set(id, svc);
+        queue.add(id);
+      }
+      for (const id of this.desired.keys()) queue.add(id);
+      for (const id of this.managed) queue.add(id);
+      for (const id of this.snapshot.keys()) queue.add(id);
+      run.queue = [...queue];
+      run.touched = new Set();
+      return run.queue.length === 0;
+    }
+    const base = this.snapshot;
+    if (base === null || this.dirtyAll || run.dump === null) {
+      // A pass in between lost the table (a failed op or read): the rest of the audit is one whole-table pass.
+      this.counters.passes++;
+      run.add(await this.runPass('audit', false));
+      return true;
+    }
+    this.counters.passes++;
+    this.beforePass?.();
+    const slice = run.queue.splice(0, AUDIT_SLICE);
+    const now = this.clock.now();
+    this.snapshot = null;
+    const observed = base;
+    try {
+      for (const id of slice) {
+        // A service a pass wrote since the dump is as that pass left it; the others as dumped.
+        const svc = run.fresh || run.touched.has(id) ? base.get(id)?.service : run.dump.get(id);
+        if (!svc) {
+          observed.delete(id);
+          continue;
+        }
+        if (!this.managed.has(id)) {
+          observed.set(id, { service: svc, dests: [] });
+          continue;
+        }
+        try {
+          observed.set(id, { service: svc, dests: await this.ipvs.dests(svc.key) });
+        } catch (e) {
+          if (code(e) !== 'ESRCH') throw e;
+          observed.delete(id);
+        }
+      }
+    } catch (e) {
+      const msg = `reading the IPVS table: ${(e as Error).message}`;
+      this.dirtyAll = true;
+      this.fail(msg);
+      run.errors.push(msg);
+      return true;
+    }
+    run.add(await this.applyDiff('audit', this.diffScope(new Set(slice), observed), observed, new Set(slice), now));
+    return run.queue.length === 0;
   }
 
   /** Reads the managed services (with dests and counters) from the kernel; rejects on a netlink error. */
@@ -329,13 +491,11 @@ export class Reconciler {
     this.retryTimer = undefined;
     this.clock.clear(this.failTimer);
     this.failTimer = undefined;
-    if (this.queued) await this.queued.promise;
-    else if (this.running) await this.running;
+    if (this.running) await this.idle;
   }
 
-  private async runPass(reason: PassReason): Promise<PassResult> {
-    this.counters.passes++;
-    if (reason === 'audit') this.counters.audits++;
+  private async runPass(reason: PassReason, count = true): Promise<PassResult> {
+    if (count) this.counters.passes++;
     this.beforePass?.();
     let observed: Map<string, ObservedService>;
     // Change and object-retry passes diff against the last pass's table, and only the
@@ -359,6 +519,18 @@ export class Reconciler {
       return { reason, ops: [], applied: 0, errors: [msg] };
     }
     const all = scope === null ? diffIpvs([...this.desired.values()], [...observed.values()], this.managed) : this.diffScope(scope, observed);
+    // A whole-table read is newer than an audit's dump.
+    if (scope === null && this.auditRun?.started) this.auditRun.fresh = true;
+    return this.applyDiff(reason, all, observed, scope, now);
+  }
+
+  /**
+   * Applies the diff `all` of the services in `scope` (null: all) against `observed`
+   * (which it takes over and updates with what the kernel acknowledged): failing
+   * objects wait for their retry, one pipelined batch, keepalived's tolerances, logs.
+   */
+  private async applyDiff(reason: PassReason, all: readonly IpvsOp[], observed: Map<string, ObservedService>, scope: ReadonlySet<string> | null, now: number): Promise<PassResult> {
+    const started = performance.now();
     // Failing objects whose retry is not due sit this pass out (with the dests of a service not added).
     // The dests of a service whose add is being retried wait for its answer (they would fail with ESRCH).
     const ops: IpvsOp[] = [];
@@ -401,12 +573,31 @@ export class Reconciler {
     }
     // One batch through the client's windowed apply (thousands of objects in
     // seconds), then keepalived's tolerances on the per-op results.
-    const done = (op: IpvsOp): void => {
+    const perOp = reason === 'audit' ? 'warn' : ops.length <= OPS_LOGGED_AT_INFO ? 'info' : 'debug';
+    const logOps = perOp !== 'debug' || this.logger.level === 'debug';
+    // What the kernel acknowledged, by service, to bring the table up to date without reading it.
+    const acked = new Map<string, IpvsOp[]>();
+    // Services whose state after this pass the acknowledgements do not tell: read back.
+    const unsure = new Set<string>();
+    const counts = { add: 0, edit: 0, delete: 0 };
+    const done = (op: IpvsOp, exact = true): void => {
       applied++;
+      counts[op.op.startsWith('add') ? 'add' : op.op.startsWith('edit') ? 'edit' : 'delete']++;
+      const svc = serviceIdOf(op);
+      if (this.auditRun?.started) this.auditRun.touched.add(svc);
+      if (!exact) unsure.add(svc);
+      else {
+        const list = acked.get(svc);
+        if (list) list.push(op);
+        else acked.set(svc, [op]);
+      }
       if (op.op === 'delService') this.disown(serviceKeyId(op.key));
-      const fields = { reason };
-      if (reason === 'audit') this.logger.warn(`ipvs repaired: ${describeOp(op)}`, fields);
-      else this.logger.info(`ipvs: ${describeOp(op)}`, fields);
+      if (logOps) {
+        const fields = { reason };
+        if (perOp === 'warn') this.logger.warn(`ipvs repaired: ${describeOp(op)}`, fields);
+        else if (perOp === 'info') this.logger.info(`ipvs: ${describeOp(op)}`, fields);
+        else this.logger.debug(`ipvs: ${describeOp(op)}`, fields);
+      }
       if (this.failing.has(objectId(op))) this.clearFailure(objectId(op), 'applied');
     };
     const notAdded = new Set<string>();
@@ -416,6 +607,8 @@ export class Reconciler {
       this.counters.errors++;
       this.counters.lastError = err;
       const svc = serviceIdOf(op);
+      unsure.add(svc);
+      if (this.auditRun?.started) this.auditRun.touched.add(svc);
       if (op.op === 'addService') notAdded.add(svc);
       // A dest of a service that could not be added fails with it; the service's failure says why.
       else if (notAdded.has(svc) && op.op !== 'editService' && op.op !== 'delService') return;
@@ -440,6 +633,7 @@ export class Reconciler {
       // The socket itself failed: nothing is known of these ops; the retry re-reads the kernel.
       const msg = `applying ${ops.length} IPVS change(s): ${(e as Error).message}`;
       this.dirtyAll = true;
+      this.lastTable = observed;
       this.fail(msg);
       return { reason, ops, applied: 0, errors: [msg], held };
     }
@@ -448,7 +642,7 @@ export class Reconciler {
       const r = results[i];
       if (!r || r.ok) return r ? done(op) : failed(op, new Error('no answer'));
       const c = code(r.error);
-      if (TOLERATED[op.op].includes(c ?? '')) return done(op);
+      if (TOLERATED[op.op].includes(c ?? '')) return done(op, false);
       // An edit of something that vanished becomes an add.
       if (op.op === 'editService' && c === 'ESRCH') return void second.push({ op: 'addService', service: op.service });
       if (op.op === 'editDest' && c === 'ENOENT') return void second.push({ op: 'addDest', key: op.key, dest: op.dest });
@@ -458,20 +652,26 @@ export class Reconciler {
       for (const op of second) {
         const err = await this.applyOne(op);
         if (err) failed(op, new Error(err.slice(describeOp(op).length + 2)));
-        else done(op);
+        // The add behind a vanished edit tolerates EEXIST: read the service back.
+        else done(op, false);
       }
     }
     this.counters.opsApplied += applied;
     if (reason === 'audit') this.counters.driftRepaired += applied;
     // Managed keys whose service is gone and no longer desired: nothing left to own.
     for (const id of scope ?? [...this.managed]) if (this.managed.has(id) && !observed.has(id) && !this.desired.has(id)) this.disown(id);
+    for (const [id, list] of acked) if (!unsure.has(id) && !applyAcked(observed, id, list)) unsure.add(id);
     let after: Map<string, ObservedService> | null = observed;
     try {
-      // The services written are read back, those whose ops failed too: the snapshot stays exact.
-      if (ops.length > 0) after = await this.reread(observed, ops);
+      // Only services whose outcome is unknown are read back (failed or tolerated ops): the snapshot stays exact.
+      if (unsure.size > 0) after = await this.reread(observed, ops.filter((op) => unsure.has(serviceIdOf(op))));
     } catch {
       after = null;
       this.dirtyAll = true;
+    }
+    if (applied > 0 || errors.length > 0) {
+      const parts = [counts.add && plural(counts.add, 'add'), counts.edit && plural(counts.edit, 'edit'), counts.delete && plural(counts.delete, 'delete')].filter(Boolean);
+      this.logger.info(`reconcile: ${parts.length ? parts.join(', ') : 'no change'} in 1 pass (${reason}), ${(performance.now() - started).toFixed(1)} ms${errors.length ? `, ${plural(errors.length, 'error')}` : ''}${held ? `, ${held} held for retry` : ''}`, { reason, ops: ops.length, applied, errors: errors.length });
     }
     this.lastTable = after ?? observed;
     if (after) this.snapshot = after;
@@ -683,4 +883,110 @@ function serviceIdOf(op: IpvsOp): string {
 function stripFailure(f: FailureRec): ObjectFailure {
   const { serviceId: _s, opText: _o, ...rest } = f;
   return rest;
+}
+
+/** Later requests of a higher rank decide a merged pass's reason: a start reads the whole table. */
+const RANK: Readonly<Record<PassReason, number>> = { change: 0, retry: 1, audit: 1, start: 2 };
+
+interface Pending {
+  reason: PassReason;
+  readonly promise: Promise<PassResult>;
+  readonly resolve: (r: PassResult) => void;
+}
+
+function newPending(reason: PassReason): Pending {
+  let resolve!: (r: PassResult) => void;
+  const promise = new Promise<PassResult>((r) => (resolve = r));
+  return { reason, promise, resolve };
+}
+
+/** An audit under way: the services dump, the services left to read, and the results of its slices. */
+interface AuditRun {
+  started: boolean;
+  dump: Map<string, IpvsServiceEntry> | null;
+  queue: string[];
+  /** Services a pass wrote since the dump (their dump entry is stale). */
+  touched: Set<string>;
+  /** A whole-table read since the dump: the table is newer than the dump for every service. */
+  fresh: boolean;
+  readonly ops: IpvsOp[];
+  readonly errors: string[];
+  applied: number;
+  held: number;
+  readonly promise: Promise<PassResult>;
+  readonly resolve: (r: PassResult) => void;
+  add(r: PassResult): void;
+  result(): PassResult;
+}
+
+function newAuditRun(): AuditRun {
+  let resolve!: (r: PassResult) => void;
+  const promise = new Promise<PassResult>((r) => (resolve = r));
+  const run: AuditRun = {
+    started: false,
+    dump: null,
+    queue: [],
+    touched: new Set(),
+    fresh: false,
+    ops: [],
+    errors: [],
+    applied: 0,
+    held: 0,
+    promise,
+    resolve,
+    add(r) {
+      run.ops.push(...r.ops);
+      run.errors.push(...r.errors);
+      run.applied += r.applied;
+      run.held += r.held ?? 0;
+    },
+    result: () => ({ reason: 'audit', ops: run.ops, applied: run.applied, errors: run.errors, held: run.held }),
+  };
+  return run;
+}
+
+function stoppedResult(reason: PassReason): PassResult {
+  return { reason, ops: [], applied: 0, errors: ['reconciler stopped'] };
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * Brings the table entry of service `id` up to date with ops the kernel acknowledged
+ * (in order). False when the entry is not what the ops expect (read it back instead).
+ */
+function applyAcked(table: Map<string, ObservedService>, id: string, ops: readonly IpvsOp[]): boolean {
+  let entry = table.get(id);
+  let dests: Map<string, IpvsDestEntry> | null = null;
+  for (const op of ops) {
+    switch (op.op) {
+      case 'addService':
+        entry = { service: { ...op.service }, dests: [] };
+        dests = new Map();
+        break;
+      case 'editService':
+        if (!entry) return false;
+        entry = { service: { ...op.service, ...(entry.service.stats ? { stats: entry.service.stats } : {}) }, dests: entry.dests };
+        break;
+      case 'delService':
+        entry = undefined;
+        dests = null;
+        break;
+      default: {
+        if (!entry) return false;
+        dests ??= new Map(entry.dests.map((d) => [destKeyId(d), d]));
+        const did = destKeyId(op.dest);
+        if (op.op === 'delDest') dests.delete(did);
+        else {
+          const old = dests.get(did);
+          dests.set(did, { ...op.dest, ...(old?.stats ? { stats: old.stats } : {}) });
+        }
+      }
+    }
+  }
+  if (entry === undefined) table.delete(id);
+  else table.set(id, dests ? { service: entry.service, dests: [...dests.values()] } : entry);
+  return true;
 }
