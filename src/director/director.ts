@@ -182,8 +182,10 @@ export class Director {
 
   /**
    * Starts: loads the state file, flushes the table if `lvs_flush` is set
-   * (otherwise adopts it), starts the checks, the sync daemon (as backup) and
-   * the audit, and runs the first pass. Resolves after that pass.
+   * (otherwise adopts it), starts the sync daemon (as backup), runs the first
+   * pass (one pipelined stream of writes; nothing read back unless the table
+   * was adopted: then the managed services' dests are read before the diff),
+   * then starts the checks and the audit. Resolves after that.
    */
   async start(): Promise<PassResult> {
     const st = loadState(this.stateDir);
@@ -204,12 +206,15 @@ export class Director {
       }
     }
     this.started = true;
-    this.health.set(this.checkSetWithKnown());
     if (this.config.global.lvsSyncDaemon) {
       this.sync = new SyncDaemonController(this.config.global.lvsSyncDaemon, this.ipvs, this.clock, this.logger.child({ role: 'sync' }));
       await this.sync.start();
     }
+    // The table first (from the configuration and the health known from before a
+    // restart), then the checks: building and sending 40,000 checks takes longer than
+    // writing the table, and their first verdicts come later anyway.
     const result = await this.reconcile('start');
+    this.health.set(this.checkSetWithKnown());
     this.maintenance.set(this.config);
     this.reconciler.startAudit(this.auditSchedule);
     return result;
@@ -741,8 +746,7 @@ export class Director {
   }
 
   private saveNow(durable = true): void {
-    const managed = [...this.reconciler.managedKeys()];
-    saveStateQuiet(this.stateDir, this.overrides, managed, this.logger, this.known.deviating, durable);
+    saveStateQuiet(this.stateDir, this.overrides, this.reconciler.managedKeys(), this.logger, this.known.deviating, durable, this.reconciler.managedVersion);
     this.savedManaged = this.reconciler.managedVersion;
     this.known.dirty = false;
   }
@@ -772,9 +776,9 @@ export class Director {
   }
 }
 
-function saveStateQuiet(dir: string, overrides: ReadonlyMap<string, OverrideName>, managed: Iterable<string>, logger: Logger, health?: ReadonlyMap<string, StoredHealth>, durable = true): void {
+function saveStateQuiet(dir: string, overrides: ReadonlyMap<string, OverrideName>, managed: Iterable<string>, logger: Logger, health?: ReadonlyMap<string, StoredHealth>, durable = true, managedVersion?: number): void {
   try {
-    saveState(dir, { overrides, managed, ...(health ? { health } : {}) }, durable);
+    saveState(dir, { overrides, managed, ...(health ? { health } : {}), ...(managedVersion !== undefined ? { managedVersion } : {}) }, durable);
   } catch (e) {
     logger.error('cannot save director state', { error: (e as Error).message });
   }

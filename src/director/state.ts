@@ -62,13 +62,51 @@ export interface StoredHealth {
   readonly address: string;
 }
 
-/** The kernel's boot id (`/proc/sys/kernel/random/boot_id`), or null when it cannot be read. */
+let bootId: string | null | undefined;
+
+/** The kernel's boot id (`/proc/sys/kernel/random/boot_id`), or null when it cannot be read; read once per process. */
 export function currentBootId(): string | null {
+  if (bootId) return bootId;
   try {
-    return fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || null;
+    bootId = fs.readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || null;
   } catch {
-    return null;
+    bootId = null;
   }
+  return bootId;
+}
+
+/**
+ * The file is written from pieces, the long ones kept encoded: the health of a large
+ * table is saved several times a second while its (10,000) managed keys rarely change
+ * and most health entries stay as they were, and sorting, quoting and encoding all of
+ * them each time was most of a flapping table's CPU. The bytes are those of
+ * `JSON.stringify(doc, null, 2)` (tested).
+ *
+ * The `managed` array, by the live set it was made from and that set's version:
+ */
+const managedTexts = new WeakMap<object, { version: number; bytes: Buffer }>();
+const MANAGED_TOKEN = '@lvsd-managed-keys@';
+/** Each health entry (`"VS/RS": {…}`, one level deep), by the entry (entries are replaced, never changed). */
+const healthTexts = new WeakMap<StoredHealth, { id: string; bytes: Buffer }>();
+const HEALTH_TOKEN = '@lvsd-health@';
+const ENTRY_SEP = Buffer.from(',\n    ');
+
+/** The `health` object's pieces, one level deep, from each entry's cached bytes. */
+function healthPieces(health: ReadonlyMap<string, StoredHealth>): Buffer[] {
+  const ids = [...health.keys()].sort(byText);
+  const out: Buffer[] = [Buffer.from('{\n    ')];
+  ids.forEach((id, i) => {
+    const h = health.get(id)!;
+    let t = healthTexts.get(h);
+    if (t?.id !== id) {
+      t = { id, bytes: Buffer.from(`${JSON.stringify(id)}: ${JSON.stringify(h, null, 2).replace(/\n/g, '\n    ')}`) };
+      healthTexts.set(h, t);
+    }
+    if (i > 0) out.push(ENTRY_SEP);
+    out.push(t.bytes);
+  });
+  out.push(Buffer.from('\n  }'));
+  return out;
 }
 
 /** What {@link loadState} found. */
@@ -116,6 +154,7 @@ export function loadState(stateDir: string): LoadedState {
 
 const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
+
 /**
  * Writes the state atomically; throws {@link StateWriteError}. Creates the directory if needed.
  * `durable` false skips the fsyncs: for a write that only updates health, which a power loss
@@ -124,24 +163,57 @@ const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
  */
 export function saveState(
   stateDir: string,
-  state: { readonly overrides: Overrides; readonly managed: Iterable<string>; readonly health?: ReadonlyMap<string, StoredHealth> },
+  state: {
+    readonly overrides: Overrides;
+    readonly managed: Iterable<string>;
+    readonly health?: ReadonlyMap<string, StoredHealth>;
+    /** The version of `managed` (a live set that changes): its text is made again only when this changes. */
+    readonly managedVersion?: number;
+  },
   durable = true,
 ): void {
   const file = path.join(stateDir, STATE_FILE);
   const tmp = `${file}.${process.pid}.tmp`;
   const health = state.health && state.health.size > 0 ? state.health : undefined;
+  let managedBytes: Buffer | undefined;
+  if (state.managedVersion !== undefined) {
+    const cached = managedTexts.get(state.managed);
+    if (cached?.version === state.managedVersion) managedBytes = cached.bytes;
+    else {
+      // As JSON.stringify(doc, null, 2) writes it, one level deep.
+      managedBytes = Buffer.from(JSON.stringify([...state.managed].sort(byText), null, 2).replace(/\n/g, '\n  '));
+      managedTexts.set(state.managed, { version: state.managedVersion, bytes: managedBytes });
+    }
+  }
   const doc = {
     version: 1,
     overrides: Object.fromEntries([...state.overrides].sort(([a], [b]) => byText(a, b))),
-    managed: [...state.managed].sort(byText),
+    managed: managedBytes !== undefined ? MANAGED_TOKEN : [...state.managed].sort(byText),
     // Written only when some server is not in its starting state, so the common file stays as it was.
-    ...(health ? { bootId: currentBootId(), health: Object.fromEntries([...health].sort(([a], [b]) => byText(a, b))) } : {}),
+    ...(health ? { bootId: currentBootId(), health: HEALTH_TOKEN } : {}),
   };
   try {
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o755 });
     const fd = fs.openSync(tmp, 'w', 0o644);
     try {
-      fs.writeSync(fd, JSON.stringify(doc, null, 2) + '\n');
+      // The long parts go where their tokens stand (top-level keys: two spaces deep).
+      const text = `${JSON.stringify(doc, null, 2)}\n`;
+      const pieces: Buffer[] = [];
+      let from = 0;
+      const cut = (token: string, by: Buffer[]): void => {
+        const at = text.indexOf(`"${token}"`, from);
+        pieces.push(Buffer.from(text.slice(from, at)), ...by);
+        from = at + token.length + 2;
+      };
+      if (managedBytes !== undefined) cut(MANAGED_TOKEN, [managedBytes]);
+      if (health) cut(HEALTH_TOKEN, healthPieces(health));
+      pieces.push(Buffer.from(text.slice(from)));
+      for (let i = 0; i < pieces.length; i += 512) {
+        const group = pieces.slice(i, i + 512);
+        const want = group.reduce((n, b) => n + b.length, 0);
+        const wrote = fs.writevSync(fd, group);
+        if (wrote !== want) throw new Error(`short write (${wrote} of ${want} bytes)`);
+      }
       if (durable) fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);

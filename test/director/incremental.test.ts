@@ -120,6 +120,22 @@ describe('director: work in proportion to the change (issue 14)', () => {
     assert.equal(ipvs.size.dests, n * 4);
   });
 
+  it('at start the table is written before the checks are built and sent (the first write does not wait for 1,000s of checks)', async () => {
+    const ipvs = new FakeIpvs({ record: false });
+    const health = scripted();
+    let tableAtSet: { services: number; dests: number } | null = null;
+    const set = health.set;
+    health.set = (s) => {
+      tableAtSet = ipvs.size;
+      set(s);
+    };
+    const clock = new FakeClock();
+    const d = new Director({ config: conf(sharedLines(50, 2)), ipvs, logger: createMemoryLogger('error'), clock, health, notify, audit: intervalAudit(3600, clock), stateDir: path.join(dir, 'state') });
+    directors.push(d);
+    await d.start();
+    assert.deepEqual(tableAtSet, { services: 50, dests: 100 });
+  });
+
   it('verdicts arriving one per event-loop turn coalesce: at most one pass per coalescing window, not one per verdict', async () => {
     const n = 200;
     const ipvs = new FakeIpvs({ record: false });
