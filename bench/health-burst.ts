@@ -4,6 +4,9 @@
  * first of each, with a health check) goes down, then comes back. Measured
  * inside the director on an in-memory IPVS table: the time from the first
  * check verdict reaching the director to the last netlink write it causes,
+ * the time from the last verdict to the last write (with one verdict per turn
+ * the delivery itself takes most of the first figure), the process's CPU
+ * time for the burst (delivery and each change's event and hook included),
  * the writes (one per virtual server each way) and the reconciler passes.
  * Two deliveries: all verdicts in one event-loop turn (as the checker's IPC
  * messages read in one go are emitted), and one verdict per turn (the worst
@@ -159,6 +162,8 @@ export async function healthBurst(o: BenchOptions): Promise<void> {
   const times = new Map<string, number[]>();
   const passes = new Map<string, number[]>();
   const writes = new Map<string, number>();
+  const afterLast = new Map<string, number[]>();
+  const cpuMs = new Map<string, number[]>();
   try {
     for (let i = 0; i < runs; i++) {
       const ipvs = new TimedIpvs({ record: false });
@@ -173,10 +178,17 @@ export async function healthBurst(o: BenchOptions): Promise<void> {
           const w0 = ipvs.writes;
           const p0 = d.reconcilerPasses();
           const t0 = performance.now();
+          const c0 = process.cpuUsage();
           await health.emit(ids.map((rs) => ({ rs, up: state, reason: state ? 'connected' : 'ECONNREFUSED' })), perTurn);
+          const tLast = performance.now();
           await settle(ipvs);
+          const c = process.cpuUsage(c0);
           if (!times.has(key)) times.set(key, []);
           times.get(key)!.push(ipvs.lastWriteAt - t0);
+          if (!afterLast.has(key)) afterLast.set(key, []);
+          afterLast.get(key)!.push(ipvs.lastWriteAt - tLast);
+          if (!cpuMs.has(key)) cpuMs.set(key, []);
+          cpuMs.get(key)!.push((c.user + c.system) / 1000);
           writes.set(key, ipvs.writes - w0);
           if (!passes.has(key)) passes.set(key, []);
           passes.get(key)!.push(d.reconcilerPasses() - p0);
@@ -184,19 +196,19 @@ export async function healthBurst(o: BenchOptions): Promise<void> {
       }
       await d.stop();
     }
-    console.log(`health burst: one backend shared by ${n} virtual servers (× 10 real servers) goes down, then up; ${runs} runs, in-memory IPVS; verdict → last write`);
+    console.log(`health burst: one backend shared by ${n} virtual servers (× 10 real servers) goes down, then up; ${runs} runs, in-memory IPVS; first verdict → last write (p50, max), last verdict → last write (p50), CPU time of the burst (p50; delivery of the verdicts included)`);
     const rows = [...times].map(([k, xs]) => {
       const s = summarize(xs);
-      return [k, s.p50.toFixed(1), s.max.toFixed(1), writes.get(k)!, summarize(passes.get(k)!).p50];
+      return [k, s.p50.toFixed(1), s.max.toFixed(1), summarize(afterLast.get(k)!).p50.toFixed(1), summarize(cpuMs.get(k)!).p50.toFixed(1), writes.get(k)!, summarize(passes.get(k)!).p50];
     });
-    printTable(['step', 'p50 ms', 'max ms', 'writes', 'passes'], rows);
+    printTable(['step', 'p50 ms', 'max ms', 'after last ms', 'CPU ms', 'writes', 'passes'], rows);
     const fn = o.servers?.[1] ?? 10000;
     const per = 4;
     const seconds = o.seconds ?? 10;
     const f = await flapping(fn, per, seconds, dir);
     console.log(`\nflapping: ${fn} virtual servers × ${per} real servers, each checked; 1 % of the real servers change state each second, for ${seconds} s (start took ${f.startMs.toFixed(0)} ms)`);
     printTable(['changes', 'passes', 'writes', 'CPU % of one core'], [[f.changes, f.passes, f.writes, f.cpuPct.toFixed(1)]]);
-    console.log(JSON.stringify({ bench: 'health-burst', virtualServers: n, lvsd: Object.fromEntries(rows.map(([k, p50, max, w, p]) => [k, { p50: +p50, max: +max, writes: w, passes: p }])), flapping: { virtualServers: fn, realServersEach: per, seconds, changes: f.changes, passes: f.passes, writes: f.writes, cpuPct: +f.cpuPct.toFixed(2) } }));
+    console.log(JSON.stringify({ bench: 'health-burst', virtualServers: n, lvsd: Object.fromEntries(rows.map(([k, p50, max, after, cpu, w, p]) => [k, { p50: +p50!, max: +max!, afterLast: +after!, cpuMs: +cpu!, writes: w, passes: p }])), flapping: { virtualServers: fn, realServersEach: per, seconds, changes: f.changes, passes: f.passes, writes: f.writes, cpuPct: +f.cpuPct.toFixed(2) } }));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
