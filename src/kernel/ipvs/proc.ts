@@ -49,20 +49,50 @@ export interface ProcService {
 const FWD: Readonly<Record<string, FwdMethod>> = { Masq: 'NAT', Local: 'LOCAL', Tunnel: 'TUN', Route: 'DR' };
 const PROTOCOLS: ReadonlySet<string> = new Set(['TCP', 'UDP', 'SCTP']);
 
+const HEX = /^[0-9A-Fa-f]+$/;
+
+/** The value of hex digits `text` (exactly `len` of them); NaN when it is not that. */
+function hex(text: string, len: number): number {
+  return text.length === len && HEX.test(text) ? parseInt(text, 16) : NaN;
+}
+
 /** `host:port` of the file: `C0000264:0050` or `[2001:0db8:…]:0035`; undefined when malformed. */
 function endpoint(text: string): { address: string; port: number; family: Family } | undefined {
-  const m = /^(?:([0-9A-Fa-f]{8})|\[([0-9A-Fa-f:]+)\]):([0-9A-Fa-f]{4})$/.exec(text);
-  if (!m) return undefined;
-  const port = parseInt(m[3]!, 16);
-  if (m[1] !== undefined) {
-    const n = parseInt(m[1], 16);
+  const colon = text.lastIndexOf(':');
+  const port = hex(text.slice(colon + 1), 4);
+  if (colon < 0 || Number.isNaN(port)) return undefined;
+  if (text.charCodeAt(0) !== 0x5b /* [ */) {
+    const n = hex(text.slice(0, colon), 8);
+    if (Number.isNaN(n)) return undefined;
     return { address: `${n >>> 24}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`, port, family: 4 };
   }
+  if (text.charCodeAt(colon - 1) !== 0x5d /* ] */) return undefined;
   try {
-    return { address: canonicalAddress(m[2]!), port, family: 6 };
+    return { address: canonicalAddress(text.slice(1, colon - 1)), port, family: 6 };
   } catch {
     return undefined;
   }
+}
+
+/** The whitespace-separated words of `line` from `from` on (no regular expression: 11,000 lines per read). */
+function words(line: string, from: number): string[] {
+  const out: string[] = [];
+  let i = from;
+  const n = line.length;
+  while (i < n) {
+    while (i < n && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) i++;
+    const start = i;
+    while (i < n && line.charCodeAt(i) !== 32 && line.charCodeAt(i) !== 9) i++;
+    if (i > start) out.push(line.slice(start, i));
+  }
+  return out;
+}
+
+/** A decimal integer, or NaN. */
+function int(text: string | undefined): number {
+  if (text === undefined || text.length === 0) return NaN;
+  const v = Number(text);
+  return Number.isInteger(v) ? v : NaN;
 }
 
 /** The parsed file, with a lookup by service key. */
@@ -109,23 +139,32 @@ export function parseProcIpvs(text: string): ProcIpvsTable {
     services.push(current);
     current = null;
   };
-  for (const line of text.split('\n')) {
+  let pos = 0;
+  while (pos < text.length) {
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = text.length;
+    const line = text.slice(pos, end);
+    pos = end + 1;
     if (line.startsWith('  -> ')) {
-      const f = line.slice(5).trim().split(/\s+/);
-      if (!current || f.length < 5 || f[0] === 'RemoteAddress:Port') continue;
+      if (!current) continue;
+      const f = words(line, 5);
+      if (f.length < 5) continue;
       const ep = endpoint(f[0]!);
       const fwdMethod = FWD[f[1]!];
-      const [weight, active, inact] = f.slice(2, 5).map((x) => (/^-?\d+$/.test(x) ? Number(x) : NaN));
-      if (!ep || !fwdMethod || !Number.isFinite(weight) || !Number.isFinite(active) || !Number.isFinite(inact)) continue;
-      current.dests.push({ ...ep, fwdMethod, weight: weight!, activeConns: active!, inactConns: inact! });
+      const weight = int(f[2]);
+      const active = int(f[3]);
+      const inact = int(f[4]);
+      if (!ep || !fwdMethod || Number.isNaN(weight) || Number.isNaN(active) || Number.isNaN(inact)) continue;
+      current.dests.push({ address: ep.address, port: ep.port, family: ep.family, fwdMethod, weight, activeConns: active, inactConns: inact });
       continue;
     }
-    const f = line.trim().split(/\s+/);
+    const f = words(line, 0);
     if (f.length < 3) continue;
     if (f[0] === 'FWM') {
       close();
-      if (!/^[0-9A-Fa-f]{8}$/.test(f[1]!)) continue;
-      current = { key: { family: 4, fwmark: parseInt(f[1]!, 16) }, familyKnown: false, scheduler: f[2]!, dests: [] };
+      const mark = hex(f[1]!, 8);
+      if (Number.isNaN(mark)) continue;
+      current = { key: { family: 4, fwmark: mark }, familyKnown: false, scheduler: f[2]!, dests: [] };
     } else if (PROTOCOLS.has(f[0]!)) {
       close();
       const ep = endpoint(f[1]!);
