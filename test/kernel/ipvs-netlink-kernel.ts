@@ -89,6 +89,8 @@ export class IpvsNetlinkKernel {
   dumpChunk = 16;
   /** Added to every counter: moves the figures between reads. */
   tick = 1;
+  /** Time spent building dump answers (ms): the kernel's work, not the client's. */
+  answerMs = 0;
   private sockets = 0;
 
   constructor(readonly table: FakeIpvs = new FakeIpvs({ record: false })) {}
@@ -134,7 +136,9 @@ export class IpvsNetlinkKernel {
           continue;
         }
         dumping = true;
+        const t0 = performance.now();
         const parts = await kernel.dump(m);
+        kernel.answerMs += performance.now() - t0;
         if (acks.length) deliver?.(concat(acks.splice(0)), 0);
         for (let i = 0; i < parts.length; i += kernel.dumpChunk) {
           deliver?.(concat(parts.slice(i, i + kernel.dumpChunk)), 0);
