@@ -8,6 +8,7 @@ import { healthBurst } from './health-burst';
 import { instancesBench } from './instances';
 import { ipvsProgram } from './ipvs-program';
 import { reload } from './reload';
+import { scrapeBench } from './scrape';
 import { checksBench, jitter } from './jitter';
 import { BenchUsageError, type BenchOptions, parseBenchOptions } from './options';
 
@@ -19,6 +20,7 @@ export const BENCHMARKS: Record<string, (o: BenchOptions, argv: readonly string[
   reload,
   'ipvs-program': ipvsProgram,
   'health-burst': healthBurst,
+  scrape: scrapeBench,
   'checker-cost': (o, argv) => checksBench('checker-cost', ['TCP_CHECK', 'HTTP_GET'], o, argv),
 };
 

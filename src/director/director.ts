@@ -37,6 +37,7 @@ import { workerHealthSource, type HealthSource } from './health';
 import { planReload, realServerChecksOf } from './reload';
 import { KnownHealthStore } from './known-health';
 import { loadState, saveState, type StoredHealth } from './state';
+import { KernelCounters } from './counters';
 import { kernelDestStatus, type DirectorStatus, type IpvsObjectError, type VirtualServerStatus } from './status';
 import type { KnownHealth, RealServerChecks } from '../check/types';
 
@@ -157,12 +158,15 @@ export class Director {
   private started = false;
   private stopped = false;
   private readonly maintenance: MaintenanceWindows;
+  /** The kernel figures of status answers: the reconciler's snapshot plus one batched read. */
+  private readonly counters: KernelCounters;
 
   constructor(opts: DirectorOptions) {
     this.config = opts.config;
     this.ipvs = opts.ipvs;
     this.logger = opts.logger ?? nullLogger;
     this.clock = opts.clock ?? systemClock;
+    this.counters = new KernelCounters(this.ipvs, this.clock);
     this.health = opts.health ?? workerHealthSource({ clock: this.clock, logger: this.logger.child({ role: 'checker' }) });
     this.health.knownFrom?.((rs) => this.knownHealth(rs));
     this.known = new KnownHealthStore(this.clock, () => this.saveNow(false));
@@ -433,13 +437,7 @@ export class Director {
   }
 
   async status(): Promise<DirectorStatus> {
-    let kernelError: string | null = null;
-    let observed = this.reconciler.lastObserved();
-    try {
-      observed = await this.reconciler.observe();
-    } catch (e) {
-      kernelError = (e as Error).message;
-    }
+    const { observed, kernelError, counters } = await this.counters.read(this.reconciler.lastObserved(), this.reconciler.managedKeys());
     const byKey = new Map(observed.map((o) => [serviceKeyId(o.service.key), o]));
     const vss: VirtualServerStatus[] = [];
     const errors = this.ipvsErrors();
@@ -490,7 +488,7 @@ export class Director {
         realServers,
       });
     }
-    return { virtualServers: vss, reconciler: this.reconciler.stats(), syncDaemon: this.sync?.status() ?? null, kernelError, errors };
+    return { virtualServers: vss, reconciler: this.reconciler.stats(), syncDaemon: this.sync?.status() ?? null, kernelError, kernelCounters: counters, errors };
   }
 
   /**
@@ -501,6 +499,7 @@ export class Director {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.counters.stop();
     this.known.stop();
     if (this.known.dirty) this.saveNow();
     this.maintenance.stop();

@@ -26,6 +26,34 @@ export interface KernelDestStatus {
   readonly outpps: number;
   readonly inbps: number;
   readonly outbps: number;
+  /**
+   * Age in ms of the traffic figures above (conns, packets, bytes, rates,
+   * persistConns), which a background refresh reads per service; null when
+   * they are the reconciler's last read of the dest (age not kept). Weight,
+   * forwarding method, activeConns and inactConns are read for each answer
+   * when `kernelCounters.connections` is `fresh`.
+   */
+  readonly statsAgeMs?: number | null;
+}
+
+/**
+ * How fresh the kernel figures of one status answer are: the answer is the
+ * reconciler's snapshot of the table plus one batched read of the counters
+ * (a constant number of netlink messages, whatever the table's size).
+ */
+export interface KernelCountersStatus {
+  /** Service counters and rates: `fresh` (one GET_SERVICE dump for this answer) or `last-known` (that dump failed). */
+  readonly services: 'fresh' | 'last-known';
+  /**
+   * Dests, their weights, forwarding methods and active/inactive
+   * connections: `fresh` (one read of /proc/net/ip_vs for this answer) or
+   * `snapshot` (as the reconciler's last pass over the service read them).
+   */
+  readonly connections: 'fresh' | 'snapshot';
+  /** Age in ms of the oldest per-dest traffic figure in the answer; null when some have no known age. */
+  readonly destStatsMaxAgeMs: number | null;
+  /** How often those are re-read in the background while status or metrics are asked for (ms). */
+  readonly destStatsRefreshMs: number;
 }
 
 /** One real server. */
@@ -77,6 +105,8 @@ export interface DirectorStatus {
   readonly syncDaemon: SyncDaemonStatus | null;
   /** Set when the kernel could not be read for this answer (the figures are then the last known). */
   readonly kernelError: string | null;
+  /** How fresh the kernel figures are (absent from older directors). */
+  readonly kernelCounters?: KernelCountersStatus;
   /** IPVS objects the kernel keeps refusing, each retried on its own while the others change as usual. */
   readonly errors?: readonly IpvsObjectError[];
 }
@@ -103,8 +133,11 @@ export interface IpvsObjectError {
   readonly nextRetryInMs: number;
 }
 
+/** A dest entry as {@link KernelCounters} hands it out: with the age of its traffic figures. */
+export type AgedDestEntry = IpvsDestEntry & { readonly statsAgeMs?: number | null };
+
 /** A kernel dest as {@link KernelDestStatus}. */
-export function kernelDestStatus(d: IpvsDestEntry | undefined): KernelDestStatus | null {
+export function kernelDestStatus(d: AgedDestEntry | undefined): KernelDestStatus | null {
   if (!d) return null;
   const s = d.stats;
   return {
@@ -123,5 +156,6 @@ export function kernelDestStatus(d: IpvsDestEntry | undefined): KernelDestStatus
     outpps: s?.outpps ?? 0,
     inbps: s?.inbps ?? 0,
     outbps: s?.outbps ?? 0,
+    ...(d.statsAgeMs !== undefined ? { statsAgeMs: d.statsAgeMs } : {}),
   };
 }

@@ -4,7 +4,17 @@
  * Every value is read when Prometheus scrapes (each metric's `collect()`),
  * never on a timer: one scrape asks the source once for the VRRP status and
  * once for the director status (the collect callbacks of one scrape share the
- * in-flight answers), so a scrape costs one kernel read.
+ * in-flight answers), so a scrape costs one kernel read: the director answers
+ * from the reconciler's snapshot plus one GET_SERVICE dump (service counters)
+ * and one read of /proc/net/ip_vs (each real server's weight and active and
+ * inactive connections), a constant number of netlink messages whatever the
+ * table's size. A real server's traffic counters and rates exist only in a
+ * per-service dest dump: those are re-read in the background, at most every
+ * 10 s while scraped, and `lvsd_ipvs_real_server_stats_age_seconds` gives
+ * their age (src/director/counters.ts).
+ *
+ * To add metrics (a new subsystem): register them on `registry` in their own
+ * block below, reading a new optional {@link MetricsSource} method.
  *
  * Not exported: health-check durations (the director's status does not carry
  * them).
@@ -406,7 +416,7 @@ export function createMetrics(source: MetricsSource): LvsdMetrics {
     });
     new Gauge({
       name: `lvsd_ipvs_real_server_${suffix}`,
-      help: `${what} to the real server (the kernel's estimator).`,
+      help: `${what} to the real server (the kernel's estimator; read in the background, see lvsd_ipvs_real_server_stats_age_seconds).`,
       labelNames: rsLabels,
       registers,
       async collect() {
@@ -440,14 +450,25 @@ export function createMetrics(source: MetricsSource): LvsdMetrics {
       },
     });
   };
-  destMetric('gauge', 'lvsd_ipvs_real_server_weight', 'The real server weight in the kernel table (no series while it is not in the table).', 'weight');
-  destMetric('gauge', 'lvsd_ipvs_real_server_active_connections', 'Active connections to the real server (the kernel).', 'activeConns');
-  destMetric('gauge', 'lvsd_ipvs_real_server_inactive_connections', 'Inactive connections to the real server (the kernel).', 'inactConns');
-  destMetric('counter', 'lvsd_ipvs_real_server_connections_total', 'Connections scheduled to the real server since it was added.', 'conns');
-  destMetric('counter', 'lvsd_ipvs_real_server_in_packets_total', 'Incoming packets to the real server.', 'inpkts');
-  destMetric('counter', 'lvsd_ipvs_real_server_out_packets_total', 'Outgoing packets from the real server.', 'outpkts');
-  destMetric('counter', 'lvsd_ipvs_real_server_in_bytes_total', 'Incoming bytes to the real server.', 'inbytes');
-  destMetric('counter', 'lvsd_ipvs_real_server_out_bytes_total', 'Outgoing bytes from the real server.', 'outbytes');
+  destMetric('gauge', 'lvsd_ipvs_real_server_weight', 'The real server weight in the kernel table (no series while it is not in the table; read at each scrape from /proc/net/ip_vs).', 'weight');
+  destMetric('gauge', 'lvsd_ipvs_real_server_active_connections', 'Active connections to the real server (the kernel; read at each scrape from /proc/net/ip_vs).', 'activeConns');
+  destMetric('gauge', 'lvsd_ipvs_real_server_inactive_connections', 'Inactive connections to the real server (the kernel; read at each scrape from /proc/net/ip_vs).', 'inactConns');
+  const bg = '(read in the background, see lvsd_ipvs_real_server_stats_age_seconds)';
+  destMetric('counter', 'lvsd_ipvs_real_server_connections_total', `Connections scheduled to the real server since it was added ${bg}.`, 'conns');
+  destMetric('counter', 'lvsd_ipvs_real_server_in_packets_total', `Incoming packets to the real server ${bg}.`, 'inpkts');
+  destMetric('counter', 'lvsd_ipvs_real_server_out_packets_total', `Outgoing packets from the real server ${bg}.`, 'outpkts');
+  destMetric('counter', 'lvsd_ipvs_real_server_in_bytes_total', `Incoming bytes to the real server ${bg}.`, 'inbytes');
+  destMetric('counter', 'lvsd_ipvs_real_server_out_bytes_total', `Outgoing bytes from the real server ${bg}.`, 'outbytes');
+  new Gauge({
+    name: 'lvsd_ipvs_real_server_stats_age_seconds',
+    help: 'Age of the oldest real-server traffic counter and rate in this scrape: they take one dump per service, so they are re-read in the background (at most every 10 s while scraped), not per scrape; no series while some have no known age (just after start).',
+    registers,
+    async collect() {
+      this.reset();
+      const age = (await director())?.kernelCounters?.destStatsMaxAgeMs;
+      if (typeof age === 'number') this.set(age / 1000);
+    },
+  });
 
   // Every open page asks every 2 s: pages asking within STATUS_REUSE_MS of one another share one
   // answer, so N browsers cost the director one status (and one kernel read) per interval.

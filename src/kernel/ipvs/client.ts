@@ -6,13 +6,15 @@
  * requests wait for an answer at a time, so the socket's receive buffer
  * cannot overflow with ACKs and the event loop is never held for long.
  */
+import { readFile } from 'node:fs/promises';
 import { NetlinkClosedError, NetlinkError } from '../netlink/errors';
 import { GenlSocket, decodeGenl, encodeGenl, type GenlFamily } from '../netlink/genl';
 import type { AttrInput } from '../netlink/message';
 import type { NetlinkSocketOptions, NlRequest } from '../netlink/socket';
 import { IpvsClosedError, IpvsError, IpvsInvalidArgumentError, IpvsUnavailableError } from './errors';
 import { IpvsOpWriter } from './ops';
-import type { Ipvs, IpvsDestEntry, IpvsInfo, IpvsOp, IpvsOpResult, IpvsServiceEntry, IpvsTimeouts, ServiceKey, SyncDaemon, SyncState } from './types';
+import { parseProcIpvs, type ProcIpvsTable } from './proc';
+import type { Ipvs, IpvsReader, IpvsDestEntry, IpvsInfo, IpvsOp, IpvsOpResult, IpvsServiceEntry, IpvsTimeouts, ServiceKey, SyncDaemon, SyncState } from './types';
 import { IPVS_GENL_NAME, ipvsCmdName, type IpvsCmd } from './wire/constants';
 import { decodeDaemon, decodeDest, decodeInfo, decodeService, decodeTimeouts } from './wire/decode';
 import { ipvsRequest, opRequest, type IpvsRequest } from './wire/encode';
@@ -27,12 +29,26 @@ export interface IpvsClientOptions {
   maxInFlight?: number;
   /** Most messages per datagram in {@link IpvsClient.apply} (the kernel runs them inside one send); default 32. */
   batchSize?: number;
+  /** Where {@link IpvsReader.connections} reads; default `/proc/net/ip_vs`. */
+  procPath?: string;
+  /**
+   * Opens the reader's own socket ({@link IpvsClient.reader}); default a new
+   * generic netlink socket with `socket`'s options. Absent in tests that hand
+   * the constructor one socket: the reader then shares it (dumps queue).
+   */
+  openReader?: () => GenlSocket;
 }
+
+/** Default of {@link IpvsClientOptions.procPath}. */
+export const PROC_IP_VS = '/proc/net/ip_vs';
 
 /** An {@link Ipvs} backed by the kernel's IPVS generic netlink family. */
 export class IpvsClient extends IpvsOpWriter implements Ipvs {
   private readonly maxInFlight: number;
   private readonly batchSize: number;
+  private readonly procPath: string;
+  private readonly openReader: (() => GenlSocket) | undefined;
+  private readerClient: IpvsClient | undefined;
   private closed = false;
 
   /**
@@ -44,7 +60,7 @@ export class IpvsClient extends IpvsOpWriter implements Ipvs {
     const genl = GenlSocket.open(opts.socket);
     try {
       const family = await genl.resolveFamily(IPVS_GENL_NAME);
-      return new IpvsClient(genl, family, opts);
+      return new IpvsClient(genl, family, { openReader: () => GenlSocket.open(opts.socket), ...opts });
     } catch (e) {
       genl.close();
       if (e instanceof NetlinkError && e.code === 'ENOENT') throw new IpvsUnavailableError('no "IPVS" generic netlink family');
@@ -57,11 +73,46 @@ export class IpvsClient extends IpvsOpWriter implements Ipvs {
     private readonly genl: GenlSocket,
     /** The resolved IPVS family (its id is the nlmsg_type of every request). */
     readonly family: GenlFamily,
-    opts: Pick<IpvsClientOptions, 'maxInFlight' | 'batchSize'> = {},
+    opts: Pick<IpvsClientOptions, 'maxInFlight' | 'batchSize' | 'procPath' | 'openReader'> = {},
   ) {
     super();
     this.maxInFlight = Math.max(1, opts.maxInFlight ?? 256);
     this.batchSize = Math.max(1, Math.min(opts.batchSize ?? 32, this.maxInFlight));
+    this.procPath = opts.procPath ?? PROC_IP_VS;
+    this.openReader = opts.openReader;
+  }
+
+  /**
+   * The read side for status and metrics, on a second netlink socket opened
+   * on first use: its dumps neither wait behind a long {@link apply} (a cold
+   * start writes 11,000 ops) nor meet the reconciler's dumps (the kernel runs
+   * one dump per socket and answers a second with EBUSY). A queue on one
+   * socket would avoid EBUSY too, but would put a scrape behind every write
+   * and dump the reconciler has in flight. When the second socket cannot be
+   * opened, reads share the writer's socket, where dumps queue.
+   */
+  reader(): IpvsReader {
+    if (!this.readerClient) {
+      let genl: GenlSocket | undefined;
+      try {
+        genl = this.openReader?.();
+      } catch {
+        genl = undefined;
+      }
+      this.readerClient = genl ? new IpvsClient(genl, this.family, { procPath: this.procPath }) : this;
+    }
+    const r = this.readerClient;
+    return { services: () => r.services(), dests: (k) => r.dests(k), connections: () => this.connections() };
+  }
+
+  /** `/proc/net/ip_vs` parsed (see {@link IpvsReader.connections}); null when it cannot be read. */
+  async connections(): Promise<ProcIpvsTable | null> {
+    if (this.closed) throw new IpvsClosedError('reading /proc/net/ip_vs');
+    try {
+      return parseProcIpvs(await readFile(this.procPath, 'utf8'));
+    } catch {
+      return null;
+    }
   }
 
   async info(): Promise<IpvsInfo> {
@@ -164,6 +215,7 @@ export class IpvsClient extends IpvsOpWriter implements Ipvs {
   close(): void {
     this.closed = true;
     this.genl.close();
+    if (this.readerClient && this.readerClient !== this) this.readerClient.close();
   }
 
   /** One op, as apply() of it alone: rejects with its error. */

@@ -8,6 +8,7 @@
  * as strings.
  */
 import type { IpvsError } from './errors';
+import type { ProcIpvsTable } from './proc';
 
 /** Address family of a service or dest: 4 (AF_INET) or 6 (AF_INET6). */
 export type Family = 4 | 6;
@@ -223,4 +224,25 @@ export interface Ipvs {
   setTimeouts(t: IpvsTimeouts): Promise<void>;
   /** Releases the socket; later calls reject. */
   close(): void;
+  /**
+   * What status and metrics read with, apart from the writer: on the real
+   * kernel its own netlink socket, so its dumps never wait behind the
+   * reconciler's writes nor collide with its dumps. Absent: read through
+   * this object itself.
+   */
+  reader?(): IpvsReader;
+}
+
+/** The read side status and metrics use (see {@link Ipvs.reader}). */
+export interface IpvsReader {
+  /** Every service with its counters and rates: one dump. */
+  services(): Promise<IpvsServiceEntry[]>;
+  /** The dests of service `key` with their counters: one dump per service. */
+  dests(key: ServiceKey): Promise<IpvsDestEntry[]>;
+  /**
+   * Every service's dests with forwarding method, weight and active/inactive
+   * connections, in one read of `/proc/net/ip_vs` and no netlink message;
+   * null when the file cannot be read (no IPVS, another namespace's /proc).
+   */
+  connections?(): Promise<ProcIpvsTable | null>;
 }

@@ -85,6 +85,10 @@ export class NetlinkSocket {
   private seq: number;
   private closed = false;
   private readonly timeoutMs: number;
+  /** Settles when the last dump asked for has ended (see {@link dump}). */
+  private dumpTail: Promise<void> = Promise.resolve();
+  /** Dumps asked for and not yet ended. */
+  private dumpsQueued = 0;
 
   /**
    * Opens `socket(AF_NETLINK, SOCK_RAW, protocol)`, sets its receive buffer
@@ -201,9 +205,27 @@ export class NetlinkSocket {
 
   /**
    * A dump that is retried (up to `tries` times) while the kernel flags it
-   * inconsistent with NLM_F_DUMP_INTR.
+   * inconsistent with NLM_F_DUMP_INTR. Dumps on one socket run one at a
+   * time, in call order: the kernel keeps one dump per socket and refuses a
+   * second with EBUSY while the first is still being read
+   * (af_netlink.c `netlink_dump_start`), so a later dump waits for the one
+   * before it instead of failing.
    */
-  async dump(req: NlRequest, tries = 3): Promise<NlMessage[]> {
+  dump(req: NlRequest, tries = 3): Promise<NlMessage[]> {
+    // With no dump running it goes out at once (in this call), as a request does.
+    const run = this.dumpsQueued === 0 ? this.dumpNow(req, tries) : this.dumpTail.then(() => this.dumpNow(req, tries));
+    this.dumpsQueued++;
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.dumpTail = settled.then(() => {
+      this.dumpsQueued--;
+    });
+    return run;
+  }
+
+  private async dumpNow(req: NlRequest, tries: number): Promise<NlMessage[]> {
     for (let i = 1; ; i++) {
       try {
         return await this.request({ ...req, dump: true });
