@@ -7,6 +7,7 @@ import { failover } from './failover';
 import { healthBurst } from './health-burst';
 import { instancesBench } from './instances';
 import { ipvsProgram } from './ipvs-program';
+import { memoryBench } from './memory';
 import { reload } from './reload';
 import { checksBench, jitter } from './jitter';
 import { BenchUsageError, type BenchOptions, parseBenchOptions } from './options';
@@ -19,6 +20,7 @@ export const BENCHMARKS: Record<string, (o: BenchOptions, argv: readonly string[
   reload,
   'ipvs-program': ipvsProgram,
   'health-burst': healthBurst,
+  memory: memoryBench,
   'checker-cost': (o, argv) => checksBench('checker-cost', ['TCP_CHECK', 'HTTP_GET'], o, argv),
 };
 
