@@ -64,7 +64,13 @@ export async function ipvsProgram(_o: BenchOptions): Promise<void> {
     oneVsKeepalived: ratio(lvsd.oneMs, keepalived.oneMs),
     oneVsIpvsadm: ratio(lvsd.oneMs, ipvsadm.oneMs),
   };
-  console.log(JSON.stringify({ bench: 'ipvs-program', lvsd, keepalived, ipvsadm, ratios }));
+  // role=KB for every lvsd process once it has started (real IPVS: the table is in the kernel).
+  const rssMb = Object.fromEntries((field(s.output, 'LVSD_RSS_KB') ?? '').trim().split(/\s+/).filter(Boolean).map((kv) => {
+    const [role, kb] = kv.split('=');
+    return [role!, +(Number(kb) / 1024).toFixed(1)];
+  }));
+  console.log(`lvsd's resident memory in the guest, MB: ${Object.entries(rssMb).map(([r, mb]) => `${r} ${mb}`).join(', ') || 'not reported'}`);
+  console.log(JSON.stringify({ bench: 'ipvs-program', lvsd, keepalived, ipvsadm, ratios, lvsdRssMb: rssMb }));
 }
 
 function ratio(a: number, b: number): number {

@@ -7,6 +7,7 @@ import { failover } from './failover';
 import { healthBurst } from './health-burst';
 import { instancesBench } from './instances';
 import { ipvsProgram } from './ipvs-program';
+import { memoryBench } from './memory';
 import { reload } from './reload';
 import { scrapeBench } from './scrape';
 import { checksBench, jitter } from './jitter';
@@ -21,6 +22,7 @@ export const BENCHMARKS: Record<string, (o: BenchOptions, argv: readonly string[
   'ipvs-program': ipvsProgram,
   'health-burst': healthBurst,
   scrape: scrapeBench,
+  memory: memoryBench,
   'checker-cost': (o, argv) => checksBench('checker-cost', ['TCP_CHECK', 'HTTP_GET'], o, argv),
 };
 

@@ -36,16 +36,17 @@ export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
 const fail = <T>(error: string): Parsed<T> => ({ ok: false, error });
 
-function fromBytes(bytes: Uint8Array, prefix?: number): IpAddress {
+function fromBytes(bytes: Uint8Array, prefix?: number, text?: string): IpAddress {
   const family: Family = bytes.length === 4 ? 4 : 6;
-  const address = family === 4 ? Array.from(bytes).join('.') : formatIPv6(bytes);
+  const address = family === 4 ? (text ?? Array.from(bytes).join('.')) : formatIPv6(bytes);
   return { family, address, bytes, prefix: prefix ?? (family === 4 ? 32 : 128) };
 }
 
 /** Parses a bare IPv4 or IPv6 address (no prefix, no port). */
 export function parseIp(text: string): Parsed<IpAddress> {
   const b4 = parseIPv4Bytes(text);
-  if (b4) return ok(fromBytes(b4));
+  // parseIPv4Bytes takes only the canonical dotted quad (no leading zeros): the text is the address.
+  if (b4) return ok(fromBytes(b4, undefined, text));
   const b6 = parseIPv6Bytes(text);
   if (b6) return ok(fromBytes(b6));
   return fail(`"${text}" is not an IPv4 or IPv6 address`);
@@ -84,7 +85,8 @@ export function parseEndpoint(text: string, portOptional = false): Parsed<Endpoi
     }
     if (!parseIPv6Bytes(addrText)) return fail(`"${addrText}" is not an IPv6 address`);
   } else {
-    const colons = text.split(':').length - 1;
+    const first = text.indexOf(':');
+    const colons = first < 0 ? 0 : text.indexOf(':', first + 1) < 0 ? 1 : 2; // none, one, or more
     if (colons === 1) {
       const i = text.indexOf(':');
       addrText = text.slice(0, i);

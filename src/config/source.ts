@@ -39,6 +39,9 @@ export interface SourceSection {
 
 const SECTION_RE = /^\s*\[([^\]]*)\]\s*(?:[;#].*)?$/;
 const KEY_RE = /^([^=]+)(=(.*))?$/;
+/** Characters `ini.unsafe` gives a meaning to; a value without any is only trimmed. */
+const SPECIAL_RE = /["'\\;#]/;
+const BLANK_OR_COMMENT_RE = /^\s*(?:[;#]|$)/;
 
 /**
  * Decodes a raw value the way `ini` does (`ini.unsafe`), except that a
@@ -46,6 +49,8 @@ const KEY_RE = /^([^=]+)(=(.*))?$/;
  */
 export function decodeValue(raw: string): string {
   const t = raw.trim();
+  // Nothing ini would read differently (no quote, escape or comment): the text itself.
+  if (!SPECIAL_RE.test(t)) return t;
   const q = t[0];
   if (q === '"' || q === "'") {
     let i = 1;
@@ -65,6 +70,12 @@ export function decodeValue(raw: string): string {
   return String(ini.unsafe(t));
 }
 
+/** A key as ini reads it (`ini.unsafe`), without calling it for a plain one. */
+function decodeKey(raw: string): string {
+  const t = raw.trim();
+  return SPECIAL_RE.test(t) ? String(ini.unsafe(t)) : t;
+}
+
 /**
  * Scans INI text into sections. Lines that are not INI (a key before any
  * section, a malformed header) are reported to `sink` as syntax errors and
@@ -75,45 +86,48 @@ export function scanIni(text: string, sink: ProblemSink): SourceSection[] {
   let current: SourceSection | undefined;
   let warnedOutside = false;
   const lines = text.split(/\r\n|\n|\r/);
-  lines.forEach((lineText, idx) => {
+  // A plain loop, and one test per line for blanks and comments: at 46,000 lines
+  // (1,000 services x 10 real servers) this loop is a good part of a start.
+  for (let idx = 0; idx < lines.length; idx++) {
+    const lineText = lines[idx]!;
     const line = idx + 1;
-    if (/^\s*$/.test(lineText) || /^\s*[;#]/.test(lineText)) return;
-    const sec = SECTION_RE.exec(lineText);
+    if (BLANK_OR_COMMENT_RE.test(lineText)) continue;
+    const sec = lineText.includes('[') ? SECTION_RE.exec(lineText) : null;
     if (sec) {
       const header = sec[1]!.trim();
       if (header === '') {
         sink.error(line, ProblemCode.Syntax, 'empty section header "[]"');
         current = undefined;
-        return;
+        continue;
       }
       current = { header, line, entries: [] };
       sections.push(current);
-      return;
+      continue;
     }
     if (/^\s*\[/.test(lineText)) {
       sink.error(line, ProblemCode.Syntax, `malformed section header: expected "[kind.name]", found "${lineText.trim()}"`);
       current = undefined;
-      return;
+      continue;
     }
     const m = KEY_RE.exec(lineText);
     if (!m) {
       sink.error(line, ProblemCode.Syntax, `cannot read this line: expected "key = value"`);
-      return;
+      continue;
     }
-    const keyRaw = String(ini.unsafe(m[1]!));
+    const keyRaw = decodeKey(m[1]!);
     if (keyRaw === '') {
       sink.error(line, ProblemCode.Syntax, 'a value without a key');
-      return;
+      continue;
     }
     if (!current) {
       if (!warnedOutside) sink.error(line, ProblemCode.Syntax, `"${keyRaw}" is outside any section: put it under [global] or another section`);
       warnedOutside = true;
-      return;
+      continue;
     }
     const array = keyRaw.length > 2 && keyRaw.endsWith('[]');
     const key = array ? keyRaw.slice(0, -2).trim() : keyRaw;
     const value: string | true = m[2] === undefined ? true : decodeValue(m[3]!);
     current.entries.push({ key, array, value, line });
-  });
+  }
   return sections;
 }

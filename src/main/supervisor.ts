@@ -124,6 +124,8 @@ export class Supervisor {
    * resumes its masters inside the 2 x advert_int window.
    */
   private standby: ChildProcess | undefined;
+  /** A director process forked before the configuration is parsed (see start), until spawn takes it. */
+  private early: ChildProcess | undefined;
   private standbyTimer: NodeJS.Timeout | undefined;
   private standbyDeaths = 0;
 
@@ -131,6 +133,9 @@ export class Supervisor {
 
   /** Loads the config, writes the pid file, opens the socket, starts the children; throws on failure. */
   async start(): Promise<void> {
+    // The director's Node start and module loading (seconds under emulation) overlap the parse.
+    if (mayWantDirector(this.opts.configFile)) this.early = this.forkChild(this.childArgs(ChildRole.DIRECTOR));
+    this.early?.on('message', () => undefined); // heartbeats: it waits for its start message
     const loaded = loadAtStart(this.opts.configFile);
     this.config = loaded.config;
     this.warnings = loaded.warnings;
@@ -146,10 +151,15 @@ export class Supervisor {
     // BACKUP before it can become master, which is when the director makes its
     // first pass, so the table is warm in time without the starts adding up
     // (each is a Node start: seconds under emulation).
-    await Promise.all([
-      ...(this.wantsDirector(this.config) ? [this.spawn(ChildRole.DIRECTOR, true)] : []),
-      this.spawn(ChildRole.VRRP, true),
-    ]);
+    // With no VRRP instance nothing waits on the VRRP process: it starts once the
+    // director is ready, out of the way of the table's first writes (2 CPUs or fewer
+    // share three Node starts otherwise).
+    if (!this.wantsDirector(this.config)) this.dropEarly();
+    const director = this.wantsDirector(this.config) ? this.spawn(ChildRole.DIRECTOR, true) : undefined;
+    if (director && this.config.vrrpInstances.size === 0) {
+      await director;
+      await this.spawn(ChildRole.VRRP, true);
+    } else await Promise.all([director, this.spawn(ChildRole.VRRP, true)]);
     this.lastCheck = performance.now();
     this.hangTimer = setInterval(() => this.checkHeartbeats(), HEARTBEAT_CHECK_MS);
     this.hangTimer.unref();
@@ -217,14 +227,13 @@ export class Supervisor {
       this.slots.set(role, slot);
     }
     const s = slot;
-    // The file is named for `ps` only: the child never reads it.
-    const args = [role, this.opts.configFile, ...(this.opts.dryRun ? ['--dry-run'] : []), ...(this.opts.logLevel ? ['--log-level', this.opts.logLevel] : [])];
+    const args = this.childArgs(role);
     let resume: ResumeHint | undefined;
     if (role === ChildRole.VRRP && this.vrrpDiedAt !== undefined) {
       const hint: ResumeHint = { masters: [...this.vrrpStates].filter(([, st]) => st === 'MASTER').map(([n]) => n), diedAgoMs: performance.now() - this.vrrpDiedAt };
       if (hint.masters.length) resume = hint;
     }
-    const child = role === ChildRole.VRRP ? this.takeStandby() ?? this.forkChild(args) : this.forkChild(args);
+    const child = (role === ChildRole.VRRP ? this.takeStandby() : this.takeEarly()) ?? this.forkChild(args);
     s.child = child;
     s.rpc = new ChildRpc(child, role);
     s.startedAt = performance.now();
@@ -277,6 +286,33 @@ export class Supervisor {
         this.exited(s, code, signal);
       });
     });
+  }
+
+  /** A child's command line. The file is named for `ps` only: the child never reads it. */
+  private childArgs(role: ChildRoleName): string[] {
+    return [role, this.opts.configFile, ...(this.opts.dryRun ? ['--dry-run'] : []), ...(this.opts.logLevel ? ['--log-level', this.opts.logLevel] : [])];
+  }
+
+  /** The director forked before the parse, if it is still alive; it is used once. */
+  private takeEarly(): ChildProcess | undefined {
+    const c = this.early;
+    this.early = undefined;
+    if (!c || !c.connected || c.exitCode !== null || c.signalCode !== null) {
+      c?.kill('SIGKILL');
+      return undefined;
+    }
+    c.removeAllListeners('message');
+    return c;
+  }
+
+  /** Stops the director forked before the parse when nothing will use it (no virtual server, a bad file, a stop). */
+  private dropEarly(): Promise<void> {
+    const c = this.early;
+    this.early = undefined;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
+    const gone = new Promise<void>((r) => c.once('exit', () => r()));
+    c.kill('SIGTERM'); // no start message yet: it exits at once
+    return gone;
   }
 
   private forkChild(args: readonly string[]): ChildProcess {
@@ -592,6 +628,7 @@ export class Supervisor {
       this.sd.stopping();
       if (this.hangTimer) clearInterval(this.hangTimer);
       if (this.standbyTimer) clearTimeout(this.standbyTimer);
+      const earlyGone = this.dropEarly();
       const standby = this.standby;
       this.standby = undefined;
       const standbyGone = standby && standby.exitCode === null && standby.signalCode === null ? new Promise<void>((r) => standby.once('exit', () => r())) : undefined;
@@ -610,6 +647,7 @@ export class Supervisor {
         clearTimeout(t);
       }
       if (standbyGone) await Promise.race([standbyGone, new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
+      await Promise.race([earlyGone, new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
       await this.control?.close();
       await this.metricsServer?.close();
       this.addresses?.close();
@@ -618,4 +656,20 @@ export class Supervisor {
     })();
     return this.stopping;
   }
+}
+
+/**
+ * Whether the file may configure virtual servers or the sync daemon: a look at its
+ * text for a `[virtual_server.` header or an `lvs_sync_daemon` key, before any parse,
+ * so the director can be forked while the parent parses. A wrong guess costs only
+ * time: an unneeded director is stopped, a needed one is forked after the parse.
+ */
+export function mayWantDirector(file: string): boolean {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return false; // the parse reports it
+  }
+  return /^\s*(?:\[\s*virtual_server\s*\.|lvs_sync_daemon\b)/m.test(text);
 }

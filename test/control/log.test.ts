@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { spawnSync } from 'node:child_process';
 import { LogLevelError, createLogger, createMemoryLogger, formatLine, isLogLevel, nullLogger, underJournal } from '../../src/log';
 
@@ -141,5 +141,43 @@ describe('log', () => {
     createLogger({ json: true, stream: out.stream }).warn(`to ${url}`, { url });
     await tick();
     assert.deepEqual(out.lines().map((l) => JSON.parse(l)), [{ level: 'warn', message: 'to https://***@hooks.example/x?***', url: 'https://***@hooks.example/x?***' }]);
+  });
+
+  it('writes a burst of lines in few writes, each of whole lines and at most PIPE_BUF bytes, in order, errors on their own stream', async () => {
+    const writes: string[] = [];
+    const errWrites: string[] = [];
+    const sink = (into: string[]): Writable => new Writable({ write(c: Buffer, _e, cb) { into.push(c.toString()); cb(); } });
+    const log = createLogger({ level: 'info', stream: sink(writes), errorStream: sink(errWrites) }).child({ process: 'director' });
+    for (let i = 0; i < 11_000; i++) {
+      log.info('real server added', { service: `TCP 192.0.2.100:${1024 + i}`, rs: `198.51.100.1:${i}`, weight: 1, note: i % 1000 === 0 ? 'héllo wörld' : undefined });
+      if (i % 2000 === 0) log.error('a write failed', { n: i });
+    }
+    log.debug('hidden');
+    await tick();
+    const lines = writes.join('').split('\n').filter(Boolean);
+    assert.equal(lines.length, 11_000);
+    lines.forEach((l, i) => assert.ok(l.startsWith(`info real server added process=director service="TCP 192.0.2.100:${1024 + i}"`), l));
+    assert.deepEqual(errWrites.join('').split('\n').filter(Boolean), [0, 2000, 4000, 6000, 8000, 10000].map((n) => `error a write failed process=director n=${n}`));
+    for (const w of [...writes, ...errWrites]) {
+      assert.ok(w.endsWith('\n'), 'a write ends with a whole line');
+      assert.ok(Buffer.byteLength(w) <= 4096, `a write of ${Buffer.byteLength(w)} bytes`);
+    }
+    assert.ok(writes.length < 11_000 / 20, `${writes.length} writes for 11,000 lines`);
+  });
+
+  it('a process that logs a burst and exits at once (process.exit) loses no line', () => {
+    const program = `const { createLogger } = require(${JSON.stringify(path.resolve(__dirname, '../../src/log.js'))});
+      const log = createLogger({ level: 'info' });
+      for (let i = 0; i < 5000; i++) log.info('line', { i });
+      log.error('last', { i: 5000 });
+      process.exit(3);`;
+    const env = { ...process.env };
+    delete env.JOURNAL_STREAM;
+    const r = spawnSync(process.execPath, ['-e', program], { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    assert.equal(r.status, 3);
+    const out = r.stdout.split('\n').filter(Boolean);
+    assert.equal(out.length, 5000);
+    assert.equal(out[4999], 'info line i=4999');
+    assert.equal(r.stderr, 'error last i=5000\n');
   });
 });

@@ -8,7 +8,8 @@
  * - `exit`: exits 1 before it is ready;
  * - `hang`: ready, then its event loop spins forever (no heartbeats);
  * - `refuse`: like ok, but refuses every reload-prepare.
- * Every start appends `{role, n, pid, routerId, instances, virtualServers}`
+ * Every fork appends `{loaded: role, pid, at}` (at: when the process began, ms since
+ * the epoch), every start `{start: role, at, n, pid, routerId, instances, virtualServers}`
  * to the log file (`FAKE_CHILD_LOG`), and every reload phase `{role, phase, id}`.
  */
 import { appendFileSync, readFileSync } from 'node:fs';
@@ -28,13 +29,15 @@ let config: LvsdConfig | undefined;
 let behaviour = 'ok';
 let beat: NodeJS.Timeout | undefined;
 process.on('disconnect', () => process.exit(0));
+// When this process began (its fork), and that it did, before any start message.
+log({ loaded: role, pid: process.pid, at: performance.timeOrigin });
 process.on('message', (m: ToChild) => {
   if (m.kind === 'stop') process.exit(0);
   if (m.kind === 'start') {
     const n = starts() + 1;
     behaviour = (JSON.parse(readFileSync(planFile, 'utf8')) as Record<string, string>)[`${role}:${n}`] ?? 'ok';
     config = m.config;
-    log({ start: role, n, pid: process.pid, behaviour, routerId: m.config.global.routerId, instances: [...m.config.vrrpInstances.keys()], virtualServers: [...m.config.virtualServers.keys()], resume: m.resume ?? null });
+    log({ start: role, at: Date.now(), n, pid: process.pid, behaviour, routerId: m.config.global.routerId, instances: [...m.config.vrrpInstances.keys()], virtualServers: [...m.config.virtualServers.keys()], resume: m.resume ?? null });
     if (behaviour === 'fail') {
       send({ kind: 'start-failed', code: 'EFAKE', message: `start ${n} fails by plan` });
       setTimeout(() => process.exit(1), 10);

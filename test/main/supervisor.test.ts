@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Supervisor } from '../../src/main/supervisor';
 
-interface Line { start?: string; n?: number; pid?: number; behaviour?: string; routerId?: string; instances?: string[]; virtualServers?: string[]; role?: string; phase?: string; id?: number }
+interface Line { loaded?: string; at?: number; start?: string; n?: number; pid?: number; behaviour?: string; routerId?: string; instances?: string[]; virtualServers?: string[]; role?: string; phase?: string; id?: number }
 
-function configText(dir: string, routerId: string, withDirector: boolean): string {
+function configText(dir: string, routerId: string, withDirector: boolean, withInstance = true): string {
   return [
     '[global]',
     `router_id = ${routerId}`,
@@ -22,11 +22,7 @@ function configText(dir: string, routerId: string, withDirector: boolean): strin
     `pid_file = ${path.join(dir, 'lvsd.pid')}`,
     `state_dir = ${path.join(dir, 'state')}`,
     'log_level = error',
-    '[vrrp_instance.VI_1]',
-    'interface = lo',
-    'virtual_router_id = 51',
-    'priority = 100',
-    'virtual_ipaddress[] = 192.0.2.100/24',
+    ...(withInstance ? ['[vrrp_instance.VI_1]', 'interface = lo', 'virtual_router_id = 51', 'priority = 100', 'virtual_ipaddress[] = 192.0.2.100/24'] : []),
     ...(withDirector ? ['[virtual_server.web]', 'address = 192.0.2.100:80', 'lb_algo = rr', 'lb_kind = NAT', '[real_server.web.rs1]', 'address = 198.51.100.1:80'] : []),
     '',
   ].join('\n');
@@ -48,9 +44,9 @@ describe('supervisor with stand-in children', function () {
   const lines = (): Line[] => readFileSync(path.join(dir, 'log'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Line);
   const startsOf = (role: string): Line[] => lines().filter((l) => l.start === role);
 
-  async function boot(plan: Record<string, string>, withDirector = false): Promise<Supervisor> {
+  async function boot(plan: Record<string, string>, withDirector = false, text = configText(dir, 'lvs-a', withDirector)): Promise<Supervisor> {
     writeFileSync(path.join(dir, 'plan'), JSON.stringify(plan));
-    writeFileSync(file(), configText(dir, 'lvs-a', withDirector));
+    writeFileSync(file(), text);
     process.env.FAKE_CHILD_PLAN = path.join(dir, 'plan');
     process.env.FAKE_CHILD_LOG = path.join(dir, 'log');
     sup = new Supervisor({ configFile: file(), dryRun: true, logLevel: 'error', childModule: path.join(__dirname, 'fake-child.js') });
@@ -145,5 +141,43 @@ describe('supervisor with stand-in children', function () {
     process.kill(startsOf('director')[0]!.pid!, 'SIGKILL');
     await until('restarted', () => startsOf('director').length === 2);
     assert.equal(startsOf('director')[1]!.routerId, 'lvs-odd');
+  });
+
+  it('forks the director before it parses the file (its Node start overlaps the parse), and stops it when the file turns out bad', async () => {
+    // Every fork the supervisor makes, seen through the module it calls.
+    const cp = require('node:child_process') as typeof import('node:child_process');
+    const fork = cp.fork;
+    const forks: Array<{ args: readonly string[]; child: import('node:child_process').ChildProcess }> = [];
+    cp.fork = ((mod: string, args: readonly string[], opts: object) => {
+      const child = fork(mod, args, opts);
+      forks.push({ args, child });
+      return child;
+    }) as typeof cp.fork;
+    try {
+      const bad = `${configText(dir, 'lvs-a', true)}[real_server.web.rs2]\naddress = not-an-address\n`;
+      await assert.rejects(boot({}, true, bad), (e: Error & { code?: string }) => e.code === 'ECONFIG');
+    } finally {
+      cp.fork = fork;
+    }
+    await sup!.stop('start failed');
+    assert.deepEqual(forks.map((f) => f.args[0]), ['director'], 'one director forked, before the parse found the error');
+    assert.deepEqual(startsOf('director'), [], 'never given a start message');
+    const c = forks[0]!.child;
+    assert.ok(c.exitCode !== null || c.signalCode !== null, 'and gone once lvsd stopped');
+  });
+
+  it('with no VRRP instance, forks the VRRP process only once the director is ready, out of the way of its first writes', async () => {
+    const s = await boot({}, true, configText(dir, 'lvs-a', true, false));
+    const [d] = startsOf('director');
+    const [v] = lines().filter((l) => l.loaded === 'vrrp');
+    assert.ok(d && v, 'both processes ran');
+    assert.ok(v.at! >= d.at!, `the VRRP process began ${(v.at! - d.at!).toFixed(0)} ms after the director's start message`);
+    assert.equal(lines().filter((l) => l.loaded === 'director').length, 1, 'the director forked before the parse is the one started');
+    assert.equal((await s.status()).routerId, 'lvs-a');
+  });
+
+  it('forks no director for a file without virtual servers', async () => {
+    await boot({});
+    assert.deepEqual(lines().filter((l) => l.loaded === 'director'), []);
   });
 });

@@ -15,6 +15,7 @@
 # Prints, per program P in IPVSADM LVSD KA:
 #   P_COLD_MS P_FIRST_MS(lvsd, keepalived: start → first service) P_RESYNC_MS P_ONE_MS
 #   P_SAME  yes when the final table equals the expected file
+# LVSD_RSS_KB (role=KB for each lvsd process once started),
 # and NODE_MS (a bare `node -e 0`), POLL_MS (one `ipvsadm -Sn | sort | cmp` of the whole
 # table: the resolution of the resync figures), SERVICES…, then the logs' tails.
 . "$(dirname "$0")/lib.sh"
@@ -163,6 +164,21 @@ i=0
 until [ "$(e2e_started_count)" -gt 0 ]; do
 	i=$((i + 1)); [ "$i" -gt 600 ] && e2e_fail "lvsd never logged 'lvsd started'"; sleep 0.2
 done
+# Resident memory of every lvsd process (KB) once it has started: LVSD_RSS_KB role=KB ...
+sleep 2 # the standby VRRP process is forked 1 s after the VRRP process is ready
+echo "LVSD_RSS_KB $(ps -e -o pid=,ppid=,rss=,args= | awk -v root="$E2E_LVSD_PID" '
+	{ pid[NR] = $1; ppid[NR] = $2; rss[NR] = $3; a = ""; for (i = 4; i <= NF; i++) a = a " " $i; args[NR] = a }
+	END {
+		mine[root] = 1
+		for (more = 1; more; ) { more = 0; for (i = 1; i <= NR; i++) if (!(pid[i] in mine) && (ppid[i] in mine)) { mine[pid[i]] = 1; more = 1 } }
+		for (i = 1; i <= NR; i++) if (pid[i] in mine) {
+			role = "parent"
+			if (args[i] ~ /child\.js vrrp/) role = (args[i] ~ /--standby/) ? "vrrp-standby" : "vrrp"
+			else if (args[i] ~ /child\.js director/) role = "director"
+			else if (args[i] ~ /worker\.js/) role = "checker"
+			printf "%s=%d ", role, rss[i]
+		}
+	}')"
 reloads LVSD "$L" "$E2E_LVSD_PID" lvsd "$W/lvsd.conf"
 e2e_lvsd_stop
 echo "LVSD_EXIT $LVSD_EXIT"
