@@ -470,6 +470,7 @@ export function describeDiff(diff: ConfigDiff, skip: readonly string[] = []): st
     for (const n of nd.changed) changes.push(`${kind}: changed ${n}`);
   }
   if (diff.global) changes.push('global: changed');
+  if (diff.bgp) changes.push('bgp: changed');
   return changes;
 }
 
