@@ -147,7 +147,7 @@ export function diffConfig(old: LvsdConfig, next: LvsdConfig): ConfigDiff {
     virtualServers: diffMaps(old.virtualServers, next.virtualServers, new Set(['realServers'])),
     realServers: diffMaps(realServersOf(old.virtualServers), realServersOf(next.virtualServers)),
     notifiers: diffMaps(old.notifiers, next.notifiers),
-    bgp: canonical(old.bgp ?? null) !== canonical(next.bgp ?? null),
+    bgp: !sameValue(old.bgp ?? null, next.bgp ?? null),
   };
   const empty =
     !d.global &&

@@ -45,8 +45,9 @@ function textDiff(old: LvsdConfig, next: LvsdConfig): ConfigDiff {
     virtualServers: maps(old.virtualServers, next.virtualServers, new Set(['realServers'])),
     realServers: maps(rss(old.virtualServers), rss(next.virtualServers)),
     notifiers: maps(old.notifiers, next.notifiers),
+    bgp: canonical(old.bgp ?? null) !== canonical(next.bgp ?? null),
   };
-  const empty = !d.global && [d.vrrpScripts, d.vrrpInstances, d.vrrpSyncGroups, d.checks, d.virtualServers, d.realServers, d.notifiers].every((n) => n.added.length + n.removed.length + n.changed.length === 0);
+  const empty = !d.global && !d.bgp && [d.vrrpScripts, d.vrrpInstances, d.vrrpSyncGroups, d.checks, d.virtualServers, d.realServers, d.notifiers].every((n) => n.added.length + n.removed.length + n.changed.length === 0);
   return { ...d, empty };
 }
 
