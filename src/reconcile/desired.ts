@@ -116,6 +116,15 @@ function cachedServiceOf(vs: VirtualServer): IpvsService {
   return s;
 }
 
+const destTexts = new WeakMap<RealServer, string>();
+
+/** `ADDRESS/PORT` of a real server's dest under `vs` (its key within the service), computed once per configuration object. */
+function destTextOf(vs: VirtualServer, rs: RealServer): string {
+  let t = destTexts.get(rs);
+  if (t === undefined) destTexts.set(rs, (t = `${rs.address.address}/${destPort(vs, rs.address.port)}`));
+  return t;
+}
+
 /** `VS/RS` of a real server, computed once per configuration object. */
 function rsIdOf(vs: VirtualServer, rs: RealServer): string {
   let id = rsIds.get(rs);
@@ -226,7 +235,7 @@ function desiredService(vs: VirtualServer, input: Omit<DesiredInput, 'config'>):
       disposition = p.override === 'drain' ? 'drained' : 'up';
       dest = destOf(vs, p.rs, p.weight);
     }
-    if (dest) dests.set(`${dest.address}/${dest.port}`, dest);
+    if (dest) dests.set(destTextOf(vs, p.rs), dest);
     const r: { -readonly [K in keyof DesiredRs]: DesiredRs[K] } = { name: p.rs.name, alive: p.alive, liveWeight: p.alive ? p.weight : 0, disposition };
     if (dest) r.dest = dest;
     realServers.push(r);

@@ -75,7 +75,7 @@ function bareService(s: IpvsService): IpvsService {
 
 function bareDest(d: IpvsDest): IpvsDest {
   const { stats: _s, ...rest } = d as IpvsDestEntry;
-  return { ...rest };
+  return rest;
 }
 
 /**
@@ -115,25 +115,37 @@ export function diffService(d: DesiredServiceLike, have: ObservedService | undef
   }
   if (serviceDiffers(d.service, have.service)) ops.push({ op: 'editService', service: bareService(d.service) });
   // Matched by the address text first (the table holds what lvsd wrote, in the same
-  // text), by the canonical key only for the rest: a health change diffs thousands.
+  // text); by the canonical key only when a wanted and a present dest are both left
+  // unmatched: a health change diffs thousands of services.
   const byText = new Map<string, IpvsDestEntry>();
   for (const hd of have.dests) byText.set(`${hd.address}/${hd.port}`, hd);
-  let byKey: Map<string, IpvsDestEntry> | null = null;
+  const pair: (IpvsDestEntry | undefined)[] = new Array<IpvsDestEntry | undefined>(d.dests.length);
   const matched = new Set<IpvsDestEntry>();
-  for (const dest of d.dests) {
-    let hd = byText.get(`${dest.address}/${dest.port}`);
-    if (hd === undefined || matched.has(hd)) {
-      if (byKey === null) {
-        byKey = new Map();
-        for (const x of have.dests) byKey.set(destKeyId(x), x);
+  let unmatched = 0;
+  d.dests.forEach((dest, i) => {
+    const hd = byText.get(`${dest.address}/${dest.port}`);
+    if (hd !== undefined && !matched.has(hd)) {
+      pair[i] = hd;
+      matched.add(hd);
+    } else unmatched++;
+  });
+  if (unmatched > 0 && matched.size < have.dests.length) {
+    const byKey = new Map<string, IpvsDestEntry>();
+    for (const x of have.dests) if (!matched.has(x)) byKey.set(destKeyId(x), x);
+    d.dests.forEach((dest, i) => {
+      if (pair[i] !== undefined) return;
+      const hd = byKey.get(destKeyId(dest));
+      if (hd !== undefined && !matched.has(hd)) {
+        pair[i] = hd;
+        matched.add(hd);
       }
-      hd = byKey.get(destKeyId(dest));
-      if (hd !== undefined && matched.has(hd)) hd = undefined;
-    }
-    if (hd) matched.add(hd);
+    });
+  }
+  d.dests.forEach((dest, i) => {
+    const hd = pair[i];
     if (!hd) ops.push({ op: 'addDest', key, dest: bareDest(dest) });
     else if (destDiffers(dest, hd)) ops.push({ op: 'editDest', key, dest: bareDest(dest) });
-  }
+  });
   if (matched.size < have.dests.length) {
     for (const hd of have.dests) if (!matched.has(hd)) ops.push({ op: 'delDest', key, dest: { address: hd.address, port: hd.port } });
   }
