@@ -61,6 +61,18 @@ function statsLine(x: IpvsStats): string {
 }
 
 /**
+ * How old the real servers' CPS column is, when the answer says (the
+ * director reads dests' rates in the background, not per answer).
+ */
+function countersNote(st: DirectorStatus): string {
+  const k = st.kernelCounters;
+  if (!k || st.kernelError) return '';
+  const conns = k.connections === 'fresh' ? 'KWEIGHT, ACTIVE and INACT read now' : 'KWEIGHT, ACTIVE and INACT as the last pass read them';
+  const age = k.destStatsMaxAgeMs === null ? 'CPS as last read' : `CPS up to ${Math.round(k.destStatsMaxAgeMs / 1000)} s old`;
+  return `\nkernel: ${conns}; ${age} (re-read in the background every ${Math.round(k.destStatsRefreshMs / 1000)} s at most)\n`;
+}
+
+/**
  * `lvsctl show services`: one table of virtual servers (VS SERVICE SCHED
  * KIND PERSIST QUORUM), then per virtual server its counters and rates and
  * one row per real server (NAME
@@ -86,6 +98,7 @@ export function formatServices(st: DirectorStatus): string {
     out += table(rows.map((r) => ['', ...r]));
   }
   if (st.kernelError) out += `\nwarning: the kernel could not be read (${st.kernelError}); kernel columns are the last known\n`;
+  out += countersNote(st);
   if (st.errors && st.errors.length > 0) {
     out += `\nIPVS errors (each retried on its own; everything else is applied as usual):\n`;
     for (const e of st.errors) {

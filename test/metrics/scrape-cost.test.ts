@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseConfig } from '../../src/config/load';
+import { formatServices } from '../../src/control/format-services';
 import { Director } from '../../src/director/director';
 import type { HealthSource } from '../../src/director/health';
 import { IPVS_CMD } from '../../src/kernel/ipvs/wire/constants';
@@ -120,6 +121,7 @@ describe('status and metrics at 1,000 × 10: one batched kernel read (issue 14)'
     assert.equal(rs3.kernel?.conns, 5 * 1000 + 1031 + 80 * 7, 'dest traffic counters: the background read at tick 5');
     assert.equal(rs3.kernel?.statsAgeMs, 3000, 'with their age');
     assert.equal(second.kernelCounters?.destStatsMaxAgeMs, 3000);
+    assert.match(formatServices(second), /\nkernel: KWEIGHT, ACTIVE and INACT read now; CPS up to 3 s old \(re-read in the background every 10 s at most\)\n$/);
   });
 
   it('a Prometheus scrape sends one netlink request, whatever the table size', async () => {
