@@ -32,6 +32,8 @@ import { schedulerHealthSource } from '../src/director/health';
 import { FakeIpvs } from '../src/kernel/ipvs/fake';
 import { createMemoryLogger } from '../src/log';
 import { printTable, summarize } from './lib/stats';
+import { applyConfigPatch, configFor, configPatch } from '../src/main/reload';
+import { deserialize, serialize } from 'node:v8';
 import type { BenchOptions } from './options';
 
 /**
@@ -70,6 +72,8 @@ export async function reload(o: BenchOptions): Promise<void> {
     const diffMs: number[] = [];
     const applyMs: number[] = [];
     const totalMs: number[] = [];
+    const sendMs: number[] = [];
+    const wholeMs: number[] = [];
     for (let i = 0; i < runs; i++) {
       const first = loadConfig(a, { host: null });
       if (!first.config || hasErrors(first.problems)) throw new Error('bench config invalid');
@@ -83,17 +87,24 @@ export async function reload(o: BenchOptions): Promise<void> {
       const next = loadConfig(b, { host: null });
       const t1 = performance.now();
       const diff = diffConfig(first.config, next.config!);
+      const ts = performance.now();
+      // To the director process: the patch, serialized and applied as the channel and the child do.
+      const part = applyConfigPatch(configFor('director', first.config), 1, deserialize(serialize(configPatch(configFor('director', first.config), configFor('director', next.config!), 1, 2))));
       const t2 = performance.now();
-      const changes = await d.reload(next.config!);
+      deserialize(serialize(configFor('director', next.config!))); // what was sent before: the whole part
+      const tw = performance.now();
+      const changes = await d.reload(part);
       const t3 = performance.now();
+      sendMs.push(t2 - ts);
+      wholeMs.push(tw - t2);
       await d.stop();
       if (diff.realServers.changed.length !== 1 || changes.length !== 1) throw new Error(`expected one changed real server, got ${JSON.stringify(changes)}`);
       loadMs.push(t1 - t0);
-      diffMs.push(t2 - t1);
-      applyMs.push(t3 - t2);
-      totalMs.push(t3 - t0);
+      diffMs.push(ts - t1);
+      applyMs.push(t3 - tw);
+      totalMs.push(t3 - t0 - (tw - t2));
     }
-    const s = { load: summarize(loadMs), diff: summarize(diffMs), apply: summarize(applyMs), total: summarize(totalMs) };
+    const s = { load: summarize(loadMs), diff: summarize(diffMs), send: summarize(sendMs), apply: summarize(applyMs), total: summarize(totalMs), 'send whole part (before the patch; not in total)': summarize(wholeMs) };
     console.log(`reload of ${n} virtual servers × 10 real servers (one weight changed), ${runs} runs`);
     printTable(['part', 'p50 ms', 'max ms'], Object.entries(s).map(([k, v]) => [k, v.p50.toFixed(1), v.max.toFixed(1)]));
     console.log(JSON.stringify({ bench: 'reload', virtualServers: n, realServers: n * 10, lvsd: Object.fromEntries(Object.entries(s).map(([k, v]) => [k, { p50: +v.p50.toFixed(1), max: +v.max.toFixed(1) }])) }));

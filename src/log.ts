@@ -165,7 +165,6 @@ let flushQueued = false;
 let exitHooked = false;
 /** PIPE_BUF on Linux. */
 const CHUNK_BYTES = 4096;
-// eslint-disable-next-line no-control-regex
 const NON_ASCII = /[^\x00-\x7f]/;
 
 function queueLine(stream: NodeJS.WritableStream, line: string): void {

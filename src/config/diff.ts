@@ -65,6 +65,15 @@ export function canonical(v: unknown, skip: ReadonlySet<string> = new Set()): st
  * JSON.stringify writes them (so NaN equals null, and -0 equals 0).
  */
 export function sameValue(a: unknown, b: unknown, skip?: ReadonlySet<string>): boolean {
+  return same(a, b, skip, false);
+}
+
+/** Like {@link sameValue}, but `line`/`...Line` fields count too: the same value at the same lines. */
+export function exactlySame(a: unknown, b: unknown): boolean {
+  return same(a, b, undefined, true);
+}
+
+function same(a: unknown, b: unknown, skip: ReadonlySet<string> | undefined, lines: boolean): boolean {
   if (a === b) return true;
   if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') {
     if ((a !== null && typeof a === 'object') || (b !== null && typeof b === 'object')) return false;
@@ -80,13 +89,13 @@ export function sameValue(a: unknown, b: unknown, skip?: ReadonlySet<string>): b
     const ib = b.entries();
     for (const [ka, va] of a) {
       const [kb, vb] = ib.next().value as [unknown, unknown];
-      if (!sameValue(ka, kb) || !sameValue(va, vb, skip)) return false;
+      if (!same(ka, kb, undefined, lines) || !same(va, vb, skip, lines)) return false;
     }
     return true;
   }
   if (Array.isArray(a) || Array.isArray(b)) {
     if (!(Array.isArray(a) && Array.isArray(b)) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!sameValue(a[i], b[i], skip)) return false;
+    for (let i = 0; i < a.length; i++) if (!same(a[i], b[i], skip, lines)) return false;
     return true;
   }
   const ra = a as Record<string, unknown>;
@@ -97,21 +106,21 @@ export function sameValue(a: unknown, b: unknown, skip?: ReadonlySet<string>): b
   for (let i = 0; i < ka.length; i++) {
     const k = ka[i]!;
     const va = ra[k];
-    if (va === undefined || ignored(k, skip)) continue;
+    if (va === undefined || ignored(k, skip, lines)) continue;
     n++;
     const vb = rb[k];
-    if (vb === undefined || !sameValue(va, vb, skip)) return false;
+    if (vb === undefined || !same(va, vb, skip, lines)) return false;
   }
   if (kb.length === ka.length && n === ka.length) return true; // b has as many keys, all of them a's
   for (let i = 0; i < kb.length; i++) {
     const k = kb[i]!;
-    if (rb[k] !== undefined && !ignored(k, skip)) n--;
+    if (rb[k] !== undefined && !ignored(k, skip, lines)) n--;
   }
   return n === 0;
 }
 
-function ignored(k: string, skip: ReadonlySet<string> | undefined): boolean {
-  return k === 'line' || k.endsWith('Line') || (skip !== undefined && skip.has(k));
+function ignored(k: string, skip: ReadonlySet<string> | undefined, lines: boolean): boolean {
+  return (!lines && (k === 'line' || k.endsWith('Line'))) || (skip !== undefined && skip.has(k));
 }
 
 function diffMaps<T>(a: ReadonlyMap<string, T>, b: ReadonlyMap<string, T>, skip?: ReadonlySet<string>): NamedDiff {

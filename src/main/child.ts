@@ -67,6 +67,7 @@ export async function runChild(argv: readonly string[]): Promise<void> {
       daemon = new Daemon({
         configFile,
         config: { config: m.config, warnings: [...m.warnings] },
+        ...(m.version !== undefined ? { configVersion: m.version } : {}),
         dryRun: rest.includes('--dry-run'),
         ...(li >= 0 && rest[li + 1] ? { logLevel: rest[li + 1]! } : {}),
         role: role as ChildRoleName,

@@ -6,6 +6,7 @@
 import { hostname } from 'node:os';
 import { type ConfigDiff, type LvsdConfig, type Script, type VrrpInstance, diffConfig } from '../config';
 import { ControlError, ControlServer, type ControlHandlers } from '../control/server';
+import { applyConfigPatch, type ConfigPatch } from './reload';
 import type { ChecksResult, StatusResult } from '../control/types';
 import type { DirectorStatus } from '../director/status';
 import { type Addresses, DelegatingAddresses, KernelAddresses } from '../kernel/addresses';
@@ -56,6 +57,8 @@ export interface DaemonOptions {
    * is the only reader of the file). Without it, `configFile` is read.
    */
   config?: LoadedConfig;
+  /** The parent's number for `config`, which reload patches name as their base (reload.ts ConfigPatch). */
+  configVersion?: number;
 }
 
 /** A reload a child has prepared and waits to commit or abort. */
@@ -70,6 +73,8 @@ interface PendingReload {
   director?: DirectorReloadPlan;
   /** The IPVS client opened to start a director the running configuration did not have. */
   ipvs?: Ipvs;
+  /** The parent's number for `next`, kept at commit. */
+  version?: number;
 }
 
 /** Addresses that read the real kernel but only log changes (--dry-run). */
@@ -114,7 +119,12 @@ export class Daemon {
   private readonly quietStartup = new Set<string>();
   private guard: ResumeGuard | undefined;
 
-  constructor(private readonly opts: DaemonOptions) {}
+  /** The parent's number for the configuration held (see DaemonOptions.configVersion); -1 when it gave none. */
+  private configVersion: number;
+
+  constructor(private readonly opts: DaemonOptions) {
+    this.configVersion = opts.configVersion ?? -1;
+  }
 
   private get role(): 'all' | ChildRoleName {
     return this.opts.role ?? 'all';
@@ -318,13 +328,13 @@ export class Daemon {
    * director. {@link commitReload} or {@link abortReload} with the same `id`
    * follows.
    */
-  async prepareReload(next: LvsdConfig, id: number): Promise<{ changes: string[] }> {
+  async prepareReload(next: LvsdConfig, id: number, version?: number): Promise<{ changes: string[] }> {
     if (this.pending) this.abortReload(this.pending.id);
     const diff = diffConfig(this.config, next);
     // The engine words its instances' changes itself (what changed, and whether a transition follows),
     // the director its checks, virtual and real servers.
     const changes = describeDiff(diff, [...(this.role === 'director' ? [] : ['vrrpInstances']), ...(this.director ? ['checks', 'virtualServers', 'realServers'] : [])]);
-    const pending: PendingReload = { id, next, diff, changes };
+    const pending: PendingReload = { id, next, diff, changes, ...(version !== undefined ? { version } : {}) };
     if (!diff.empty && this.role !== 'director') {
       pending.vrrp = await this.engine.prepareReload(next, diff);
       changes.push(...pending.vrrp.changes);
@@ -352,6 +362,9 @@ export class Daemon {
     this.pending = undefined;
     const { next, diff, changes } = p;
     if (diff.empty && !p.ipvs) {
+      // Nothing to apply, but the parent now numbers this configuration so (its lines may have moved).
+      this.config = next;
+      if (p.version !== undefined) this.configVersion = p.version;
       this.log.info('reload: no change');
       return { changes: [] };
     }
@@ -363,6 +376,7 @@ export class Daemon {
       this.log.setLevel(next.global.logLevel);
     }
     this.config = next;
+    if (p.version !== undefined) this.configVersion = p.version;
     this.notify.configure(scriptPolicy(next));
     this.webhooks?.setNotifiers(next.notifiers.values());
     this.webhooks?.setIdentity(hostname(), next.global.routerId ?? hostname());
@@ -432,7 +446,18 @@ export class Daemon {
   handlers(): ControlHandlers {
     return {
       ...vrrpHandlers({ status: () => this.status(), reload: () => this.reload(), history: this.history }),
-      'reload-prepare': (args) => this.prepareReload(args.config as LvsdConfig, Number(args.id)),
+      // The parent sends the whole part, or (reload.ts ConfigPatch) only what differs from the part held here.
+      'reload-prepare': (args) => {
+        const patch = args.patch as ConfigPatch | undefined;
+        if (!patch) return this.prepareReload(args.config as LvsdConfig, Number(args.id), typeof args.version === 'number' ? args.version : undefined);
+        let next: LvsdConfig;
+        try {
+          next = applyConfigPatch(this.config, this.configVersion, patch);
+        } catch (e) {
+          throw new ControlError('RELOAD_PATCH_BASE', (e as Error).message);
+        }
+        return this.prepareReload(next, Number(args.id), patch.version);
+      },
       'reload-commit': (args) => this.commitReload(Number(args.id)),
       'reload-abort': (args) => (this.abortReload(Number(args.id)), {}),
       'show services': () => this.directorOrThrow().status(),

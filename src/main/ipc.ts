@@ -29,7 +29,7 @@ export interface ResumeHint {
  */
 export type ToChild =
   /** The first message a child gets: its part of the last accepted configuration. */
-  | { readonly kind: 'start'; readonly config: LvsdConfig; readonly warnings: readonly string[]; readonly resume?: ResumeHint }
+  | { readonly kind: 'start'; readonly config: LvsdConfig; readonly warnings: readonly string[]; readonly resume?: ResumeHint; /** The parent's number for `config`, named by reload patches. */ readonly version?: number }
   | { readonly kind: 'req'; readonly id: number; readonly cmd: string; readonly args: Readonly<Record<string, unknown>> }
   /** A VRRP instance's state, for the director's sync daemon. */
   | { readonly kind: 'vrrp-state'; readonly instance: string; readonly state: 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' }

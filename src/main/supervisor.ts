@@ -47,7 +47,7 @@ import { emitEvent } from '../events';
 import { EventHistory, loadAtStart, loadForReload, reloadEvent, vrrpHandlers, withOperatorEvents } from './control';
 import { VERSION } from './daemon';
 import { ChildRequestError, ChildRole, type ChildRoleName, ChildRpc, type ResumeHint, type ToChild, type ToParent, type TransitionMessage } from './ipc';
-import { SerialRuns, concerns, configFor } from './reload';
+import { SerialRuns, concerns, configFor, configPatch } from './reload';
 import { CRASH_LOOP_RUNS, HUNG_MS, STABLE_RUN_MS, restartDelayMs } from './restart';
 
 /** Options of {@link Supervisor}. */
@@ -124,6 +124,9 @@ export class Supervisor {
    * resumes its masters inside the 2 x advert_int window.
    */
   private standby: ChildProcess | undefined;
+  /** Numbers for the configurations children were given (reload patches name their base by it). */
+  private readonly versions = new WeakMap<LvsdConfig, number>();
+  private lastVersion = 0;
   /** A director process forked before the configuration is parsed (see start), until spawn takes it. */
   private early: ChildProcess | undefined;
   private standbyTimer: NodeJS.Timeout | undefined;
@@ -241,7 +244,7 @@ export class Supervisor {
     s.ready = false;
     if (s.state !== 'crash-loop') s.state = 'starting';
     this.log.info(`${role} process started`, { pid: child.pid, standby: child.spawnargs.includes('--standby') });
-    this.sendTo(role, { kind: 'start', config: configFor(role, config), warnings: this.warnings, ...(resume ? { resume } : {}) }, child);
+    this.sendTo(role, { kind: 'start', config: configFor(role, config), warnings: this.warnings, version: this.versionOf(config), ...(resume ? { resume } : {}) }, child);
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       child.on('message', (m: ToParent) => {
@@ -286,6 +289,12 @@ export class Supervisor {
         this.exited(s, code, signal);
       });
     });
+  }
+
+  private versionOf(c: LvsdConfig): number {
+    let v = this.versions.get(c);
+    if (v === undefined) this.versions.set(c, (v = ++this.lastVersion));
+    return v;
   }
 
   /** A child's command line. The file is named for `ps` only: the child never reads it. */
@@ -555,7 +564,14 @@ export class Supervisor {
       for (const role of parts) {
         current = role;
         asked.push(role);
-        add(await this.request(role, 'reload-prepare', { id, config: configFor(role, next) }, PREPARE_TIMEOUT_MS));
+        // Only what differs from the part the child holds; the whole part if it holds another one.
+        const patch = configPatch(configFor(role, this.config), configFor(role, next), this.versionOf(this.config), this.versionOf(next));
+        add(
+          await this.request(role, 'reload-prepare', { id, patch }, PREPARE_TIMEOUT_MS).catch((e: Error & { code?: string }) => {
+            if (e.code !== 'RELOAD_PATCH_BASE') throw e;
+            return this.request(role, 'reload-prepare', { id, config: configFor(role, next), version: this.versionOf(next) }, PREPARE_TIMEOUT_MS);
+          }),
+        );
       }
       if (startDirector) {
         current = ChildRole.DIRECTOR;

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Supervisor } from '../../src/main/supervisor';
 
-interface Line { loaded?: string; at?: number; start?: string; n?: number; pid?: number; behaviour?: string; routerId?: string; instances?: string[]; virtualServers?: string[]; role?: string; phase?: string; id?: number }
+interface Line { patch?: boolean; loaded?: string; at?: number; start?: string; n?: number; pid?: number; behaviour?: string; routerId?: string; instances?: string[]; virtualServers?: string[]; role?: string; phase?: string; id?: number }
 
 function configText(dir: string, routerId: string, withDirector: boolean, withInstance = true): string {
   return [
@@ -179,5 +179,18 @@ describe('supervisor with stand-in children', function () {
   it('forks no director for a file without virtual servers', async () => {
     await boot({});
     assert.deepEqual(lines().filter((l) => l.loaded === 'director'), []);
+  });
+
+  it('sends a reload as a patch against the part each child holds, and the whole part to a child that holds another', async () => {
+    const s = await boot({ 'director:1': 'nobase' }, true);
+    writeFileSync(file(), configText(dir, 'lvs-b', true));
+    await s.reload();
+    writeFileSync(file(), configText(dir, 'lvs-c', true));
+    await s.reload();
+    const prepares = lines().filter((l) => l.phase === 'prepare').map((l) => `${l.role} ${l.routerId} ${l.patch ? 'patch' : 'whole'}`);
+    assert.deepEqual(prepares, ['vrrp lvs-b patch', 'director lvs-b whole', 'vrrp lvs-c patch', 'director lvs-c patch']);
+    process.kill(startsOf('director')[0]!.pid!, 'SIGKILL');
+    await until('restarted', () => startsOf('director').length === 2);
+    assert.equal(startsOf('director')[1]!.routerId, 'lvs-c', 'a restart gets the whole last configuration');
   });
 });
