@@ -263,6 +263,7 @@ export class Daemon {
       vrrp: () => this.status(),
       director: () => this.director?.status(),
       checks: () => this.director?.checkStats(),
+      ...(this.config.bgp ? { bgp: () => this.bgp?.status() } : {}),
       transitions: () => this.history.counts,
       events: async () => (await this.history.events({ limit: 200 })).events, // the status page's timeline (STATUS_EVENTS)
     });
