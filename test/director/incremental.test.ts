@@ -152,8 +152,8 @@ describe('director: work in proportion to the change (issue 14)', () => {
     await quiet(d);
     const passes = d.reconcilerPasses() - p0;
     // The protocol bound: a pass waits while each turn brings a verdict, up to COALESCE_MAX_MS.
+    // (Before: one pass per verdict, 200 passes in well under a second.)
     assert.ok(passes <= 2 + Math.ceil(elapsed / COALESCE_MAX_MS), `${passes} passes for ${n} verdicts over ${elapsed.toFixed(1)} ms`);
-    assert.ok(passes < n / 2, `${passes} passes for ${n} verdicts`);
     assert.equal(ipvs.size.dests, n);
   });
 
