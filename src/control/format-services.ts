@@ -69,7 +69,8 @@ function countersNote(st: DirectorStatus): string {
   if (!k || st.kernelError) return '';
   const conns = k.connections === 'fresh' ? 'KWEIGHT, ACTIVE and INACT read now' : 'KWEIGHT, ACTIVE and INACT as the last pass read them';
   const age = k.destStatsMaxAgeMs === null ? 'CPS as last read' : `CPS up to ${Math.round(k.destStatsMaxAgeMs / 1000)} s old`;
-  return `\nkernel: ${conns}; ${age} (re-read in the background every ${Math.round(k.destStatsRefreshMs / 1000)} s at most)\n`;
+  const every = k.destStatsRefreshMs > 0 ? ` (re-read in the background every ${Math.round(k.destStatsRefreshMs / 1000)} s at most)` : '';
+  return `\nkernel: ${conns}; ${age}${every}\n`;
 }
 
 /**

@@ -122,7 +122,8 @@ export class KernelCounters {
   }
 
   private status(services: KernelCountersStatus['services'], connections: KernelCountersStatus['connections'], maxAge: number | null): KernelCountersStatus {
-    return { services, connections, destStatsMaxAgeMs: maxAge === null ? null : Math.round(maxAge), destStatsRefreshMs: this.refreshMs };
+    // Without a reader (the in-memory table of --dry-run) nothing is read in the background.
+    return { services, connections, destStatsMaxAgeMs: maxAge === null ? null : Math.round(maxAge), destStatsRefreshMs: this.ipvs.reader ? this.refreshMs : 0 };
   }
 
   /** Traffic figures of dest `destId` of service `id`: the background read's, else the snapshot's (`fallback`). */

@@ -52,7 +52,7 @@ export interface KernelCountersStatus {
   readonly connections: 'fresh' | 'snapshot';
   /** Age in ms of the oldest per-dest traffic figure in the answer; null when some have no known age. */
   readonly destStatsMaxAgeMs: number | null;
-  /** How often those are re-read in the background while status or metrics are asked for (ms). */
+  /** How often those are re-read in the background while status or metrics are asked for (ms); 0: never (the in-memory table of --dry-run). */
   readonly destStatsRefreshMs: number;
 }
 
