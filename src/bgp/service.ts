@@ -404,7 +404,7 @@ export class BgpService {
       const b = before.get(s.name);
       if (b && b.ok === s.ok && b.have === s.have) continue;
       if (s.ok && !b) continue;
-      const msg = s.ok ? `${s.name} = ${s.have}` : `${s.name} is ${s.have ?? 'missing'}${s.error ? ` (${s.error})` : ''}, active/active needs ${s.want}: ${s.why}`;
+      const msg = s.ok ? `${s.name} = ${s.have}` : `${s.name}: ${s.have === null ? s.error ?? 'missing' : `${s.have}${s.error ? ` (${s.error})` : ''}`}; active/active needs ${s.want}: ${s.why}`;
       (s.ok ? this.o.logger.info : this.o.logger.warn).call(this.o.logger, `bgp: sysctl ${msg}`);
       emitEvent({ subsystem: 'bgp', severity: s.ok ? 'info' : 'warn', subject: s.name, message: msg });
     }
