@@ -225,6 +225,7 @@ export class Daemon {
       addresses: this.addresses,
       sysctls: new ProcSysctls(),
       readOnlySysctls: this.opts.dryRun,
+      ...(this.ipvs ? { ipvs: this.ipvs } : {}),
       clock: systemClock,
       logger: this.log.child({ role: 'bgp' }),
     });

@@ -57,7 +57,7 @@ describe('bgp/service: the announcer carried out on routes, addresses, sysctls a
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  function make(opts: { routes?: FakeVipRoutes; bird?: FakeBird; clock?: FakeClock; conf?: string } = {}) {
+  function make(opts: { routes?: FakeVipRoutes; bird?: FakeBird; clock?: FakeClock; conf?: string; ipvs?: { startDaemon: (d: unknown) => Promise<void>; stopDaemon: (s: 'master' | 'backup') => Promise<void> } } = {}) {
     const config = parseConfig(opts.conf ?? CONF(), 't.conf').config!;
     const routes = opts.routes ?? new FakeVipRoutes();
     const bird = opts.bird ?? new FakeBird();
@@ -73,6 +73,7 @@ describe('bgp/service: the announcer carried out on routes, addresses, sysctls a
       logger: nullLogger,
       stateDir: dir,
       bird: () => bird,
+      ...(opts.ipvs ? { ipvs: opts.ipvs as never } : {}),
     });
     return { svc, routes, bird, clock, addrs, sysctls, config };
   }
@@ -213,5 +214,29 @@ describe('bgp/service: the announcer carried out on routes, addresses, sysctls a
     assert.deepEqual([...routes.tables.get(200)!], ['192.0.2.10']);
     assert.ok(addrs.includes('del 192.0.2.11/32 lo'));
     await svc.stop();
+  });
+
+  it('sync_daemon runs the master and the backup sync daemon at once, retries a refusal, stops both', async () => {
+    const calls: string[] = [];
+    let refuse = true;
+    const ipvs = {
+      startDaemon: async (d: unknown) => {
+        const x = d as { state: string; ifname: string; syncId: number };
+        calls.push(`start ${x.state} ${x.ifname} ${x.syncId}`);
+        if (refuse && x.state === 'backup') throw Object.assign(new Error('ENODEV'), { code: 'ENODEV' });
+      },
+      stopDaemon: async (s: string) => void calls.push(`stop ${s}`),
+    };
+    const clock = new FakeClock(1000);
+    const { svc } = make({ ipvs, clock, conf: CONF(['sync_daemon = eth1 id 9']) });
+    await svc.start();
+    assert.deepEqual(calls, ['start master eth1 9', 'start backup eth1 9']);
+    assert.deepEqual(svc.status().syncDaemon, { interface: 'eth1', syncId: 9, port: 8848, running: ['master'], lastError: 'ENODEV' });
+    refuse = false;
+    await clock.advanceAsync(1000);
+    assert.deepEqual(calls.slice(2), ['start backup eth1 9']);
+    assert.deepEqual(svc.status().syncDaemon!.running, ['master', 'backup']);
+    await svc.stop();
+    assert.deepEqual(calls.slice(3), ['stop master', 'stop backup']);
   });
 });

@@ -251,6 +251,34 @@ describe('cli/lvsctl end to end against a ControlServer', function () {
     assert.equal(bad.stderr, 'lvsctl: lvsd refused drain (DIRECTOR_UNKNOWN_REAL_SERVER): no real server "nope" in virtual server "web"\n');
   });
 
+  it('drain without arguments and undrain (issue 13) send no VS/RS and print the BGP block; a director without [bgp] refuses', async () => {
+    const seen: Array<[string, unknown]> = [];
+    const status = (drained: boolean) => ({
+      birdSocket: '/run/bird/bird.ctl', routeTable: 100, vipInterface: 'lo', drained,
+      vips: [{ vip: '192.0.2.10', state: drained ? 'withdrawn' : 'announced', cause: drained ? 'director drained (lvsctl drain)' : 'director undrained (lvsctl undrain)', sinceS: 0, virtualServers: ['web'], route: !drained, routeError: null }],
+      bird: { up: true, error: null, version: 'BIRD 2.0.12 ready.', polledAgoS: 0.5 }, bfdExpected: true,
+      protocols: [{ name: 'router1', state: 'up', bgpState: 'Established', since: '18:07:46.958', neighbor: '203.0.113.1', lastError: '', exportedRoutes: drained ? 0 : 1, bfd: 'Up' }],
+      bfdMissing: [], sysctlsManaged: true, sysctls: [{ name: 'net.ipv4.vs.sloppy_tcp', want: '1', have: '1', ok: true, why: '' }], syncDaemon: null,
+    });
+    await serve({
+      drain: (args) => (seen.push(['drain', args]), status(true)),
+      undrain: (args) => (seen.push(['undrain', args]), status(false)),
+    });
+    const d = await lvsctl('--socket', sock, 'drain');
+    assert.equal(d.code, 0, d.stderr);
+    assert.match(d.stdout, /^BGP: director DRAINED \(lvsctl undrain to announce again\); routes in table 100 dev lo$/m);
+    assert.match(d.stdout, /^192\.0\.2\.10 +withdrawn +absent +0s ago +web +director drained \(lvsctl drain\)$/m);
+    assert.match(d.stdout, /^router1 +up +Established +203\.0\.113\.1 +0 +Up +18:07:46\.958 +-$/m);
+    const u = await lvsctl('--socket', sock, 'undrain');
+    assert.match(u.stdout, /^192\.0\.2\.10 +announced +in table/m);
+    assert.deepEqual(seen, [['drain', {}], ['undrain', {}]]);
+    await server?.close();
+    await serve({ drain: () => { throw new ControlError('NO_BGP', 'this lvsd announces nothing over BGP (no [bgp] section, or no virtual servers): lvsctl drain needs VS RS'); } });
+    const no = await lvsctl('--socket', sock, 'drain');
+    assert.equal(no.code, 1);
+    assert.match(no.stderr, /refused drain director \(NO_BGP\)/);
+  });
+
   it('check-config validates a file locally: FILE:LINE problems and exit 1, or exit 0', async () => {
     const good = path.join(dir, 'good.conf');
     fs.writeFileSync(good, '[global]\nrouter_id = a\n\n[vrrp_instance.VI_1]\ninterface = lo\nvirtual_router_id = 51\npriority = 100\nvirtual_ipaddress[] = 192.0.2.100/24\n');

@@ -23,6 +23,7 @@ const BGP: BgpStatus = {
     { name: 'net.ipv4.vs.sloppy_tcp', want: '1', have: '1', ok: true, why: '' },
     { name: 'net.ipv4.vs.expire_nodest_conn', want: '1', have: '0', ok: false, why: '' },
   ],
+  syncDaemon: null,
 };
 
 describe('metrics: the BGP series (issue 13)', () => {

@@ -109,18 +109,25 @@ describe('bgp on the host: lvsd\'s routes in table 100, BIRD exporting them to a
         '[real_server.web.a]', 'address = 198.51.100.1',
       ].join('\n'),
     );
+    await startHarness();
+  });
+
+  async function startHarness(): Promise<void> {
+    lines = [];
+    answered = 0;
     harness = topo.spawn('d1', [process.execPath, HARNESS, scratch.path('lvsd.conf'), scratch.path('state')], { stdio: ['pipe', 'pipe', 'pipe'] });
     let buf = '';
+    const mine = lines;
     harness.child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
       let nl;
       while ((nl = buf.indexOf('\n')) >= 0) {
-        lines.push(JSON.parse(buf.slice(0, nl)) as Answer);
+        mine.push(JSON.parse(buf.slice(0, nl)) as Answer);
         buf = buf.slice(nl + 1);
       }
     });
     await waitFor('the harness to start', () => lines.some((l) => l.ready), { timeoutMs: 20_000 });
-  });
+  }
   afterEach(function () {
     if (this.currentTest?.state === 'failed') process.stderr.write(`${topo?.diagnostics() ?? ''}\nharness lines:\n${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
   });
@@ -189,6 +196,24 @@ describe('bgp on the host: lvsd\'s routes in table 100, BIRD exporting them to a
     }, { timeoutMs: 40_000 });
     assert.ok(lines.some((l) => l.event?.subject === 'bird' && l.event.message.startsWith('BIRD answers again')));
     await timed('the router to learn the route from the restarted BIRD', async () => (await routerRoute()).includes('via 203.0.113.2'));
+  });
+
+  it('a restarted director process reads the route back from table 100 (RTM_GETROUTE) and keeps it: no flap at the router', async () => {
+    harness.child.kill('SIGKILL');
+    await harness.exited;
+    let gone = false;
+    const watch = setInterval(() => void routerRoute().then((r) => (gone ||= r === '')), 20);
+    try {
+      await startHarness();
+      const st = await status();
+      assert.deepEqual(st.vips.map((v) => [v.vip, v.state, v.route, v.cause]), [['192.0.2.10', 'announced', true, 'found announced at start']]);
+      await ask({ cmd: 'quorum', vs: 'web', up: true });
+      await new Promise((r) => setTimeout(r, 500));
+      assert.match(await routerRoute(), /via 203\.0\.113\.2/);
+    } finally {
+      clearInterval(watch);
+    }
+    assert.equal(gone, false, 'the router never lost the route');
   });
 
   it('stop withdraws first: the router drops the route', async () => {
