@@ -8,6 +8,7 @@ import { healthBurst } from './health-burst';
 import { instancesBench } from './instances';
 import { ipvsProgram } from './ipvs-program';
 import { reload } from './reload';
+import { scaleOut } from './scale-out';
 import { checksBench, jitter } from './jitter';
 import { BenchUsageError, type BenchOptions, parseBenchOptions } from './options';
 
@@ -20,6 +21,7 @@ export const BENCHMARKS: Record<string, (o: BenchOptions, argv: readonly string[
   'ipvs-program': ipvsProgram,
   'health-burst': healthBurst,
   'checker-cost': (o, argv) => checksBench('checker-cost', ['TCP_CHECK', 'HTTP_GET'], o, argv),
+  'scale-out': scaleOut,
 };
 
 const USAGE = `usage: npm run bench -- NAME [--runs N] [--adverts 1,0.1] [--only lvsd|keepalived] [--servers 0,1000] [--seconds N] [--host] [--dry-run] [--verbose]
