@@ -11,6 +11,7 @@ import { ControlCommand } from '../control/types';
 import type { EventsResult, LvsdEvent, ReloadResult, StatusResult } from '../control/types';
 import { EVENT_CAPACITY, EVENT_SUBSYSTEMS } from '../events/types';
 import { EVENTS_HEADER, formatEvent, formatEvents, formatReload, formatShowVrrp, formatStatus, isEventsResult, isReloadResult, isStatusResult } from '../control/format';
+import { formatBgp, isBgpStatus } from '../control/format-bgp';
 import { formatChecks, formatOverride, formatServices, isChecksResult, isOverrideResult, isServicesResult } from '../control/format-services';
 import { loadChecked, problemLines } from '../main/check-config';
 import { redactText } from '../notify/redact';
@@ -49,6 +50,8 @@ export type CliCommand =
   | { readonly kind: 'show-services' }
   | { readonly kind: 'show-checks' }
   | { readonly kind: 'drain' | 'disable' | 'enable'; readonly vs: string; readonly rs: string }
+  /** `drain` with no arguments and `undrain`: the director's BGP announcements. */
+  | { readonly kind: 'drain-director' | 'undrain' }
   | { readonly kind: 'check-config'; readonly file?: string }
   | { readonly kind: 'help' }
   | { readonly kind: 'version' };
@@ -104,6 +107,9 @@ Commands:
                   reason, override, kernel weight, active/inactive conns, cps
   show checks     per real server: its checks and the last reason
   drain VS RS     weight 0: no new connections, established ones continue
+  drain           ([bgp]) withdraw every VIP this director announces; kept
+                  in state_dir until undrain
+  undrain         announce again the VIPs whose virtual servers have quorum
   disable VS RS   remove the real server from the table
   enable VS RS    clear a drain or disable
   check-config [FILE]
@@ -248,9 +254,13 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       if (rest.length > 1) throw new UsageError(`show ${what} takes no more arguments (got "${rest.slice(1).join(' ')}")`);
       return { ...base, command: { kind: `show-${what}` } };
     }
+    case 'undrain':
+      if (rest.length > 0) throw new UsageError(`undrain takes no arguments (got "${rest.join(' ')}")`);
+      return { ...base, command: { kind: 'undrain' } };
     case 'drain':
     case 'disable':
     case 'enable': {
+      if (cmd === 'drain' && rest.length === 0) return { ...base, command: { kind: 'drain-director' } };
       if (rest.length !== 2) throw new UsageError(`${cmd} takes a virtual server and a real server: lvsctl ${cmd} VS RS (names from "lvsctl show services")`);
       return { ...base, command: { kind: cmd, vs: rest[0]!, rs: rest[1]! } };
     }
@@ -422,6 +432,17 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
           if (!isChecksResult(res)) badShape(name);
           io.stdout(formatChecks(res));
         }
+        return ExitCode.OK;
+      }
+      case 'drain-director':
+      case 'undrain': {
+        const res = await request(socket, cmd.kind === 'undrain' ? ControlCommand.UNDRAIN : ControlCommand.DRAIN, {}, args.timeoutMs);
+        if (args.json) {
+          json(res);
+          return ExitCode.OK;
+        }
+        if (!isBgpStatus(res)) badShape(cmd.kind);
+        io.stdout(formatBgp(res));
         return ExitCode.OK;
       }
       case 'drain':

@@ -10,6 +10,7 @@ import { camel, LABEL_RE } from './build-vrrp';
 import { ProblemCode } from './errors';
 import { parseIntText, type SectionReader } from './reader';
 import {
+  Announces,
   CheckTypes,
   LbAlgos,
   LbKinds,
@@ -199,6 +200,7 @@ export function buildVirtualServer(r: SectionReader, name: string): VirtualServe
     if (v?.value && algo !== forAlgo) r.warn(v.line, `${k} only affects lb_algo = ${forAlgo}`);
     return v?.value ?? false;
   };
+  const announce = r.oneOf('announce', Announces);
   const schedFlags = { shPort: flag('sh-port', 'sh'), shFallback: flag('sh-fallback', 'sh'), mhPort: flag('mh-port', 'mh'), mhFallback: flag('mh-fallback', 'mh') };
   const vs = {
     name,
@@ -220,8 +222,10 @@ export function buildVirtualServer(r: SectionReader, name: string): VirtualServe
     checkLine: check?.line ?? line,
     ops: ops?.value ?? false,
     schedFlags,
-    inhibitOnFailure: r.bool('inhibit_on_failure')?.value ?? false,
+    // announce = bgp: a down real server stays at weight 0, so the mh table of every director keeps its other slots.
+    inhibitOnFailure: r.bool('inhibit_on_failure')?.value ?? announce?.value === 'bgp',
     alpha: r.bool('alpha')?.value ?? false,
+    ...(announce ? { announce: announce.value, announceLine: announce.line } : {}),
     realServers: new Map<string, RealServer>(),
   };
   return vs;

@@ -32,6 +32,8 @@ export interface ConfigDiff {
   /** Keyed `VIRTUAL_SERVER/NAME`. */
   readonly realServers: NamedDiff;
   readonly notifiers: NamedDiff;
+  /** Whether `[bgp]` differs (added, removed or changed). */
+  readonly bgp: boolean;
   /** True when nothing differs at all. */
   readonly empty: boolean;
 }
@@ -94,9 +96,11 @@ export function diffConfig(old: LvsdConfig, next: LvsdConfig): ConfigDiff {
     virtualServers: diffMaps(old.virtualServers, next.virtualServers, new Set(['realServers'])),
     realServers: diffMaps(realServersOf(old.virtualServers), realServersOf(next.virtualServers)),
     notifiers: diffMaps(old.notifiers, next.notifiers),
+    bgp: canonical(old.bgp ?? null) !== canonical(next.bgp ?? null),
   };
   const empty =
     !d.global &&
+    !d.bgp &&
     [d.vrrpScripts, d.vrrpInstances, d.vrrpSyncGroups, d.checks, d.virtualServers, d.realServers, d.notifiers].every(
       (n) => n.added.length + n.removed.length + n.changed.length === 0,
     );

@@ -10,4 +10,5 @@ export { formatEndpoint, parseEndpoint, parseIp, parseIpPrefix } from './address
 export { splitArgv } from './reader';
 export { DEFAULT_VRRP_UDP_PORT } from './build-vrrp';
 export { GLOBAL_DEFAULTS } from './build-global';
+export { BGP_DEFAULTS } from './build-bgp';
 export * from './types';

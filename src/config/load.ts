@@ -9,6 +9,7 @@
  */
 import * as fs from 'node:fs';
 import { buildGlobal, buildNotifier } from './build-global';
+import { buildBgp, validateBgp } from './build-bgp';
 import { buildCheck, buildRealServer, buildVirtualServer } from './build-lvs';
 import { buildVrrpInstance, buildVrrpScript, buildVrrpSyncGroup, LABEL_RE } from './build-vrrp';
 import { ConfigInvalidError, hasErrors, ProblemCode, ProblemSink, sortProblems, type Problem } from './errors';
@@ -29,6 +30,7 @@ export const SECTION_KINDS = {
   virtual_server: 1,
   real_server: 2,
   notify: 1,
+  bgp: 0,
 } as const;
 
 /** One of the section kinds. */
@@ -163,6 +165,13 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
     return rs;
   }, false);
   const notifiers = build<Notifier>('notify', (r, c) => buildNotifier(r, c.labels[0]!));
+  const bgpSec = of('bgp')[0];
+  let bgp;
+  if (bgpSec) {
+    const r = reader(bgpSec);
+    bgp = buildBgp(r);
+    r.finish();
+  }
 
   const config: LvsdConfig = {
     file,
@@ -173,8 +182,10 @@ export function parseConfig(text: string, file: string, opts: LoadOptions = {}):
     checks,
     virtualServers: virtualServers as Map<string, VirtualServer>,
     notifiers,
+    ...(bgp ? { bgp } : {}),
   };
   validateReferences(config, sink);
+  validateBgp(config, sink);
   if (opts.host) validateHost(config, opts.host, sink);
   const problems = sortProblems(sink.problems);
   return hasErrors(problems) ? { problems } : { config, problems };

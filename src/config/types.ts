@@ -400,7 +400,54 @@ export interface VirtualServer {
   readonly inhibitOnFailure: boolean;
   /** Real servers start down until their first good check (keepalived `alpha`). Default false. */
   readonly alpha: boolean;
+  /**
+   * How the VIP reaches the routers: `none` (default, also when absent: VRRP
+   * or the operator's business) or `bgp` (a route in `[bgp]`'s route_table
+   * while the virtual server has quorum and the director is not drained;
+   * BIRD exports it).
+   */
+  readonly announce?: Announce;
+  readonly announceLine?: number;
   readonly realServers: ReadonlyMap<string, RealServer>;
+}
+
+/** Values of a virtual server's `announce`. */
+export const Announces = ['none', 'bgp'] as const;
+export type Announce = (typeof Announces)[number];
+
+/**
+ * `[bgp] sync_daemon = INTERFACE [id N] [port P]`: the kernel's connection
+ * sync daemon run as master and backup at once, so every director sends its
+ * connections to the others and learns theirs.
+ */
+export interface BgpSyncDaemon {
+  readonly interface: string;
+  /** Sync id 0–255, default 0. */
+  readonly syncId: number;
+  /** UDP port, default 8848. */
+  readonly port: number;
+  readonly line: number;
+}
+
+/**
+ * `[bgp]`: active/active directors whose VIPs BIRD announces. lvsd never
+ * speaks BGP: it installs each announced VIP as a route in `routeTable`,
+ * which BIRD's kernel protocol imports (`learn`) and exports to its peers,
+ * and reads BIRD's control socket for status only.
+ */
+export interface BgpConfig {
+  /** BIRD's control socket, read for status. Default `/run/bird/bird.ctl`. */
+  readonly birdSocket: string;
+  /** The kernel routing table the VIP routes go into. Default 100. */
+  readonly routeTable: number;
+  /** Where each announced VIP is kept as a local /32 or /128. Default `lo`. */
+  readonly vipInterface: string;
+  /** Expect a BFD session Up beside every BGP protocol, and report when not. Default true. */
+  readonly bfd: boolean;
+  /** Set the IPVS sysctls active/active needs (else only report them). Default true. */
+  readonly sysctls: boolean;
+  readonly syncDaemon?: BgpSyncDaemon;
+  readonly line: number;
 }
 
 /** `[notify.NAME]`: a webhook (for future use). */
@@ -425,4 +472,6 @@ export interface LvsdConfig {
   readonly checks: ReadonlyMap<string, Check>;
   readonly virtualServers: ReadonlyMap<string, VirtualServer>;
   readonly notifiers: ReadonlyMap<string, Notifier>;
+  /** `[bgp]`, when the file has one. */
+  readonly bgp?: BgpConfig;
 }

@@ -3,6 +3,7 @@
  * `--json`), and light shape checks of those answers. Pure functions: the
  * wall clock is an argument.
  */
+import { formatBgp, isBgpStatus } from './format-bgp';
 import { isPlainObject } from './protocol';
 import type { EventRecord, EventsResult, InstanceStatus, LvsdEvent, ReloadResult, StatusResult } from './types';
 
@@ -134,7 +135,9 @@ export function formatStatus(st: StatusResult, now: Date): string {
     }
     out += table(rows);
   }
-  return out + dropsSection(st);
+  out += dropsSection(st);
+  if (st.bgp) out += '\n' + (isBgpStatus(st.bgp) ? formatBgp(st.bgp) : `BGP: unknown: ${(st.bgp as { error?: string }).error ?? 'no answer'}\n`);
+  return out;
 }
 
 /** Why the priority is what it is: `script chk_web up weight 10 (+10), interface eth1 down weight 0 (FAULT)`. */

@@ -1,3 +1,4 @@
+import type { BgpStatus } from '../bgp/service';
 /**
  * The shapes of the control socket's commands and answers: the contract
  * between the daemon (which fills them) and lvsctl (which prints them).
@@ -15,6 +16,8 @@ export const ControlCommand = {
   DRAIN: 'drain',
   DISABLE: 'disable',
   ENABLE: 'enable',
+  /** `drain` with no arguments is the director drain (BGP); this ends it. */
+  UNDRAIN: 'undrain',
 } as const;
 /** One of {@link ControlCommand}. */
 export type ControlCommandName = (typeof ControlCommand)[keyof typeof ControlCommand];
@@ -70,6 +73,8 @@ export interface StatusResult {
   readonly drops: Readonly<Record<string, number>>;
   /** lvsd's child processes (the supervisor's answer): state `starting`, `running`, `restarting` or `crash-loop`. */
   readonly processes?: Readonly<Record<string, ProcessStatus>>;
+  /** With `[bgp]`: the announced VIPs, BIRD's sessions and the sysctls (the director process's answer), or why it is missing. */
+  readonly bgp?: BgpStatus | { readonly error: string };
 }
 
 /** One child process as the parent sees it. */

@@ -63,6 +63,11 @@ export interface DirectorOptions {
    * same errors are in `status().errors`.
    */
   readonly onIpvsError?: (e: IpvsObjectError, state: 'failing' | 'recovered') => void;
+  /**
+   * Told a virtual server's quorum after the pass that applied it (its first
+   * value, then each change): what BGP announcement follows (src/bgp).
+   */
+  readonly onQuorum?: (vs: string, up: boolean) => void;
 }
 
 /**
@@ -134,6 +139,9 @@ export class Director {
   private readonly known: KnownHealthStore;
   private overrides = new Map<string, OverrideName>();
   private quorum = new Map<string, boolean>();
+  /** Quorum values computed but not yet told to `onQuorum` (after their pass), and the last told. */
+  private readonly quorumPending = new Map<string, boolean>();
+  private readonly quorumTold = new Map<string, boolean>();
   /** Desired service by virtual-server name, and the service id it was handed to the reconciler as. */
   private readonly desired = new Map<string, DesiredService>();
   private readonly desiredIds = new Map<string, string>();
@@ -146,6 +154,7 @@ export class Director {
   private kickQueued = false;
   private readonly plans = new WeakMap<DirectorReloadPlan, PlanState>();
   private readonly onIpvsError?: (e: IpvsObjectError, state: 'failing' | 'recovered') => void;
+  private readonly onQuorum?: (vs: string, up: boolean) => void;
   /** The reconciler's managedVersion the state file holds. */
   private savedManaged = -1;
   private started = false;
@@ -161,6 +170,7 @@ export class Director {
     this.health.knownFrom?.((rs) => this.knownHealth(rs));
     this.known = new KnownHealthStore(this.clock, () => this.saveNow(false));
     if (opts.onIpvsError) this.onIpvsError = opts.onIpvsError;
+    if (opts.onQuorum) this.onQuorum = opts.onQuorum;
     this.ownNotifier = opts.notify === undefined;
     this.notifier = opts.notify ?? new NotifyRunner({ logger: this.logger, ...scriptPolicy(this.config) });
     this.auditSchedule = opts.audit ?? parseAuditInterval(undefined, this.clock);
@@ -232,8 +242,21 @@ export class Director {
   private kick(reason: 'change' | 'start' = 'change'): Promise<PassResult> {
     return this.reconciler.pass(reason).then((r) => {
       this.persistManaged();
+      this.tellQuorum();
       return r;
     });
+  }
+
+  /** Hands `onQuorum` the quorum values the last pass applied. */
+  private tellQuorum(): void {
+    if (!this.onQuorum || this.quorumPending.size === 0) return;
+    const pending = [...this.quorumPending];
+    this.quorumPending.clear();
+    for (const [vs, up] of pending) {
+      if (!this.config.virtualServers.has(vs) || this.quorumTold.get(vs) === up) continue;
+      this.quorumTold.set(vs, up);
+      this.onQuorum(vs, up);
+    }
   }
 
   /** Reconciler passes run so far (a cheap counter, for benchmarks and metrics). */
@@ -648,6 +671,7 @@ export class Director {
           this.desired.delete(name);
           this.desiredIds.delete(name);
           this.quorum.delete(name);
+          this.quorumTold.delete(name);
           if (oldId !== undefined) remove.push(oldId);
           continue;
         }
@@ -655,6 +679,7 @@ export class Director {
         const before = this.quorum.get(name);
         if (before !== undefined && before !== svc.quorumUp) this.quorumChanged(vs, svc);
         this.quorum.set(name, svc.quorumUp);
+        if (this.onQuorum && this.quorumTold.get(name) !== svc.quorumUp) this.quorumPending.set(name, svc.quorumUp);
         this.desired.set(name, svc);
         const id = serviceKeyId(svc.service.key);
         if (oldId !== undefined && oldId !== id) remove.push(oldId);

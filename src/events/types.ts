@@ -19,6 +19,7 @@ export const EVENT_SUBSYSTEMS = [
   'sync', // connection sync daemon role changes
   'process', // child processes started, died, restarted
   'notify', // hook and webhook failures
+  'bgp', // VIPs announced and withdrawn (with the cause), BIRD and its sessions, sysctls
 ] as const;
 /** One of {@link EVENT_SUBSYSTEMS}. */
 export type EventSubsystem = (typeof EVENT_SUBSYSTEMS)[number];

@@ -159,9 +159,21 @@ export function withOperatorEvents(handlers: ControlHandlers): ControlHandlers {
     if (!h) continue;
     out[what] = async (args, ctx) => {
       const r = await h(args, ctx);
+      if (what === 'drain' && args.vs === undefined && args.rs === undefined) {
+        emitEvent({ subsystem: 'operator', subject: 'director', message: 'director drained: every BGP-announced VIP withdrawn', fields: { command: 'drain' } });
+        return r;
+      }
       const vs = String(args.vs);
       const rs = String(args.rs);
       emitEvent({ subsystem: 'operator', subject: `${vs}/${rs}`, message: what === 'enable' ? 'enabled: override cleared' : what === 'drain' ? 'drained: weight 0, established connections continue' : 'disabled: removed from the table', fields: { command: what } });
+      return r;
+    };
+  }
+  const undrain = handlers.undrain;
+  if (undrain) {
+    out.undrain = async (args, ctx) => {
+      const r = await undrain(args, ctx);
+      emitEvent({ subsystem: 'operator', subject: 'director', message: 'director undrained: VIPs announced again where quorum allows', fields: { command: 'undrain' } });
       return r;
     };
   }

@@ -29,6 +29,9 @@ import { ResumeGuard, resumeMasters } from './resume';
 import { MetricsServer } from '../metrics/server';
 import { WebhookNotifier, WebhookNotifyRunner } from '../notify/webhook';
 import type { Transition } from '../vrrp/instance';
+import { BgpService } from '../bgp/service';
+import { FakeVipRoutes, KernelVipRoutes } from '../bgp/routes';
+import { ProcSysctls } from '../kernel/sysctl';
 
 /** lvsd's version, from package.json. */
 export const VERSION: string = (require('../../../package.json') as { version: string }).version;
@@ -94,6 +97,8 @@ export class Daemon {
   private engine!: VrrpEngine;
   private control: ControlServer | undefined;
   private director: Director | undefined;
+  /** With `[bgp]`: VIP announcement through BIRD (director roles). */
+  private bgp: BgpService | undefined;
   private ipvs: Ipvs | undefined;
   private notify!: NotifyRunner;
   private webhooks: WebhookNotifier | undefined;
@@ -201,9 +206,26 @@ export class Daemon {
     }
   }
 
+  /** The BGP announcer of a configuration with `[bgp]` (started before the director, whose passes feed it quorum). */
+  private async startBgp(config: LvsdConfig): Promise<void> {
+    if (!config.bgp || this.bgp) return;
+    this.bgp = new BgpService({
+      config,
+      routes: this.opts.dryRun ? new FakeVipRoutes() : new KernelVipRoutes(),
+      addresses: this.addresses,
+      sysctls: new ProcSysctls(),
+      readOnlySysctls: this.opts.dryRun,
+      clock: systemClock,
+      logger: this.log.child({ role: 'bgp' }),
+    });
+    await this.bgp.start();
+  }
+
   private async startDirector(config: LvsdConfig, ipvs?: Ipvs): Promise<void> {
     this.ipvs = ipvs ?? (await this.openIpvs());
+    await this.startBgp(config);
     this.director = new Director({
+      onQuorum: (vs, up) => this.bgp?.quorum(vs, up),
       config,
       ipvs: this.ipvs,
       logger: this.log,
@@ -243,6 +265,12 @@ export class Daemon {
   stop(why: string): Promise<void> {
     this.stopping ??= (async () => {
       this.log?.info('lvsd stopping', { why });
+      // Withdraw first: the routers move the flows to the other directors while this one still forwards.
+      try {
+        await this.bgp?.stop();
+      } catch (e) {
+        this.log.error('error while withdrawing the BGP routes', { error: (e as Error).message });
+      }
       try {
         await this.engine?.stop();
       } catch (e) {
@@ -330,6 +358,7 @@ export class Daemon {
     if (p.vrrp) await this.engine.commitReload(p.vrrp);
     if (p.director) await this.director!.commitReload(p.director);
     else if (p.ipvs) await this.startDirector(next, p.ipvs);
+    if (this.role !== 'vrrp' && this.director && (diff.bgp || diff.virtualServers.added.length + diff.virtualServers.removed.length + diff.virtualServers.changed.length > 0)) changes.push(...(await this.reloadBgp(next)));
     if (diff.global && next.global.logLevel !== this.config.global.logLevel && !this.opts.logLevel) {
       this.log.setLevel(next.global.logLevel);
     }
@@ -339,6 +368,26 @@ export class Daemon {
     this.webhooks?.setIdentity(hostname(), next.global.routerId ?? hostname());
     this.log.info('reload applied', { changes: changes.join('; ') });
     return { changes };
+  }
+
+  /** The BGP part of a committed reload: started, reconfigured, or stopped (every VIP withdrawn). */
+  private async reloadBgp(next: LvsdConfig): Promise<string[]> {
+    try {
+      if (next.bgp && !this.bgp) {
+        await this.startBgp(next);
+        return ['bgp: started'];
+      }
+      if (!next.bgp && this.bgp) {
+        const b = this.bgp;
+        this.bgp = undefined;
+        await b.stop();
+        return ['bgp: stopped, every VIP withdrawn'];
+      }
+      return this.bgp ? await this.bgp.reload(next) : [];
+    } catch (e) {
+      this.log.error('bgp: reload failed', { error: (e as Error).message });
+      return [`bgp: reload failed: ${(e as Error).message}`];
+    }
   }
 
   /** Drops the reload prepared under `id`; the running configuration stays. */
@@ -365,6 +414,7 @@ export class Daemon {
         lastTransition: i.lastTransition && { ...i.lastTransition, at: this.wallTime(i.lastTransition.at) },
       })),
       drops: s.drops,
+      ...(this.role === 'all' && this.config.bgp ? { bgp: this.bgp ? this.bgp.status() : { error: 'no virtual servers: BGP announcement is not running' } } : {}),
     };
   }
 
@@ -388,10 +438,18 @@ export class Daemon {
       'show services': () => this.directorOrThrow().status(),
       'check stats': () => this.directorOrThrow().checkStats(),
       'show checks': async () => checksOf(await this.directorOrThrow().status(), this.config),
-      drain: (args) => this.override('drain', args),
+      drain: (args) => (args.vs === undefined && args.rs === undefined ? this.bgpOrThrow().drain(true) : this.override('drain', args)),
+      undrain: () => this.bgpOrThrow().drain(false),
+      'bgp status': () => this.bgpOrThrow().status(),
+      'bgp withdraw': async () => (await this.bgp?.withdrawAll(), {}),
       disable: (args) => this.override('disable', args),
       enable: (args) => this.override('enable', args),
     };
+  }
+
+  private bgpOrThrow(): BgpService {
+    if (!this.bgp) throw new ControlError('NO_BGP', 'this lvsd announces nothing over BGP (no [bgp] section, or no virtual servers): lvsctl drain needs VS RS');
+    return this.bgp;
   }
 
   private directorOrThrow(): Director {
@@ -470,6 +528,7 @@ export function describeDiff(diff: ConfigDiff, skip: readonly string[] = []): st
     for (const n of nd.changed) changes.push(`${kind}: changed ${n}`);
   }
   if (diff.global) changes.push('global: changed');
+  if (diff.bgp) changes.push('bgp: changed');
   return changes;
 }
 

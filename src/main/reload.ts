@@ -32,7 +32,7 @@ export function concerns(role: ChildRoleName, diff: ConfigDiff): boolean {
   if (diff.global || touched(diff.notifiers)) return true;
   return role === ChildRole.VRRP
     ? touched(diff.vrrpInstances, diff.vrrpScripts, diff.vrrpSyncGroups)
-    : touched(diff.checks, diff.virtualServers, diff.realServers);
+    : diff.bgp || touched(diff.checks, diff.virtualServers, diff.realServers);
 }
 
 /**

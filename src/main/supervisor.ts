@@ -446,7 +446,15 @@ export class Supervisor {
   /** The aggregated status: the VRRP process's, with the parent's pid, start time and children. */
   async status(): Promise<StatusResult> {
     const st = (await this.request(ChildRole.VRRP, 'status')) as StatusResult;
-    return { ...st, pid: process.pid, startedAt: this.startedAt.toISOString(), processes: this.processes() };
+    let bgp: StatusResult['bgp'];
+    if (this.config.bgp) {
+      try {
+        bgp = (await this.request(ChildRole.DIRECTOR, 'bgp status')) as StatusResult['bgp'];
+      } catch (e) {
+        bgp = { error: (e as Error).message };
+      }
+    }
+    return { ...st, pid: process.pid, startedAt: this.startedAt.toISOString(), processes: this.processes(), ...(bgp ? { bgp } : {}) };
   }
 
   /**
@@ -556,6 +564,8 @@ export class Supervisor {
       'show services': director('show services'),
       'show checks': director('show checks'),
       drain: director('drain'),
+      undrain: director('undrain'),
+      'bgp status': director('bgp status'),
       disable: director('disable'),
       enable: director('enable'),
       processes: () => ({ parent: process.pid, ...this.childPids(), restarts: Object.fromEntries([...this.slots].map(([r, s]) => [r, s.restarts])), children: this.processes() }),
@@ -597,6 +607,10 @@ export class Supervisor {
       const standbyGone = standby && standby.exitCode === null && standby.signalCode === null ? new Promise<void>((r) => standby.once('exit', () => r())) : undefined;
       standby?.kill('SIGTERM');
       for (const s of this.slots.values()) if (s.restartTimer) clearTimeout(s.restartTimer);
+      // BGP-announced VIPs are withdrawn before anything stops, so the routers move flows away while this node still forwards.
+      if (this.config?.bgp && this.slots.get(ChildRole.DIRECTOR)?.ready) {
+        await this.request(ChildRole.DIRECTOR, 'bgp withdraw', {}, 5000).catch((e: Error) => this.log.error('bgp: withdraw at stop failed', { error: e.message }));
+      }
       for (const role of [ChildRole.VRRP, ChildRole.DIRECTOR]) {
         const c = this.slots.get(role)?.child;
         if (!c || c.exitCode !== null || c.signalCode !== null) continue;

@@ -23,6 +23,7 @@
  * Quorum has memory (the hysteresis), so the previous quorum state per
  * virtual server is an input and the new one an output.
  */
+import { parseIp } from '../config/address';
 import type { LvsdConfig, RealServer, VirtualServer } from '../config/types';
 import type { IpvsDest, IpvsService, ServiceFlags, ServiceKey } from '../kernel/ipvs/types';
 
@@ -223,13 +224,33 @@ function desiredService(vs: VirtualServer, input: Omit<DesiredInput, 'config'>):
   const svc: DesiredService = {
     vs: vs.name,
     service: serviceOf(vs),
-    dests: [...dests.values()],
+    dests: vs.lbAlgo === 'mh' || vs.lbAlgo === 'sh' ? canonicalOrder([...dests.values()], sorry) : [...dests.values()],
     realServers,
     ...(sorry && sorryActive ? { sorry } : {}),
     quorumUp,
     weightSum: sum,
   };
   return { svc, quorumUp };
+}
+
+/**
+ * The dests of a hash-scheduled service (mh, sh) sorted by address (bytes),
+ * then port, the sorry server last. The kernel builds those schedulers'
+ * lookup tables from its dest list in the order the dests were added, so
+ * directors that add the same real servers in one order agree on the real
+ * server of every flow (active/active behind ECMP needs that). A real server
+ * added to a running service still lands at the end of the kernel's list:
+ * only a service created afresh gets the whole canonical order.
+ */
+export function canonicalOrder(dests: readonly IpvsDest[], sorry?: IpvsDest): IpvsDest[] {
+  const key = (d: IpvsDest): string => {
+    const p = parseIp(d.address);
+    const bytes = p.ok ? Array.from(p.value.bytes, (b) => b.toString(16).padStart(2, '0')).join('') : d.address;
+    return `${bytes.length.toString().padStart(2, '0')}${bytes}:${d.port.toString().padStart(5, '0')}`;
+  };
+  const isSorry = (d: IpvsDest) => sorry !== undefined && d.address === sorry.address && d.port === sorry.port;
+  const rest = dests.filter((d) => !isSorry(d)).sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  return sorry && dests.some(isSorry) ? [...rest, ...dests.filter(isSorry)] : rest;
 }
 
 /** Computes the desired IPVS table; see the file's doc for the rules. */

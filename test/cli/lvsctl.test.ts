@@ -274,7 +274,7 @@ describe('cli/lvsctl end to end against a ControlServer', function () {
 
   it('an unknown command or bad argument exits 2 with a usage hint, without contacting the daemon', async () => {
     for (const args of [['frobnicate'], ['events', 'abc'], ['events', '0'], ['show'], ['show', 'ipvs'], ['status', 'extra'], ['--bogus', 'status'], ['--socket'], ['--json=yes', 'status'], [],
-      ['drain'], ['drain', 'web'], ['disable', 'web', 'rs1', 'rs2'], ['enable', 'web'], ['show', 'services', 'x'], ['show', 'checks', 'x'], ['check-config', 'a', 'b']]) {
+      ['drain', 'web'], ['undrain', 'x'], ['disable', 'web', 'rs1', 'rs2'], ['enable', 'web'], ['show', 'services', 'x'], ['show', 'checks', 'x'], ['check-config', 'a', 'b']]) {
       const r = await lvsctl(...args);
       assert.equal(r.code, 2, `lvsctl ${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /^lvsctl: .+\ntry 'lvsctl --help'\n$/, `lvsctl ${args.join(' ')}`);

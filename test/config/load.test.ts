@@ -139,8 +139,8 @@ describe('config: text syntax', () => {
 
   it('rejects unknown section kinds with a suggestion, wrong name shapes and duplicates', () => {
     assert.deepEqual(errors(['[vrrp_instanse.VI_1]', '[global_defs]', '[vrrp_instance]', '[real_server.web]', '[check.a]', 'type = TCP_CHECK', '[check.a]']), [
-      `${F}:1: unknown section kind "vrrp_instanse"; did you mean "vrrp_instance"? (kinds: global, vrrp_script, vrrp_instance, vrrp_sync_group, check, virtual_server, real_server, notify)`,
-      `${F}:2: unknown section kind "global_defs"; did you mean "global"? (kinds: global, vrrp_script, vrrp_instance, vrrp_sync_group, check, virtual_server, real_server, notify)`,
+      `${F}:1: unknown section kind "vrrp_instanse"; did you mean "vrrp_instance"? (kinds: global, vrrp_script, vrrp_instance, vrrp_sync_group, check, virtual_server, real_server, notify, bgp)`,
+      `${F}:2: unknown section kind "global_defs"; did you mean "global"? (kinds: global, vrrp_script, vrrp_instance, vrrp_sync_group, check, virtual_server, real_server, notify, bgp)`,
       `${F}:3: section [vrrp_instance] must be written [vrrp_instance.NAME] (names are labels without dots)`,
       `${F}:4: section [real_server.web] must be written [real_server.VIRTUAL_SERVER.NAME] (names are labels without dots)`,
       `${F}:7: duplicate section [check.a] (first at line 5)`,

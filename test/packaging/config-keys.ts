@@ -27,6 +27,7 @@ function probeText(): string {
   lines.push('[virtual_server.v]', 'address = 192.0.2.1:80');
   lines.push('[real_server.v.r]', 'address = 198.51.100.1:80');
   lines.push('[notify.n]', 'url = http://192.0.2.2/');
+  lines.push('[bgp]', 'route_table = 100');
   return `${lines.join('\n')}\n`;
 }
 

@@ -9,6 +9,7 @@ import { NetlinkSocket } from '../netlink/socket';
 import { IFA_F, addrRequest, getAddrRequest, parseAddr, type IfAddress } from './addr';
 import { parseCidr, type Cidr, type IpFamily } from './inet';
 import { RTM, getLinkRequest, parseLink, type Link } from './link';
+import { getRouteRequest, hostRouteRequest, parseRoute, type Route } from './route';
 
 /** What an add or delete did. */
 export type AddrChange = 'added' | 'existed' | 'removed' | 'absent';
@@ -97,6 +98,51 @@ export class Rtnl {
       if (e instanceof NetlinkError && (e.code === 'EADDRNOTAVAIL' || e.code === 'ENOENT')) return 'absent';
       throw e;
     }
+  }
+
+  /**
+   * Adds or replaces the host route to `cidr` through `ifname` in `table`
+   * with protocol `protocol` (RTM_NEWROUTE, NLM_F_CREATE|NLM_F_REPLACE:
+   * idempotent). Rejects with NetlinkError (ENODEV for a missing interface).
+   */
+  async replaceRoute(cidr: string | Cidr, ifname: string, table: number, protocol: number): Promise<void> {
+    const c = typeof cidr === 'string' ? parseCidr(cidr) : cidr;
+    await this.nl.request({
+      type: RTM.NEWROUTE,
+      flags: NLM_F.CREATE | NLM_F.REPLACE,
+      payload: hostRouteRequest(c, this.ifindex(ifname), table, protocol),
+      name: 'RTM_NEWROUTE',
+      object: `${c.text}/${c.prefix} dev "${ifname}" table ${table}`,
+    });
+  }
+
+  /**
+   * Deletes the route to `cidr` of `protocol` in `table` (RTM_DELROUTE).
+   * Resolves 'absent' when there is none (ESRCH, ENOENT: success).
+   */
+  async deleteRoute(cidr: string | Cidr, ifname: string, table: number, protocol: number): Promise<'removed' | 'absent'> {
+    const c = typeof cidr === 'string' ? parseCidr(cidr) : cidr;
+    try {
+      await this.nl.request({ type: RTM.DELROUTE, payload: hostRouteRequest(c, this.ifindex(ifname), table, protocol), name: 'RTM_DELROUTE', object: `${c.text}/${c.prefix} table ${table}` });
+      return 'removed';
+    } catch (e) {
+      if (e instanceof NetlinkError && (e.code === 'ESRCH' || e.code === 'ENOENT')) return 'absent';
+      throw e;
+    }
+  }
+
+  /** The routes of `table` (both families; RTM_GETROUTE dumps, filtered here). */
+  async listRoutes(table: number): Promise<Route[]> {
+    const out: Route[] = [];
+    for (const f of [4, 6] as const) {
+      const msgs = await this.nl.dump({ type: RTM.GETROUTE, payload: getRouteRequest(f), name: 'RTM_GETROUTE', object: `IPv${f} dump` });
+      for (const m of msgs) {
+        if (m.type !== RTM.NEWROUTE) continue;
+        const r = parseRoute(m);
+        if (r && r.table === table) out.push(r);
+      }
+    }
+    return out;
   }
 
   /**

@@ -17,6 +17,9 @@ export const RTM = {
   NEWADDR: 20,
   DELADDR: 21,
   GETADDR: 22,
+  NEWROUTE: 24,
+  DELROUTE: 25,
+  GETROUTE: 26,
 } as const;
 
 /** Names of {@link RTM} values, for error messages. */
