@@ -87,7 +87,7 @@ export async function scaleOut(opts: BenchOptions, argv: readonly string[]): Pro
         failed++;
         console.error(`${s.name} failed (exit ${s.exitCode}); its output:\n${s.output}`);
       } else if (opts.verbose) {
-        console.error(`--- ${s.name}\n${s.output.split('\n').filter((l) => !/^(IPVS|NEW) /.test(l)).join('\n')}`);
+        console.error(`--- ${s.name}\n${s.output}`);
       }
     }
     for (const [event, setup, key, window] of EVENTS) {

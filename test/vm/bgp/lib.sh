@@ -192,10 +192,11 @@ bgp_realservers() {
 }
 
 # bgp_client LONG RATE: the client (client.ts) in the background, log $PAIR_W/client.log;
-# waits until its LONG connections are up (READY).
+# waits until its LONG connections are up (READY). Each long connection reads every
+# $BGP_READ_MS (10 s): enough to meet a reset, light enough for the emulated VM.
 bgp_client() {
 	: >"$PAIR_W/client.log"
-	ip netns exec "$C" node "$CLIENT_JS" --vip $BGP_VIP --port 80 --long "$1" --rate "$2" \
+	ip netns exec "$C" node "$CLIENT_JS" --vip $BGP_VIP --port 80 --long "$1" --rate "$2" --read-ms "${BGP_READ_MS:-10000}" \
 		--out "$PAIR_W/client.log" >"$PAIR_W/client.out" 2>&1 &
 	BGP_CLIENT_PID=$!
 	VM_PIDS="$VM_PIDS $!"

@@ -116,6 +116,8 @@ T_ALL=$(now_ms)
 bgp_snap
 a=$(now_ms)
 sleep 6
+# A BFD flap on a stalled machine may have the router without a session a while: wait it out.
+bgp_wait_hops "$(bgp_want 1 2 3)" 60
 echo "HOPS s1 $(bgp_hops)"
 bgp_window s1 "$a" "$(now_ms)"
 bgp_deltas s1
@@ -131,6 +133,8 @@ bgp_timed WITHDRAW_MS "$t0" 2
 sleep 1
 bgp_snap
 sleep 5
+# A BFD flap on a stalled machine may have the router without a session a while: wait it out.
+bgp_wait_hops "$(bgp_want 1 3)" 60
 echo "HOPS s2 $(bgp_hops)"
 bgp_deltas s2
 bgp_window s2 "$t0" "$(now_ms)"
@@ -150,6 +154,8 @@ bgp_wait_hops "$(bgp_want 1 2 3 4)" 240
 bgp_timed JOIN_MS "$t0" 4
 bgp_snap
 sleep 5
+# A BFD flap on a stalled machine may have the router without a session a while: wait it out.
+bgp_wait_hops "$(bgp_want 1 2 3 4)" 60
 echo "HOPS s3 $(bgp_hops)"
 bgp_deltas s3
 bgp_window s3 "$t0" "$(now_ms)"
@@ -164,6 +170,8 @@ bgp_wait_hops "$(bgp_want 2 3 4)" 60
 echo "BFD_MS $(($(now_ms) - t0))"
 bgp_snap
 sleep 8
+# A BFD flap on a stalled machine may have the router without a session a while: wait it out.
+bgp_wait_hops "$(bgp_want 2 3 4)" 60
 echo "HOPS s4 $(bgp_hops)"
 bgp_deltas s4
 bgp_window s4 "$t0" "$(now_ms)"
@@ -194,6 +202,8 @@ sleep 1
 bgp_snap
 a=$(now_ms)
 sleep 5
+# A BFD flap on a stalled machine may have the router without a session a while: wait it out.
+bgp_wait_hops "$(bgp_want 2 4)" 60
 echo "HOPS s5 $(bgp_hops)"
 bgp_deltas s5
 bgp_window s5 "$a" "$(now_ms)"
