@@ -134,6 +134,9 @@ done
 install -m 0644 etc/lvsd.conf "$root/etc/lvsd/lvsd.conf"
 # The sample hook the example config names (notify = /etc/lvsd/notify.sh).
 install -m 0755 etc/notify.sh "$root/etc/lvsd/notify.sh"
+# BIRD's side of active/active directors ([bgp]): commented examples.
+install -d -m 0755 "$doc/examples"
+install -m 0644 etc/bird-director.conf etc/bird-router.conf "$doc/examples/"
 # Real-server side of DR and TUN (VIP on lo/tunl0, ARP and rp_filter sysctls).
 install -m 0755 packaging/realserver/lvs-realserver "$root/usr/sbin/lvs-realserver"
 install -m 0644 packaging/systemd/lvsd.service "$root/lib/systemd/system/lvsd.service"

@@ -99,8 +99,9 @@ export class Announcer {
             out.push({ kind: 'withdraw', vip, cause: 'found in the table at start, no virtual server announces it' });
             continue;
           }
+          // The kernel's word wins over what was decided before the table was read.
           const st = this.state.get(vip);
-          if (st && st.decided) continue;
+          if (st?.announced) continue;
           this.state.set(vip, { announced: true, cause: 'found announced at start', since: at, decided: false });
           out.push(...this.decide(vip, at, 'start'));
         }

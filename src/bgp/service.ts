@@ -25,6 +25,8 @@ import { BirdClient, type BirdTransport } from './bird';
 import { BirdMonitor, type BirdSnapshot } from './monitor';
 import { hostCidr, type VipRoutes } from './routes';
 import { ensureSysctls, type SysctlState } from './sysctls';
+import { ActiveSyncDaemons, type ActiveSyncStatus } from './sync';
+import type { Ipvs } from '../kernel/ipvs/types';
 
 /** The VIPs to announce: VIP → the virtual servers with `announce = bgp` on it, in file order. */
 export function announcedVips(config: LvsdConfig): Map<string, string[]> {
@@ -80,6 +82,8 @@ export interface BgpStatus {
   readonly bfdMissing: readonly string[];
   readonly sysctlsManaged: boolean;
   readonly sysctls: readonly SysctlState[];
+  /** `sync_daemon`: both roles' daemons; null without it. */
+  readonly syncDaemon: ActiveSyncStatus | null;
 }
 
 /** Options of {@link BgpService}. */
@@ -100,6 +104,8 @@ export interface BgpServiceOptions {
   readonly sysctlCheckMs?: number;
   /** Never write sysctls (dry run). */
   readonly readOnlySysctls?: boolean;
+  /** IPVS, for `sync_daemon` (absent: no sync daemons are started). */
+  readonly ipvs?: Pick<Ipvs, 'startDaemon' | 'stopDaemon'>;
 }
 
 /** First retry of a refused route change; doubled up to {@link ROUTE_RETRY_MAX_MS}. */
@@ -128,6 +134,7 @@ export class BgpService {
   private readonly stateDir: string;
   /** VIP addresses lvsd put on vip_interface. */
   private vipAddresses = new Set<string>();
+  private syncDaemons: ActiveSyncDaemons | undefined;
 
   constructor(private readonly o: BgpServiceOptions) {
     if (!o.config.bgp) throw new Error('BgpService needs a [bgp] section');
@@ -169,8 +176,22 @@ export class BgpService {
       this.o.logger.error('bgp: cannot read the VIP routes of the table', { table: this.bgp.routeTable, error: (e as Error).message });
     }
     await this.checkSysctls();
+    await this.reloadSyncDaemons();
     await this.monitor.start();
     await this.sync();
+  }
+
+  /** Starts, reconfigures or stops the sync daemons as `sync_daemon` says. */
+  private async reloadSyncDaemons(): Promise<void> {
+    const want = this.bgp.syncDaemon;
+    if (!this.o.ipvs) return;
+    if (!want) {
+      await this.syncDaemons?.stop();
+      this.syncDaemons = undefined;
+    } else if (!this.syncDaemons) {
+      this.syncDaemons = new ActiveSyncDaemons(want, this.o.ipvs, this.o.clock, this.o.logger);
+      await this.syncDaemons.start();
+    } else await this.syncDaemons.reconfigure(want);
   }
 
   /** The director's report: a virtual server's quorum after a pass. */
@@ -205,6 +226,7 @@ export class BgpService {
     this.o.clock.clear(this.retryTimer);
     this.o.clock.clear(this.sysctlTimer);
     this.monitor.stop();
+    await this.syncDaemons?.stop();
     this.o.routes.close();
   }
 
@@ -242,6 +264,7 @@ export class BgpService {
     this.step({ kind: 'config', vips });
     await this.syncAddresses();
     if (nb.sysctls !== old.sysctls) await this.checkSysctls();
+    await this.reloadSyncDaemons();
     await this.sync();
     return changes;
   }
@@ -280,6 +303,7 @@ export class BgpService {
       bfdMissing: snap.bfdMissing,
       sysctlsManaged: this.bgp.sysctls,
       sysctls: this.sysctlStates,
+      syncDaemon: this.syncDaemons?.status() ?? null,
     };
   }
 
@@ -380,7 +404,7 @@ export class BgpService {
       const b = before.get(s.name);
       if (b && b.ok === s.ok && b.have === s.have) continue;
       if (s.ok && !b) continue;
-      const msg = s.ok ? `${s.name} = ${s.have}` : `${s.name} is ${s.have ?? 'missing'}${s.error ? ` (${s.error})` : ''}, active/active needs ${s.want}: ${s.why}`;
+      const msg = s.ok ? `${s.name} = ${s.have}` : `${s.name}: ${s.have === null ? s.error ?? 'missing' : `${s.have}${s.error ? ` (${s.error})` : ''}`}; active/active needs ${s.want}: ${s.why}`;
       (s.ok ? this.o.logger.info : this.o.logger.warn).call(this.o.logger, `bgp: sysctl ${msg}`);
       emitEvent({ subsystem: 'bgp', severity: s.ok ? 'info' : 'warn', subject: s.name, message: msg });
     }

@@ -53,6 +53,8 @@ export function formatBgp(b: BgpStatus): string {
   if (b.bfdExpected && b.bfdMissing.length) out += `warning: no BFD session Up for ${b.bfdMissing.join(', ')} (bfd = true): a dead peer is noticed only at the BGP hold time\n`;
   const bad = b.sysctls.filter((s) => !s.ok);
   if (bad.length === 0) out += `sysctls: as active/active needs (${b.sysctls.map((s) => `${s.name.replace('net.ipv4.vs.', '')}=${s.have}`).join(' ')})\n`;
-  else for (const s of bad) out += `sysctl ${s.name} is ${s.have ?? 'missing'}${s.error ? ` (${s.error})` : ''}, active/active needs ${s.want}${b.sysctlsManaged ? '' : ' (sysctls = false: lvsd does not set it)'}\n`;
+  else for (const s of bad) out += `sysctl ${s.name}: ${s.have === null ? s.error ?? 'missing' : `${s.have}${s.error ? ` (${s.error})` : ''}`}; active/active needs ${s.want}${b.sysctlsManaged ? '' : ' (sysctls = false: lvsd does not set it)'}\n`;
+  const sd = b.syncDaemon;
+  if (sd) out += `sync daemon on ${sd.interface} id ${sd.syncId}: ${sd.running.length ? sd.running.join(' and ') : 'not running'}${sd.running.length < 2 && sd.lastError ? ` (${sd.lastError}; retrying)` : ''}\n`;
   return out;
 }

@@ -215,6 +215,7 @@ export class Daemon {
       addresses: this.addresses,
       sysctls: new ProcSysctls(),
       readOnlySysctls: this.opts.dryRun,
+      ...(this.ipvs ? { ipvs: this.ipvs } : {}),
       clock: systemClock,
       logger: this.log.child({ role: 'bgp' }),
     });
@@ -253,6 +254,7 @@ export class Daemon {
       vrrp: () => this.status(),
       director: () => this.director?.status(),
       checks: () => this.director?.checkStats(),
+      ...(this.config.bgp ? { bgp: () => this.bgp?.status() } : {}),
       transitions: () => this.history.counts,
       events: async () => (await this.history.events({ limit: 200 })).events, // the status page's timeline (STATUS_EVENTS)
     });

@@ -39,6 +39,7 @@ import { type LvsdConfig, diffConfig } from '../config';
 import { ControlError, ControlServer, type ControlHandlers } from '../control/server';
 import type { StatusResult } from '../control/types';
 import type { DirectorStatus } from '../director/status';
+import type { BgpStatus } from '../bgp/service';
 import { type Addresses, KernelAddresses } from '../kernel/addresses';
 import { type Logger, createLogger } from '../log';
 import { type CheckStatsView, createMetrics, type VrrpView } from '../metrics/registry';
@@ -582,6 +583,8 @@ export class Supervisor {
         vrrp: () => quiet<VrrpView>(this.request(ChildRole.VRRP, 'status')),
         director: () => (this.slots.has(ChildRole.DIRECTOR) ? quiet<DirectorStatus>(this.request(ChildRole.DIRECTOR, 'show services')) : undefined),
         checks: () => (this.slots.has(ChildRole.DIRECTOR) ? quiet<CheckStatsView[]>(this.request(ChildRole.DIRECTOR, 'check stats')) : undefined),
+        // With [bgp] at start (as metrics_listen itself): no BGP series otherwise.
+        ...(this.config.bgp ? { bgp: () => (this.slots.has(ChildRole.DIRECTOR) ? quiet<BgpStatus>(this.request(ChildRole.DIRECTOR, 'bgp status')) : undefined) } : {}),
         transitions: () => this.history.counts,
         events: async () => (await this.history.events({ limit: 200 })).events, // the status page's timeline (STATUS_EVENTS)
         childRestarts: () => Object.fromEntries([...this.slots].map(([r, s]) => [r, s.restarts])),

@@ -14,6 +14,8 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { DirectorStatus } from '../director/status';
 import { type HistogramSnapshot, registerCheckMetrics } from './histogram';
+import { registerBgpMetrics } from './bgp';
+import type { BgpStatus } from '../bgp/service';
 import { buildStatus, type StatusDocument } from './status';
 
 /** A VRRP instance as the metrics read it: the fields of the status answer they need, plus the runtime's counters. */
@@ -85,6 +87,8 @@ export interface MetricsSource {
   notifyFailures?(): Readonly<Record<string, number>>;
   /** Each health check's results and durations (absent: no check series). */
   checks?(): Promise<readonly CheckStatsView[] | undefined> | readonly CheckStatsView[] | undefined;
+  /** Present only with `[bgp]`: the director's BGP status (undefined while it cannot be had; absent: no BGP series). */
+  bgp?(): Promise<BgpStatus | undefined> | BgpStatus | undefined;
 }
 
 /** The states {@link MetricsSource.childStates} reports. */
@@ -334,6 +338,11 @@ export function createMetrics(source: MetricsSource): LvsdMetrics {
     const checksShared = shared(() => source.checks!());
     sharedOnes.push(checksShared);
     registerCheckMetrics(registry, checksShared.get);
+  }
+  if (source.bgp) {
+    const bgpShared = shared(() => source.bgp!());
+    sharedOnes.push(bgpShared);
+    registerBgpMetrics(registry, bgpShared.get);
   }
 
   // --- The reconciler and the sync daemon (the director process's counters: they restart with it) ---

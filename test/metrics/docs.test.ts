@@ -22,6 +22,7 @@ function exported(): string[] {
     childStates: () => ({}),
     notifyFailures: () => ({}),
     checks: () => [],
+    bgp: () => undefined,
   });
   return m.registry.getMetricsAsArray().map((x) => x.name).sort();
 }

@@ -141,6 +141,8 @@ describe('packaging/deb: the Debian package', function () {
       'usr/share/man/man5/lvsd.conf.5.gz': /^-rw-r--r--$/,
       'usr/share/doc/lvsd/copyright': /^-rw-r--r--$/,
       'usr/share/doc/lvsd/changelog.gz': /^-rw-r--r--$/,
+      'usr/share/doc/lvsd/examples/bird-director.conf': /^-rw-r--r--$/,
+      'usr/share/doc/lvsd/examples/bird-router.conf': /^-rw-r--r--$/,
       'usr/lib/lvsd/dist/src/metrics/page/index.html': /^-rw-r--r--$/,
       'usr/lib/lvsd/dist/src/metrics/page/status.js': /^-rw-r--r--$/,
       'usr/lib/lvsd/dist/src/metrics/page/status.css': /^-rw-r--r--$/,

@@ -179,3 +179,22 @@ describe('reconcile/desired', () => {
     assert.equal(input.health.size, 1);
   });
 });
+
+describe('reconcile/desired: one canonical dest order for hash schedulers (issue 13)', () => {
+  const vs = (algo: string, extra: readonly string[] = []) => [
+    '[virtual_server.aa]', 'address = 192.0.2.10:80', 'lb_kind = DR', `lb_algo = ${algo}`, ...extra,
+    '[real_server.aa.c]', 'address = 198.51.100.10',
+    '[real_server.aa.a]', 'address = 198.51.100.9',
+    '[real_server.aa.b]', 'address = 198.51.100.100',
+  ];
+  it('mh and sh: dests sorted by address bytes (not text), whatever the file order; the sorry server last', () => {
+    for (const algo of ['mh', 'sh']) {
+      assert.deepEqual(weights(run(vs(algo))), ['198.51.100.9:80=1', '198.51.100.10:80=1', '198.51.100.100:80=1'], algo);
+    }
+    const sorry = run(vs('mh', ['sorry_server = 198.51.100.1:80', 'sorry_server_inhibit = true']));
+    assert.deepEqual(weights(sorry), ['198.51.100.9:80=1', '198.51.100.10:80=1', '198.51.100.100:80=1', '198.51.100.1:80=0']);
+  });
+  it('other schedulers keep the file order', () => {
+    assert.deepEqual(weights(run(vs('wlc'))), ['198.51.100.10:80=1', '198.51.100.9:80=1', '198.51.100.100:80=1']);
+  });
+});
