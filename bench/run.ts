@@ -9,6 +9,7 @@ import { instancesBench } from './instances';
 import { ipvsProgram } from './ipvs-program';
 import { memoryBench } from './memory';
 import { reload } from './reload';
+import { scaleOut } from './scale-out';
 import { scrapeBench } from './scrape';
 import { checksBench, jitter } from './jitter';
 import { BenchUsageError, type BenchOptions, parseBenchOptions } from './options';
@@ -24,6 +25,7 @@ export const BENCHMARKS: Record<string, (o: BenchOptions, argv: readonly string[
   scrape: scrapeBench,
   memory: memoryBench,
   'checker-cost': (o, argv) => checksBench('checker-cost', ['TCP_CHECK', 'HTTP_GET'], o, argv),
+  'scale-out': scaleOut,
 };
 
 const USAGE = `usage: npm run bench -- NAME [--runs N] [--adverts 1,0.1] [--only lvsd|keepalived] [--servers 0,1000] [--seconds N] [--host] [--dry-run] [--verbose]
