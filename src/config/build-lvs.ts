@@ -195,13 +195,17 @@ export function buildVirtualServer(r: SectionReader, name: string): VirtualServe
   const ops = r.bool('ops');
   if (ops?.value && protocol !== 'UDP') r.error(ops.line, 'ops (one-packet scheduling) applies to protocol = UDP only', ProblemCode.Conflict);
   const algo = lbAlgo?.value ?? 'wlc';
-  const flag = (k: string, forAlgo: string) => {
+  const announce = r.oneOf('announce', Announces);
+  // announce = bgp keeps a down real server at weight 0 (inhibit_on_failure, below), where it keeps its
+  // slots in the sh/mh lookup table: without the fallback flag, new flows hashed to it are dropped
+  // (the kernel finds no destination). So the fallback defaults to on there; `= false` still wins.
+  const flag = (k: string, forAlgo: string, dflt = false) => {
     const v = r.bool(k);
     if (v?.value && algo !== forAlgo) r.warn(v.line, `${k} only affects lb_algo = ${forAlgo}`);
-    return v?.value ?? false;
+    return v?.value ?? dflt;
   };
-  const announce = r.oneOf('announce', Announces);
-  const schedFlags = { shPort: flag('sh-port', 'sh'), shFallback: flag('sh-fallback', 'sh'), mhPort: flag('mh-port', 'mh'), mhFallback: flag('mh-fallback', 'mh') };
+  const fallbackDefault = (forAlgo: string) => announce?.value === 'bgp' && algo === forAlgo;
+  const schedFlags = { shPort: flag('sh-port', 'sh'), shFallback: flag('sh-fallback', 'sh', fallbackDefault('sh')), mhPort: flag('mh-port', 'mh'), mhFallback: flag('mh-fallback', 'mh', fallbackDefault('mh')) };
   const vs = {
     name,
     line,

@@ -21,6 +21,17 @@ describe('config: [bgp] and announce = bgp (issue 13)', () => {
     assert.equal(plain.bgp, undefined);
   });
 
+  it('turns the mh/sh fallback on by default for an announcing virtual server (a weight-0 server keeps its slots), and = false still wins', () => {
+    const vs = (extra: readonly string[], algo = 'mh') =>
+      parseConfig(['[bgp]', ...VS(extra).map((l) => (l === 'lb_algo = mh' ? `lb_algo = ${algo}` : l)), ...RS].join('\n'), F).config!.virtualServers.get('web')!;
+    assert.deepEqual(vs([]).schedFlags, { shPort: false, shFallback: false, mhPort: true, mhFallback: true });
+    assert.equal(vs(['mh-fallback = false']).schedFlags.mhFallback, false);
+    assert.deepEqual(vs([], 'sh').schedFlags, { shPort: false, shFallback: true, mhPort: true, mhFallback: false }); // mh-port is kept (with a warning)
+    // Without announce = bgp the kernel's default (off) stays.
+    const plain = parseConfig(['[virtual_server.x]', 'address = 192.0.2.11:80', 'lb_algo = mh', '[real_server.x.a]', 'address = 198.51.100.1:80'].join('\n'), F).config!;
+    assert.equal(plain.virtualServers.get('x')!.schedFlags.mhFallback, false);
+  });
+
   it('reads every [bgp] key', () => {
     const c = parseConfig(
       ['[bgp]', 'bird_socket = /run/bird/other.ctl', 'route_table = 4242', 'vip_interface = dummy0', 'bfd = false', 'sysctls = no', 'sync_daemon = eth1 id 7 port 9000', ...VS(), ...RS].join('\n'),
