@@ -216,13 +216,19 @@ interface RsSlot {
   dest: IpvsDest | undefined;
   verdict: DesiredRs | undefined;
 }
-const slots = new WeakMap<VirtualServer, RsSlot[]>();
+/** The slots of a virtual server's real servers, and whether their dest texts are all different. */
+interface VsSlots {
+  readonly list: RsSlot[];
+  readonly distinct: boolean;
+}
+const slots = new WeakMap<VirtualServer, VsSlots>();
 
-function slotsOf(vs: VirtualServer): RsSlot[] {
+function slotsOf(vs: VirtualServer): VsSlots {
   let s = slots.get(vs);
   if (s === undefined) {
-    s = [];
-    for (const rs of vs.realServers.values()) s.push({ rs, id: rsIdOf(vs, rs), text: destTextOf(vs, rs), dest: undefined, verdict: undefined });
+    const list: RsSlot[] = [];
+    for (const rs of vs.realServers.values()) list.push({ rs, id: rsIdOf(vs, rs), text: destTextOf(vs, rs), dest: undefined, verdict: undefined });
+    s = { list, distinct: new Set(list.map((x) => x.text)).size === list.length };
     slots.set(vs, s);
   }
   return s;
@@ -245,7 +251,8 @@ function slotVerdict(slot: RsSlot, alive: boolean, liveWeight: number, dispositi
 }
 
 function desiredService(vs: VirtualServer, input: Omit<DesiredInput, 'config'>): { svc: DesiredService; quorumUp: boolean } {
-  const rss = slotsOf(vs);
+  const vsSlots = slotsOf(vs);
+  const rss = vsSlots.list;
   const n = rss.length;
   const hs: RsHealth[] = new Array<RsHealth>(n);
   const ovs: (OverrideName | undefined)[] | null = input.overrides.size > 0 ? new Array<OverrideName | undefined>(n) : null;
@@ -265,8 +272,10 @@ function desiredService(vs: VirtualServer, input: Omit<DesiredInput, 'config'>):
   const quorumUp = nextQuorum(input.quorum?.get(vs.name), sum, vs.quorum, vs.hysteresis);
   const sorryActive = !quorumUp && vs.sorryServer !== undefined;
   // Dest keys are unique among the real servers of a virtual server unless the sorry server
-  // clashes with one (handled below) or two real servers share an address (the map keeps the last).
-  const dests = new Map<string, IpvsDest>();
+  // clashes with one (handled below) or two real servers share an address (the map keeps the
+  // last): only then are the dests gathered in a map; otherwise straight into the list.
+  const list: IpvsDest[] | null = vsSlots.distinct && vs.sorryServer === undefined ? [] : null;
+  const dests = list === null ? new Map<string, IpvsDest>() : null;
   const realServers: DesiredRs[] = new Array<DesiredRs>(n);
   for (let i = 0; i < n; i++) {
     const slot = rss[i]!;
@@ -288,7 +297,10 @@ function desiredService(vs: VirtualServer, input: Omit<DesiredInput, 'config'>):
       disposition = override === 'drain' ? 'drained' : 'up';
       dest = slotDest(vs, slot, weight);
     }
-    if (dest) dests.set(slot.text, dest);
+    if (dest) {
+      if (list !== null) list.push(dest);
+      else dests!.set(slot.text, dest);
+    }
     realServers[i] = slotVerdict(slot, alive, alive ? weight : 0, disposition, dest);
   }
   let sorry: IpvsDest | undefined;
@@ -304,13 +316,13 @@ function desiredService(vs: VirtualServer, input: Omit<DesiredInput, 'config'>):
       ...(s.family !== vs.family ? { family: s.family } : {}),
     };
     // The sorry server wins a clash with a real server's key: it is what serves now.
-    dests.delete(`${sorry.address}/${sorry.port}`);
-    dests.set(`${sorry.address}/${sorry.port}`, sorry);
+    dests!.delete(`${sorry.address}/${sorry.port}`);
+    dests!.set(`${sorry.address}/${sorry.port}`, sorry);
   }
   const svc: DesiredService = {
     vs: vs.name,
     service: cachedServiceOf(vs),
-    dests: vs.lbAlgo === 'mh' || vs.lbAlgo === 'sh' ? canonicalOrder([...dests.values()], sorry) : [...dests.values()],
+    dests: vs.lbAlgo === 'mh' || vs.lbAlgo === 'sh' ? canonicalOrder(list ?? [...dests!.values()], sorry) : (list ?? [...dests!.values()]),
     realServers,
     ...(sorry && sorryActive ? { sorry } : {}),
     quorumUp,
