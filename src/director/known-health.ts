@@ -66,9 +66,8 @@ export class KnownHealthStore {
     return { servers, down };
   }
 
-  /** Keeps the stored health in step with one report of a real server with checks. */
-  note(vs: VirtualServer, rs: RealServer, h: RsHealth): void {
-    const id = rsId(vs.name, rs.name);
+  /** Keeps the stored health in step with one report of a real server with checks (`id`: its `VS/RS`). */
+  note(vs: VirtualServer, rs: RealServer, h: RsHealth, id = rsId(vs.name, rs.name)): void {
     if (h.up !== vs.alpha && h.weight === undefined) {
       if (this.deviating.delete(id)) this.dirty = true;
       return;
