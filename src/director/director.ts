@@ -160,6 +160,12 @@ export class Director {
   private kickFirstAt = 0;
   private changedSinceTurn = false;
   private readonly plans = new WeakMap<DirectorReloadPlan, PlanState>();
+  /**
+   * Real-server state changes whose log line, event and hooks wait for the pass that
+   * acts on them to have issued its writes (a burst's announcements cost about as
+   * much as its pass): told, in the order they came, when that pass ends.
+   */
+  private announcements: { vs: VirtualServer; rs: RealServer; h: RsHealth }[] = [];
   private readonly onIpvsError?: (e: IpvsObjectError, state: 'failing' | 'recovered') => void;
   private readonly onQuorum?: (vs: string, up: boolean) => void;
   /** The reconciler's managedVersion the state file holds. */
@@ -272,11 +278,26 @@ export class Director {
 
   /** Runs a pass; the desired services of the marked virtual servers are recomputed at its start. */
   private kick(reason: 'change' | 'start' = 'change'): Promise<PassResult> {
-    return this.reconciler.pass(reason).then((r) => {
-      this.persistManaged();
-      this.tellQuorum();
-      return r;
-    });
+    return this.reconciler.pass(reason).then(
+      (r) => {
+        this.tellAnnouncements();
+        this.persistManaged();
+        this.tellQuorum();
+        return r;
+      },
+      (e: unknown) => {
+        this.tellAnnouncements();
+        throw e;
+      },
+    );
+  }
+
+  /** Logs, records and hands the hooks the real-server state changes waiting for their pass. */
+  private tellAnnouncements(): void {
+    if (this.announcements.length === 0) return;
+    const list = this.announcements;
+    this.announcements = [];
+    for (const a of list) this.announce(a.vs, a.rs, a.h);
   }
 
   /** Hands `onQuorum` the quorum values the last pass applied. */
@@ -522,6 +543,7 @@ export class Director {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.tellAnnouncements();
     this.counters.stop();
     this.known.stop();
     if (this.known.dirty) this.saveNow();
@@ -639,23 +661,25 @@ export class Director {
       const rs = vs?.realServers.get(ev.rs.slice(slash + 1));
       if (!vs || !rs) continue; // a report from before a reload removed it
       const before: Known = healthOf(vs, rs, this.reports) as Known;
-      const now: RsHealth = { up: ev.up, reason: ev.reason, ...(ev.weight !== undefined ? { weight: ev.weight } : {}) };
+      const now: RsHealth = ev.weight !== undefined ? { up: ev.up, reason: ev.reason, weight: ev.weight } : { up: ev.up, reason: ev.reason };
       this.reports.set(ev.rs, now);
-      if (rs.checks.length > 0) this.known.note(vs, rs, now);
+      if (rs.checks.length > 0) this.known.note(vs, rs, now, ev.rs);
       if (before.up !== now.up || before.weight !== now.weight) {
         changed = true;
         this.dirty.add(vs.name);
       }
-      if (before.up !== now.up && rs.checks.length > 0) this.announce(vs, rs, now);
+      if (before.up !== now.up && rs.checks.length > 0) {
+        if (this.started) this.announcements.push({ vs, rs, h: now });
+        else this.announce(vs, rs, now);
+      }
     }
     if (changed && this.started) this.kickSoon();
+    else this.tellAnnouncements();
   }
 
   private announce(vs: VirtualServer, rs: RealServer, h: RsHealth): void {
     const state = h.up ? 'UP' : 'DOWN';
-    const port = vs.address && (vs.lbKind === 'DR' || vs.lbKind === 'TUN') ? vs.address.port : rs.address.port;
-    const realServer = formatEndpoint(rs.address.address, vs.protocol, port);
-    const virtualServer = vs.address ? formatEndpoint(vs.address.address, vs.protocol, vs.address.port) : `fwmark:${vs.fwmark}`;
+    const { realServer, virtualServer } = endpointsOf(vs, rs);
     (h.up ? this.logger.info : this.logger.warn).call(this.logger, `real server ${state}`, { vs: vs.name, rs: rs.name, address: realServer, reason: h.reason });
     emitEvent({ subsystem: 'check', severity: h.up ? 'info' : 'warn', subject: `${vs.name}/${rs.name}`, message: `${realServer} ${state}${h.reason ? `: ${h.reason}` : ''}`, fields: { address: realServer, up: h.up } });
     const scripts: NotifyScripts = {
@@ -798,6 +822,21 @@ export class Director {
       } else await this.sync.reconfigure(want);
     }
   }
+}
+
+// The endpoint texts of a real server's announcements, computed once per configuration object.
+const endpointTexts = new WeakMap<RealServer, { vs: VirtualServer; realServer: string; virtualServer: string }>();
+
+/** `realServer` and `virtualServer` as a real server's log line, event and hooks name them. */
+function endpointsOf(vs: VirtualServer, rs: RealServer): { realServer: string; virtualServer: string } {
+  const t = endpointTexts.get(rs);
+  if (t !== undefined && t.vs === vs) return t;
+  const port = vs.address && (vs.lbKind === 'DR' || vs.lbKind === 'TUN') ? vs.address.port : rs.address.port;
+  const realServer = formatEndpoint(rs.address.address, vs.protocol, port);
+  const virtualServer = vs.address ? formatEndpoint(vs.address.address, vs.protocol, vs.address.port) : `fwmark:${vs.fwmark}`;
+  const made = { vs, realServer, virtualServer };
+  endpointTexts.set(rs, made);
+  return made;
 }
 
 function saveStateQuiet(dir: string, overrides: ReadonlyMap<string, OverrideName>, managed: Iterable<string>, logger: Logger, health?: ReadonlyMap<string, StoredHealth>, durable = true, managedVersion?: number): void {

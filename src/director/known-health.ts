@@ -11,7 +11,7 @@
  * thousands of servers down) takes milliseconds of CPU to write: the least
  * time between two writes grows to {@link HEALTH_SAVE_COST_FACTOR} times the
  * CPU time the last write took (at most {@link HEALTH_SAVE_MAX_MS}), so
- * flapping real servers never cost more than about 2 % of a CPU in writes.
+ * flapping real servers never cost more than about 1 % of a CPU in writes.
  */
 import type { RealServer, VirtualServer } from '../config/types';
 import type { Clock, TimerHandle } from '../lib/clock';
@@ -22,7 +22,7 @@ import type { StoredHealth } from './state';
 /** The least time between two writes of the health to the state file. */
 export const HEALTH_SAVE_MS = 200;
 /** The least time between two writes, in multiples of the CPU time the last write took. */
-export const HEALTH_SAVE_COST_FACTOR = 50;
+export const HEALTH_SAVE_COST_FACTOR = 100;
 /** The longest the least time between two writes grows to. */
 export const HEALTH_SAVE_MAX_MS = 2000;
 
@@ -66,9 +66,8 @@ export class KnownHealthStore {
     return { servers, down };
   }
 
-  /** Keeps the stored health in step with one report of a real server with checks. */
-  note(vs: VirtualServer, rs: RealServer, h: RsHealth): void {
-    const id = rsId(vs.name, rs.name);
+  /** Keeps the stored health in step with one report of a real server with checks (`id`: its `VS/RS`). */
+  note(vs: VirtualServer, rs: RealServer, h: RsHealth, id = rsId(vs.name, rs.name)): void {
     if (h.up !== vs.alpha && h.weight === undefined) {
       if (this.deviating.delete(id)) this.dirty = true;
       return;

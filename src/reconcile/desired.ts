@@ -203,42 +203,105 @@ export function desiredServiceOf(vs: VirtualServer, input: Omit<DesiredInput, 'c
   return desiredService(vs, input).svc;
 }
 
+/**
+ * What a health change does not change, per real server of a virtual server, computed once
+ * per configuration object; plus the last dest and verdict built for it, reused while they
+ * stay the same (a burst recomputes thousands of virtual servers whose other real servers
+ * did not move: no new objects for them). Dests and verdicts are read-only to everyone.
+ */
+interface RsSlot {
+  readonly rs: RealServer;
+  readonly id: string;
+  readonly text: string;
+  dest: IpvsDest | undefined;
+  verdict: DesiredRs | undefined;
+}
+/** The slots of a virtual server's real servers, and whether their dest texts are all different. */
+interface VsSlots {
+  readonly list: RsSlot[];
+  readonly distinct: boolean;
+}
+const slots = new WeakMap<VirtualServer, VsSlots>();
+
+function slotsOf(vs: VirtualServer): VsSlots {
+  let s = slots.get(vs);
+  if (s === undefined) {
+    const list: RsSlot[] = [];
+    for (const rs of vs.realServers.values()) list.push({ rs, id: rsIdOf(vs, rs), text: destTextOf(vs, rs), dest: undefined, verdict: undefined });
+    s = { list, distinct: new Set(list.map((x) => x.text)).size === list.length };
+    slots.set(vs, s);
+  }
+  return s;
+}
+
+/** The slot's dest at `weight`: the last one built when its weight is the same. */
+function slotDest(vs: VirtualServer, slot: RsSlot, weight: number): IpvsDest {
+  const d = slot.dest;
+  if (d !== undefined && d.weight === weight) return d;
+  return (slot.dest = destOf(vs, slot.rs, weight));
+}
+
+/** The slot's verdict: the last one built when every field is the same. */
+function slotVerdict(slot: RsSlot, alive: boolean, liveWeight: number, disposition: RsDisposition, dest: IpvsDest | undefined): DesiredRs {
+  const v = slot.verdict;
+  if (v !== undefined && v.alive === alive && v.liveWeight === liveWeight && v.disposition === disposition && v.dest === dest) return v;
+  const r: { -readonly [K in keyof DesiredRs]: DesiredRs[K] } = { name: slot.rs.name, alive, liveWeight, disposition };
+  if (dest) r.dest = dest;
+  return (slot.verdict = r);
+}
+
 function desiredService(vs: VirtualServer, input: Omit<DesiredInput, 'config'>): { svc: DesiredService; quorumUp: boolean } {
-  type Pre = { rs: RealServer; alive: boolean; weight: number; override: OverrideName | undefined; h: RsHealth };
-  const pre: Pre[] = [];
+  const vsSlots = slotsOf(vs);
+  const rss = vsSlots.list;
+  const n = rss.length;
+  const hs: RsHealth[] = new Array<RsHealth>(n);
+  const ovs: (OverrideName | undefined)[] | null = input.overrides.size > 0 ? new Array<OverrideName | undefined>(n) : null;
+  const weights: number[] = new Array<number>(n);
   let sum = 0;
-  const anyOverride = input.overrides.size > 0;
-  for (const rs of vs.realServers.values()) {
-    const override = anyOverride ? input.overrides.get(rsIdOf(vs, rs)) : undefined;
-    const h = healthOf(vs, rs, input.health);
-    const alive = h.up && override !== 'disable';
+  for (let i = 0; i < n; i++) {
+    const slot = rss[i]!;
+    const rs = slot.rs;
+    const override = ovs ? (ovs[i] = input.overrides.get(slot.id)) : undefined;
+    const h = rs.checks.length === 0 ? NO_CHECKS : (input.health.get(slot.id) ?? (vs.alpha ? ALPHA : NOT_YET));
+    hs[i] = h;
     const base = h.weight ?? rs.weight;
     const weight = override === 'drain' ? 0 : base;
-    if (alive) sum += weight;
-    pre.push({ rs, alive, weight, override, h });
+    weights[i] = weight;
+    if (h.up && override !== 'disable') sum += weight;
   }
   const quorumUp = nextQuorum(input.quorum?.get(vs.name), sum, vs.quorum, vs.hysteresis);
   const sorryActive = !quorumUp && vs.sorryServer !== undefined;
-  const dests = new Map<string, IpvsDest>();
-  const realServers: DesiredRs[] = [];
-  for (const p of pre) {
+  // Dest keys are unique among the real servers of a virtual server unless the sorry server
+  // clashes with one (handled below) or two real servers share an address (the map keeps the
+  // last): only then are the dests gathered in a map; otherwise straight into the list.
+  const list: IpvsDest[] | null = vsSlots.distinct && vs.sorryServer === undefined ? [] : null;
+  const dests = list === null ? new Map<string, IpvsDest>() : null;
+  const realServers: DesiredRs[] = new Array<DesiredRs>(n);
+  for (let i = 0; i < n; i++) {
+    const slot = rss[i]!;
+    const rs = slot.rs;
+    const h = hs[i]!;
+    const override = ovs ? ovs[i] : undefined;
+    const weight = weights[i]!;
+    const alive = h.up && override !== 'disable';
     let disposition: RsDisposition;
     let dest: IpvsDest | undefined;
-    if (p.override === 'disable') disposition = 'disabled';
-    else if (!p.h.up) {
-      disposition = p.rs.inhibitOnFailure ? 'down-inhibited' : 'down-removed';
-      if (p.rs.inhibitOnFailure) dest = destOf(vs, p.rs, 0);
+    if (override === 'disable') disposition = 'disabled';
+    else if (!h.up) {
+      disposition = rs.inhibitOnFailure ? 'down-inhibited' : 'down-removed';
+      if (rs.inhibitOnFailure) dest = slotDest(vs, slot, 0);
     } else if (sorryActive) {
-      disposition = p.rs.inhibitOnFailure ? 'quorum-inhibited' : 'quorum-removed';
-      if (p.rs.inhibitOnFailure) dest = destOf(vs, p.rs, 0);
+      disposition = rs.inhibitOnFailure ? 'quorum-inhibited' : 'quorum-removed';
+      if (rs.inhibitOnFailure) dest = slotDest(vs, slot, 0);
     } else {
-      disposition = p.override === 'drain' ? 'drained' : 'up';
-      dest = destOf(vs, p.rs, p.weight);
+      disposition = override === 'drain' ? 'drained' : 'up';
+      dest = slotDest(vs, slot, weight);
     }
-    if (dest) dests.set(destTextOf(vs, p.rs), dest);
-    const r: { -readonly [K in keyof DesiredRs]: DesiredRs[K] } = { name: p.rs.name, alive: p.alive, liveWeight: p.alive ? p.weight : 0, disposition };
-    if (dest) r.dest = dest;
-    realServers.push(r);
+    if (dest) {
+      if (list !== null) list.push(dest);
+      else dests!.set(slot.text, dest);
+    }
+    realServers[i] = slotVerdict(slot, alive, alive ? weight : 0, disposition, dest);
   }
   let sorry: IpvsDest | undefined;
   if (vs.sorryServer && (sorryActive || vs.sorryServerInhibit)) {
@@ -253,13 +316,13 @@ function desiredService(vs: VirtualServer, input: Omit<DesiredInput, 'config'>):
       ...(s.family !== vs.family ? { family: s.family } : {}),
     };
     // The sorry server wins a clash with a real server's key: it is what serves now.
-    dests.delete(`${sorry.address}/${sorry.port}`);
-    dests.set(`${sorry.address}/${sorry.port}`, sorry);
+    dests!.delete(`${sorry.address}/${sorry.port}`);
+    dests!.set(`${sorry.address}/${sorry.port}`, sorry);
   }
   const svc: DesiredService = {
     vs: vs.name,
     service: cachedServiceOf(vs),
-    dests: vs.lbAlgo === 'mh' || vs.lbAlgo === 'sh' ? canonicalOrder([...dests.values()], sorry) : [...dests.values()],
+    dests: vs.lbAlgo === 'mh' || vs.lbAlgo === 'sh' ? canonicalOrder(list ?? [...dests!.values()], sorry) : (list ?? [...dests!.values()]),
     realServers,
     ...(sorry && sorryActive ? { sorry } : {}),
     quorumUp,

@@ -116,41 +116,76 @@ export function diffService(d: DesiredServiceLike, have: ObservedService | undef
   if (serviceDiffers(d.service, have.service)) ops.push({ op: 'editService', service: bareService(d.service) });
   // Matched by the address text first (the table holds what lvsd wrote, in the same
   // text); by the canonical key only when a wanted and a present dest are both left
-  // unmatched: a health change diffs thousands of services.
-  const byText = new Map<string, IpvsDestEntry>();
-  for (const hd of have.dests) byText.set(`${hd.address}/${hd.port}`, hd);
-  const pair: (IpvsDestEntry | undefined)[] = new Array<IpvsDestEntry | undefined>(d.dests.length);
-  const matched = new Set<IpvsDestEntry>();
+  // unmatched: a health change diffs thousands of services. A service of a few dests is
+  // matched by scanning from where the last match was (no map, no key strings: the
+  // kernel's order is lvsd's, or lvsd's with re-added dests moved to the end).
+  const hds = have.dests;
+  const wds = d.dests;
+  const pair: (IpvsDestEntry | undefined)[] = new Array<IpvsDestEntry | undefined>(wds.length);
+  const used: boolean[] = new Array<boolean>(hds.length).fill(false);
+  let matchedCount = 0;
   let unmatched = 0;
-  d.dests.forEach((dest, i) => {
-    const hd = byText.get(`${dest.address}/${dest.port}`);
-    if (hd !== undefined && !matched.has(hd)) {
-      pair[i] = hd;
-      matched.add(hd);
-    } else unmatched++;
-  });
-  if (unmatched > 0 && matched.size < have.dests.length) {
-    const byKey = new Map<string, IpvsDestEntry>();
-    for (const x of have.dests) if (!matched.has(x)) byKey.set(destKeyId(x), x);
-    d.dests.forEach((dest, i) => {
+  if (hds.length <= SCAN_MAX) {
+    let hint = 0;
+    for (let i = 0; i < wds.length; i++) {
+      const w = wds[i]!;
+      let found = -1;
+      for (let k = 0; k < hds.length; k++) {
+        const j = hint + k < hds.length ? hint + k : hint + k - hds.length;
+        const h = hds[j]!;
+        if (!used[j] && h.address === w.address && h.port === w.port) {
+          found = j;
+          break;
+        }
+      }
+      if (found >= 0) {
+        pair[i] = hds[found];
+        used[found] = true;
+        matchedCount++;
+        hint = found + 1 < hds.length ? found + 1 : 0;
+      } else unmatched++;
+    }
+  } else {
+    const byText = new Map<string, number>();
+    hds.forEach((hd, j) => byText.set(`${hd.address}/${hd.port}`, j));
+    wds.forEach((dest, i) => {
+      const j = byText.get(`${dest.address}/${dest.port}`);
+      if (j !== undefined && !used[j]) {
+        pair[i] = hds[j];
+        used[j] = true;
+        matchedCount++;
+      } else unmatched++;
+    });
+  }
+  if (unmatched > 0 && matchedCount < hds.length) {
+    const byKey = new Map<string, number>();
+    hds.forEach((x, j) => {
+      if (!used[j]) byKey.set(destKeyId(x), j);
+    });
+    wds.forEach((dest, i) => {
       if (pair[i] !== undefined) return;
-      const hd = byKey.get(destKeyId(dest));
-      if (hd !== undefined && !matched.has(hd)) {
-        pair[i] = hd;
-        matched.add(hd);
+      const j = byKey.get(destKeyId(dest));
+      if (j !== undefined && !used[j]) {
+        pair[i] = hds[j];
+        used[j] = true;
+        matchedCount++;
       }
     });
   }
-  d.dests.forEach((dest, i) => {
+  for (let i = 0; i < wds.length; i++) {
+    const dest = wds[i]!;
     const hd = pair[i];
     if (!hd) ops.push({ op: 'addDest', key, dest: bareDest(dest) });
     else if (destDiffers(dest, hd)) ops.push({ op: 'editDest', key, dest: bareDest(dest) });
-  });
-  if (matched.size < have.dests.length) {
-    for (const hd of have.dests) if (!matched.has(hd)) ops.push({ op: 'delDest', key, dest: { address: hd.address, port: hd.port } });
+  }
+  if (matchedCount < hds.length) {
+    for (let j = 0; j < hds.length; j++) if (!used[j]) ops.push({ op: 'delDest', key, dest: { address: hds[j]!.address, port: hds[j]!.port } });
   }
   return ops;
 }
+
+/** Services with at most this many dests are matched by a scan, larger ones through a map. */
+const SCAN_MAX = 32;
 
 /** The ops that delete a managed service lvsd no longer wants: its dests, then the service. */
 export function deleteService(o: ObservedService, ops: IpvsOp[] = []): IpvsOp[] {

@@ -120,6 +120,35 @@ describe('director: work in proportion to the change (issue 14)', () => {
     assert.equal(ipvs.size.dests, n * 4);
   });
 
+  it('the real server DOWN/UP lines of a burst (and their events and hooks) come once the pass has issued its writes, each once, in the order the verdicts came', async () => {
+    const n = 20;
+    let announcedAtFirstWrite = -1;
+    const logger = createMemoryLogger();
+    const announced = () => logger.records.filter((r) => /^real server (UP|DOWN)$/.test(r.message));
+    class Watching extends FakeIpvs {
+      override async apply(ops: Parameters<FakeIpvs['apply']>[0]) {
+        if (announcedAtFirstWrite < 0) announcedAtFirstWrite = announced().length;
+        return super.apply(ops);
+      }
+    }
+    const ipvs = new Watching();
+    const { d, health } = make(sharedLines(n, 2), ipvs, logger);
+    await d.start();
+    await quiet(d);
+    for (const up of [false, true]) {
+      announcedAtFirstWrite = -1;
+      logger.records.length = 0;
+      const order = Array.from({ length: n }, (_, v) => (v * 7) % n);
+      health.emit(order.map((v) => ({ rs: `vs${v}/rs0`, up, reason: up ? 'connected' : 'ECONNREFUSED' })));
+      await quiet(d);
+      assert.equal(announcedAtFirstWrite, 0, 'nothing announced before the first write');
+      assert.deepEqual(
+        announced().map((r) => `${r.message} ${String(r.fields?.vs)}`),
+        order.map((v) => `real server ${up ? 'UP' : 'DOWN'} vs${v}`),
+      );
+    }
+  });
+
   it('at start the table is written before the checks are built and sent (the first write does not wait for 1,000s of checks)', async () => {
     const ipvs = new FakeIpvs({ record: false });
     const health = scripted();

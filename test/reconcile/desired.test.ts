@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { desiredState, nextQuorum, type DesiredInput, type RsHealth } from '../../src/reconcile/desired';
+import { desiredServiceOf, desiredState, nextQuorum, type DesiredInput, type RsHealth } from '../../src/reconcile/desired';
 import type { OverrideName } from '../../src/reconcile/desired';
 import { conf, WEB } from './helpers';
 
@@ -177,6 +177,24 @@ describe('reconcile/desired', () => {
     const input: DesiredInput = { config: conf(WEB), health: new Map([['web/rs1', { up: false }]]), overrides: none };
     assert.deepEqual(desiredState(input), desiredState(input));
     assert.equal(input.health.size, 1);
+  });
+  it('recomputing one virtual server after a change: the same result as from scratch, untouched real servers keep their objects', () => {
+    const lines = ['[virtual_server.w]', 'address = 192.0.2.100:80', 'lb_algo = wlc', '[real_server.w.a]', 'address = 198.51.100.1:80', 'check = tcp', 'inhibit_on_failure = yes', '[real_server.w.b]', 'address = 198.51.100.2:80', 'weight = 3', '[check.tcp]', 'type = TCP_CHECK'];
+    const config = conf(lines);
+    const vs = config.virtualServers.get('w')!;
+    const up = desiredServiceOf(vs, { health: new Map(), overrides: new Map() });
+    const downHealth = new Map([['w/a', { up: false, reason: 'x' }]]);
+    const down = desiredServiceOf(vs, { health: downHealth, overrides: new Map() });
+    // Fresh configuration objects: nothing cached for them.
+    assert.deepEqual(down, desiredServiceOf(conf(lines).virtualServers.get('w')!, { health: downHealth, overrides: new Map() }));
+    assert.deepEqual(down.dests.map((d) => `${d.address}=${d.weight}`), ['198.51.100.1=0', '198.51.100.2=3']);
+    assert.equal(down.realServers[0]!.disposition, 'down-inhibited');
+    assert.equal(down.dests[1], up.dests[1], 'the untouched dest is the same object');
+    assert.equal(down.realServers[1], up.realServers[1], 'the untouched verdict is the same object');
+    const back = desiredServiceOf(vs, { health: new Map([['w/a', { up: true, reason: 'y', weight: 7 }]]), overrides: new Map([['w/b', 'drain' as const]]) });
+    assert.deepEqual(back.dests.map((d) => `${d.address}=${d.weight}`), ['198.51.100.1=7', '198.51.100.2=0']);
+    assert.deepEqual(back.realServers.map((r) => `${r.name} ${r.disposition} ${r.liveWeight}`), ['a up 7', 'b drained 0']);
+    assert.deepEqual(up.dests.map((d) => `${d.address}=${d.weight}`), ['198.51.100.1=1', '198.51.100.2=3'], 'an earlier result is not changed by later ones');
   });
 });
 

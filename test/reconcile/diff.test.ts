@@ -7,7 +7,7 @@ import { serviceKeyId } from '../../src/kernel/ipvs/addr';
 import { FakeIpvs } from '../../src/kernel/ipvs/fake';
 import type { IpvsOp } from '../../src/kernel/ipvs/types';
 import { desiredState, type RsHealth } from '../../src/reconcile/desired';
-import { diffIpvs, type ObservedService } from '../../src/reconcile/diff';
+import { diffIpvs, diffService, type ObservedService } from '../../src/reconcile/diff';
 import { describeOp } from '../../src/reconcile/reconciler';
 import { conf, observeAll, WEB } from './helpers';
 
@@ -164,5 +164,26 @@ describe('reconcile/diff', () => {
     assert.deepEqual(golden(diffIpvs(d, [], managedOf(d))), ['add service FWM 7 rr', 'add dest 198.51.100.1:0 DR weight 1 to FWM 7']);
     const k = await kernelOf(lines);
     assert.deepEqual(diffIpvs(d, k.observed, managedOf(d)), []);
+  });
+  it('matches dests whatever the kernel order, through a scan (few dests) or a map (many): only real differences give ops', () => {
+    for (const n of [3, 40]) {
+      const lines = ['[virtual_server.big]', 'address = 192.0.2.100:80', 'lb_algo = wlc'];
+      for (let r = 0; r < n; r++) lines.push(`[real_server.big.r${r}]`, `address = 198.51.100.${r + 1}:80`);
+      const d = desired(lines)[0]!;
+      // The kernel's list: the first dest re-added last (as after a down and up), the second with another weight.
+      const have = [...d.dests.slice(1), d.dests[0]!].map((x, i) => (i === 0 ? { ...x, weight: 9 } : { ...x }));
+      const observed: ObservedService = { service: d.service, dests: have };
+      assert.deepEqual(golden(diffService(d, observed)), ['edit dest 198.51.100.2:80 NAT weight 1 of TCP 192.0.2.100:80'], `${n} dests`);
+      // One missing from the kernel, one foreign in it: an add and a delete.
+      const drift: ObservedService = { service: d.service, dests: [...have.slice(1, -1), { ...d.dests[1]!, address: '198.51.100.250' }] };
+      assert.deepEqual(golden(diffService(d, drift)).sort(), [`add dest 198.51.100.1:80 NAT weight 1 to TCP 192.0.2.100:80`, `add dest 198.51.100.2:80 NAT weight 1 to TCP 192.0.2.100:80`, `delete dest 198.51.100.250:80 from TCP 192.0.2.100:80`].sort(), `${n} dests`);
+    }
+  });
+
+  it('IPv6: a dest the kernel spells differently is matched by its canonical key, not deleted and re-added', () => {
+    const lines = ['[virtual_server.v6]', 'address = [2001:db8::100]:80', 'lb_algo = rr', '[real_server.v6.a]', 'address = [2001:db8::11]:80', '[real_server.v6.b]', 'address = [2001:db8::12]:80'];
+    const d = desired(lines)[0]!;
+    const observed: ObservedService = { service: d.service, dests: [{ ...d.dests[1]!, address: '2001:DB8:0::12' }, { ...d.dests[0]!, address: '2001:db8:0:0::11', weight: 3 }] };
+    assert.deepEqual(golden(diffService(d, observed)), ['edit dest [2001:db8::11]:80 NAT weight 1 of TCP [2001:db8::100]:80']);
   });
 });
