@@ -34,6 +34,7 @@ import { createMemoryLogger } from '../src/log';
 import { intervalAudit } from '../src/reconcile/audit';
 import { printTable, summarize } from './lib/stats';
 import type { BenchOptions } from './options';
+import { mulberry32 } from '../test/lib/prng';
 
 /**
  * N virtual servers × `per` real servers; rs0 of each is the shared backend 198.51.100.1,
@@ -49,17 +50,7 @@ function configText(n: number, per = 10, allChecked = false): string {
   return out.join('\n');
 }
 
-/** A small seeded generator (mulberry32), so every run flaps the same servers. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const seeded = mulberry32;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

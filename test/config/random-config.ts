@@ -6,18 +6,9 @@ import { strict as assert } from 'node:assert';
 import { parseConfig } from '../../src/config/load';
 import type { LvsdConfig } from '../../src/config/types';
 import { F } from './helpers';
+import { mulberry32 } from '../lib/prng';
 
-/** A small seeded generator (mulberry32), so a failure names its seed and repeats. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 export function baseLines(r: () => number, services: number): string[] {
   const out = ['[global]', 'router_id = lvs-a', '[check.web]', 'type = TCP_CHECK', 'connect_timeout = 3', '[check.api]', 'type = HTTP_GET', 'url_path = /health'];

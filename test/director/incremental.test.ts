@@ -22,6 +22,7 @@ import { intervalAudit } from '../../src/reconcile/audit';
 import { desiredState, type OverrideName, type RsHealth } from '../../src/reconcile/desired';
 import { AUDIT_SLICE } from '../../src/reconcile/reconciler';
 import { conf, tableLines } from '../reconcile/helpers';
+import { mulberry32 } from '../lib/prng';
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -63,17 +64,7 @@ async function quiet(d: Director): Promise<void> {
   }
 }
 
-/** A small seeded generator (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const seeded = mulberry32;
 
 describe('director: work in proportion to the change (issue 14)', () => {
   let dir: string;

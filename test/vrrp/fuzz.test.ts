@@ -5,18 +5,9 @@ import { decodeIpv4Header } from '../../src/vrrp/ipv4';
 import { finishChecksum, pseudoHeaderSum, sumWords } from '../../src/vrrp/checksum';
 import { decodeVrrp, encodeVrrp, vrrpLength, type VrrpCodecContext } from '../../src/vrrp/packet';
 import { FIXTURES, readPcap } from './pcap';
+import { mulberry32 } from '../lib/prng';
 
-/** mulberry32: a small deterministic PRNG, so a failure reproduces from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 /** Makes a mutated packet's checksum right again, so the fuzz reaches past the checksum. */
 function fixChecksum(b: Uint8Array, ctx: VrrpCodecContext, pseudo: boolean): void {
