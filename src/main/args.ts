@@ -26,6 +26,9 @@ export const HELP = `Usage: lvsd [--config FILE] [--dry-run] [--log-level LEVEL]
 lvsd runs VRRP for the directors of a Linux Virtual Server pair, checks the
 real servers and keeps the kernel's IPVS table equal to configuration and
 health. It runs in the foreground and logs to stdout; systemd supervises it.
+With a [bgp] section, directors can also run active/active: each puts the VIPs
+of its announce = bgp virtual servers, while they have quorum, as routes in a
+kernel table that BIRD exports over BGP (see lvsd.conf(5)).
 
 Options:
   -f, --config FILE      configuration file (default ${DEFAULT_CONFIG})
@@ -49,7 +52,8 @@ Commands:
 
 Signals: SIGHUP reloads the configuration (only the difference is applied, by
 every part or by none; VRRP instances keep their state),
-SIGTERM and SIGINT stop (priority 0 advertised, VIPs removed), SIGUSR1
+SIGTERM and SIGINT stop (BGP routes withdrawn first, priority 0 advertised,
+VIPs removed), SIGUSR1
 prints the status and the children's pids as one JSON line on stdout,
 SIGUSR2 prints statistics (one JSON line per instance: adverts, errors,
 drops).
