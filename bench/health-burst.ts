@@ -35,6 +35,7 @@ import { intervalAudit } from '../src/reconcile/audit';
 import { printTable, summarize } from './lib/stats';
 import type { BenchOptions } from './options';
 import { mulberry32 } from '../test/lib/prng';
+import { scriptedHealth as scriptedHealthNow } from '../test/lib/health-source';
 
 /**
  * N virtual servers × `per` real servers; rs0 of each is the shared backend 198.51.100.1,
@@ -116,19 +117,14 @@ class TimedIpvs extends FakeIpvs {
   }
 }
 
-/** A health source the benchmark drives: verdicts are delivered one per event-loop turn. */
+/** The scripted health source, with verdicts delivered all in one turn or one per event-loop turn. */
 function scriptedHealth(): HealthSource & { emit(events: RsChange[], perTurn: boolean): Promise<void> } {
-  const states: ((s: RsChange[]) => void)[] = [];
-  const changes: ((e: RsChange) => void)[] = [];
+  const h = scriptedHealthNow();
   return {
-    set: (s) => states.forEach((f) => f(s.map((x) => ({ rs: x.rs, up: true, reason: 'start' })))),
-    update: () => undefined,
-    onStates: (f) => void states.push(f),
-    onChange: (f) => void changes.push(f),
-    stop: async () => undefined,
+    ...h,
     async emit(events, perTurn) {
       for (const e of events) {
-        changes.forEach((f) => f(e));
+        h.emit([e]);
         if (perTurn) await new Promise((r) => setImmediate(r));
       }
     },

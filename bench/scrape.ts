@@ -20,7 +20,6 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseConfig } from '../src/config/load';
 import { Director } from '../src/director/director';
-import type { HealthSource } from '../src/director/health';
 import { FakeClock } from '../src/lib/clock';
 import { createMemoryLogger } from '../src/log';
 import { createMetrics, STATUS_REUSE_MS } from '../src/metrics/registry';
@@ -29,6 +28,7 @@ import type { Reconciler } from '../src/reconcile/reconciler';
 import { IpvsNetlinkKernel } from '../test/kernel/ipvs-netlink-kernel';
 import { printTable, summarize } from './lib/stats';
 import type { BenchOptions } from './options';
+import { allUpHealth } from '../test/lib/health-source';
 
 function configText(n: number): string {
   const out = ['[global]', 'log_level = error'];
@@ -39,16 +39,7 @@ function configText(n: number): string {
   return out.join('\n');
 }
 
-function allUp(): HealthSource {
-  const states: ((s: { rs: string; up: boolean; reason: string }[]) => void)[] = [];
-  return {
-    set: (s) => states.forEach((f) => f(s.map((x) => ({ rs: x.rs, up: true, reason: 'start' })))),
-    update: () => undefined,
-    onStates: (f) => void states.push(f),
-    onChange: () => undefined,
-    stop: async () => undefined,
-  } as HealthSource;
-}
+const allUp = allUpHealth;
 
 export async function scrapeBench(o: BenchOptions): Promise<void> {
   const n = o.servers?.[0] ?? 1000;

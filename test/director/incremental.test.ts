@@ -12,7 +12,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { RsChange } from '../../src/check/types';
 import { COALESCE_MAX_MS, Director } from '../../src/director/director';
-import type { HealthSource } from '../../src/director/health';
 import { FakeIpvs } from '../../src/kernel/ipvs/fake';
 import type { IpvsDestEntry, ServiceKey } from '../../src/kernel/ipvs/types';
 import { FakeClock } from '../../src/lib/clock';
@@ -23,23 +22,12 @@ import { desiredState, type OverrideName, type RsHealth } from '../../src/reconc
 import { AUDIT_SLICE } from '../../src/reconcile/reconciler';
 import { conf, tableLines } from '../reconcile/helpers';
 import { mulberry32 } from '../lib/prng';
+import { scriptedHealth } from '../lib/health-source';
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** A health source the test drives: `set` answers every real server up, `emit` delivers verdicts now. */
-function scripted(): HealthSource & { emit(evs: readonly RsChange[]): void } {
-  const states: ((s: RsChange[]) => void)[] = [];
-  const changes: ((e: RsChange) => void)[] = [];
-  return {
-    set: (s) => states.forEach((f) => f(s.map((x) => ({ rs: x.rs, up: true, reason: 'start' })))),
-    update: () => undefined,
-    onStates: (f) => void states.push(f),
-    onChange: (f) => void changes.push(f),
-    stop: async () => undefined,
-    emit: (evs) => evs.forEach((e) => changes.forEach((f) => f(e))),
-  };
-}
+const scripted = scriptedHealth;
 
 /** `n` virtual servers × `per` real servers, all checked; rs0 of each is the shared backend 198.51.100.1. */
 function sharedLines(n: number, per: number): string[] {

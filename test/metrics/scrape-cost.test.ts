@@ -16,13 +16,13 @@ import * as path from 'node:path';
 import { parseConfig } from '../../src/config/load';
 import { formatServices } from '../../src/control/format-services';
 import { Director } from '../../src/director/director';
-import type { HealthSource } from '../../src/director/health';
 import { IPVS_CMD } from '../../src/kernel/ipvs/wire/constants';
 import { FakeClock } from '../../src/lib/clock';
 import { createMemoryLogger } from '../../src/log';
 import { createMetrics } from '../../src/metrics/registry';
 import { intervalAudit } from '../../src/reconcile/audit';
 import { IpvsNetlinkKernel } from '../kernel/ipvs-netlink-kernel';
+import { allUpHealth } from '../lib/health-source';
 
 const SERVICES = 1000;
 const REAL_SERVERS = 10;
@@ -36,17 +36,7 @@ function configText(n: number): string {
   return out.join('\n');
 }
 
-/** Every real server up from the start; no checker process. */
-function allUp(): HealthSource {
-  const states: ((s: { rs: string; up: boolean; reason: string }[]) => void)[] = [];
-  return {
-    set: (s) => states.forEach((f) => f(s.map((x) => ({ rs: x.rs, up: true, reason: 'start' })))),
-    update: () => undefined,
-    onStates: (f) => void states.push(f),
-    onChange: () => undefined,
-    stop: async () => undefined,
-  } as HealthSource;
-}
+const allUp = allUpHealth;
 
 async function quiet(kernel: IpvsNetlinkKernel): Promise<void> {
   // Until no request arrived for 100 ms (the background read of the dests has ended).
