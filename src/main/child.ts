@@ -12,14 +12,18 @@
  */
 import { ControlError } from '../control/server';
 import { setEventSink } from '../events/emit';
+import { flushLogLines } from '../log';
 import { Daemon } from './daemon';
 import { ChildRole, type ChildRoleName, HEARTBEAT_MS, type ToChild, type ToParent } from './ipc';
 
-function send(m: ToParent): void {
+export function sendToParent(m: ToParent): void {
   // A closed channel is reported through the callback (or an 'error' event
   // without one), never thrown: a child whose parent died must still reach
   // its clean stop (priority 0, VIPs removed), not crash on a transition.
   if (!process.connected) return;
+  // Console lines wait for the end of the turn (src/log.ts); write them first,
+  // so the parent's reaction to this message is never logged before them.
+  flushLogLines();
   try {
     process.send?.(m, undefined, {}, () => undefined);
   } catch {
@@ -34,7 +38,7 @@ export async function runChild(argv: readonly string[]): Promise<void> {
     process.stderr.write('lvsd child: run by the lvsd supervisor only\n');
     process.exit(2);
   }
-  setEventSink((event) => send({ kind: 'event', event })); // events go to the parent's store
+  setEventSink((event) => sendToParent({ kind: 'event', event })); // events go to the parent's store
   const li = rest.indexOf('--log-level');
   let daemon: Daemon | undefined;
   let stopping = false;
@@ -45,16 +49,16 @@ export async function runChild(argv: readonly string[]): Promise<void> {
     void daemon.stop(why).finally(() => setImmediate(() => process.exit(0)));
   };
   // Heartbeats start at once: a child stuck before it is ready is as dead as one stuck after.
-  setInterval(() => send({ kind: 'heartbeat' }), HEARTBEAT_MS);
+  setInterval(() => sendToParent({ kind: 'heartbeat' }), HEARTBEAT_MS);
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => undefined); // the parent reloads us by request
   process.on('disconnect', () => stop('the lvsd parent process went away'));
   const started = (d: Daemon): void => {
     d.start().then(
-      () => send({ kind: 'ready' }),
+      () => sendToParent({ kind: 'ready' }),
       async (e: Error & { code?: string }) => {
-        send({ kind: 'start-failed', code: e.code ?? 'ESTART', message: e.message });
+        sendToParent({ kind: 'start-failed', code: e.code ?? 'ESTART', message: e.message });
         await d.stop('start failed').catch(() => undefined);
         setImmediate(() => process.exit(1));
       },
@@ -71,7 +75,7 @@ export async function runChild(argv: readonly string[]): Promise<void> {
         dryRun: rest.includes('--dry-run'),
         ...(li >= 0 && rest[li + 1] ? { logLevel: rest[li + 1]! } : {}),
         role: role as ChildRoleName,
-        onTransition: (t) => send({ kind: 'transition', t }),
+        onTransition: (t) => sendToParent({ kind: 'transition', t }),
         ...(m.resume ? { resume: { ...m.resume, receivedAt: performance.now() } } : {}),
       });
       return started(daemon);
@@ -80,13 +84,13 @@ export async function runChild(argv: readonly string[]): Promise<void> {
     if (m.kind === 'vrrp-state') return daemon.vrrpState(m.instance, m.state);
     if (m.kind !== 'req') return;
     const h = daemon.handlers()[m.cmd];
-    if (!h) return send({ kind: 'res', id: m.id, ok: false, error: { code: 'UNKNOWN_COMMAND', message: `the ${role} process does not answer "${m.cmd}"` } });
+    if (!h) return sendToParent({ kind: 'res', id: m.id, ok: false, error: { code: 'UNKNOWN_COMMAND', message: `the ${role} process does not answer "${m.cmd}"` } });
     Promise.resolve()
       .then(() => h(m.args, { connectionId: 0, requestId: m.id } as never))
       .then(
-        (result) => send({ kind: 'res', id: m.id, ok: true, result }),
+        (result) => sendToParent({ kind: 'res', id: m.id, ok: true, result }),
         (e: Error & { code?: unknown }) =>
-          send({ kind: 'res', id: m.id, ok: false, error: { code: e instanceof ControlError || typeof e.code === 'string' ? String(e.code) : 'INTERNAL', message: e.message } }),
+          sendToParent({ kind: 'res', id: m.id, ok: false, error: { code: e instanceof ControlError || typeof e.code === 'string' ? String(e.code) : 'INTERNAL', message: e.message } }),
       );
   });
 }
